@@ -1,0 +1,1 @@
+"""Alert intake: payload parsers, signature checks, routing and the receiver service."""

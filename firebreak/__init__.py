@@ -1,0 +1,1 @@
+"""Firebreak: incident-response runbooks as code that runs."""

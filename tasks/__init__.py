@@ -1,0 +1,4 @@
+"""AWS effects: one module per capability, each mutating action as plan/apply/verify/inverse.
+
+Only this package imports boto3.
+"""

@@ -1,0 +1,161 @@
+"""The one place boto3 clients are built, and the retry policy every AWS call goes through.
+
+Tasks receive an :class:`AwsTarget` (serialisable: region, optional role, optional endpoint)
+rather than a live client, so Prefect can record their parameters and a drill can point every
+call at a moto server just by setting ``endpoint_url``.
+
+botocore's own retries are switched off (``total_max_attempts=1``) so that tenacity is the
+single owner of retries: attempts never multiply, and a mutating call is retried only on errors
+that prove it was not applied (throttling, 5xx), never on permanent ones.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import cache
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+from pydantic import BaseModel, ConfigDict, Field
+from tenacity import (
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+T = TypeVar("T")
+
+NO_BOTO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
+
+RETRYABLE_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "PriorRequestNotComplete",
+        "RequestThrottled",
+        "SlowDown",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalError",
+        "InternalServerError",
+    }
+)
+
+
+class AwsTarget(BaseModel):
+    """Where AWS calls go. Serialisable, so it can be a Prefect task parameter.
+
+    ``endpoint_url`` defaults to ``$FIREBREAK_AWS_ENDPOINT_URL`` (then ``$AWS_ENDPOINT_URL``),
+    which is how drills aim every client at the moto server without a code path of their own.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    region: str = Field(min_length=1)
+    role_arn: str | None = Field(default=None, description="Role to assume before calling.")
+    endpoint_url: str | None = Field(default=None, description="Override, e.g. a moto server.")
+
+    def resolved_endpoint(self) -> str | None:
+        return (
+            self.endpoint_url
+            or os.environ.get("FIREBREAK_AWS_ENDPOINT_URL")
+            or os.environ.get("AWS_ENDPOINT_URL")
+        )
+
+    def in_region(self, region: str) -> AwsTarget:
+        """The same target in another region (multi-region actions)."""
+        return self.model_copy(update={"region": region})
+
+
+def client(service: str, target: AwsTarget) -> Any:
+    """A boto3 client for ``service`` at ``target``, with botocore retries off.
+
+    Clients are cached per (service, target): building one costs ~100 ms.
+    """
+    return _cached_client(service, target.region, target.role_arn, target.resolved_endpoint())
+
+
+@cache
+def _cached_client(service: str, region: str, role_arn: str | None, endpoint: str | None) -> Any:
+    session = _session(region, role_arn, endpoint)
+    # boto3-stubs types client() per literal service name; ours is a runtime string.
+    return session.client(  # type: ignore[call-overload]
+        service, region_name=region, endpoint_url=endpoint, config=NO_BOTO_RETRIES
+    )
+
+
+def _session(region: str, role_arn: str | None, endpoint: str | None) -> boto3.Session:
+    if role_arn is None:
+        return boto3.Session(region_name=region)
+    sts = boto3.client("sts", region_name=region, endpoint_url=endpoint, config=NO_BOTO_RETRIES)
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="firebreak")["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region,
+    )
+
+
+def clear_client_cache() -> None:
+    """Forget cached clients (tests that restart moto, credential rotation)."""
+    _cached_client.cache_clear()
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a ClientError, else None."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "")) or None
+    return None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Throttling, 5xx and connection drops are retried; everything else is permanent."""
+    if isinstance(exc, ConnectionError | ReadTimeoutError):
+        return True
+    if not isinstance(exc, ClientError):
+        return False
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return error_code(exc) in RETRYABLE_CODES or int(status) >= 500
+
+
+def aws_retry(attempts: int = 5) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorator: retry a function making AWS calls on retryable errors, with jittered backoff.
+
+    Tests make the wait instant with ``fn.retry.wait = wait_none()`` (tenacity's own hook).
+    """
+    return retry(
+        retry=retry_if_exception(is_retryable),
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential_jitter(initial=0.5, max=10),
+        reraise=True,
+    )
+
+
+def call(aws_client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
+    """Call ``aws_client.<operation>(**kwargs)`` under the retry policy.
+
+    The single choke point for AWS calls made by actions, so every one is retried the same way.
+    """
+    result: dict[str, Any] = _retrying_call(aws_client, operation, kwargs)
+    return result
+
+
+@aws_retry()
+def _retrying_call(aws_client: Any, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = getattr(aws_client, operation)(**kwargs)
+    return result
+
+
+def request_id(response: dict[str, Any]) -> str:
+    """The AWS request id of a response, for the audit trail."""
+    return str(response.get("ResponseMetadata", {}).get("RequestId", ""))

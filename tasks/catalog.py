@@ -1,0 +1,181 @@
+"""The service catalog: every AWS resource an action may touch, described once.
+
+An action is never handed an ARN or a name from an alert; it looks the service up here. A
+resource that is not in the catalog cannot be acted on, which is the first blast-radius
+guardrail. The catalog is YAML validated by pydantic; an error names the file and the field.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class CatalogError(ValueError):
+    """The catalog file is missing, unreadable or invalid, or a lookup names an unknown entry."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Comparison(StrEnum):
+    """How a metric compares with its healthy threshold when it is healthy."""
+
+    BELOW = "below"  # healthy while value < threshold (error rate, latency)
+    ABOVE = "above"  # healthy while value > threshold (throughput, success rate)
+
+
+class MetricSpec(_Strict):
+    """A key metric: the signal the flow confirms alerts with and watches during bake time."""
+
+    name: str = Field(description="Short name used in evidence and hypotheses, e.g. error_rate.")
+    namespace: str
+    metric_name: str
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    statistic: str = "Average"
+    period_seconds: int = Field(default=60, ge=1)
+    healthy_threshold: float
+    healthy_when: Comparison = Comparison.BELOW
+
+    def is_healthy(self, value: float) -> bool:
+        """True when ``value`` is on the healthy side of the threshold."""
+        if self.healthy_when is Comparison.BELOW:
+            return value < self.healthy_threshold
+        return value > self.healthy_threshold
+
+
+class EcsService(_Strict):
+    cluster: str
+    service: str
+
+
+class LambdaAlias(_Strict):
+    function: str
+    alias: str
+
+
+class AlbListener(_Strict):
+    listener_arn: str
+    target_group_arns: list[str] = Field(min_length=1)
+
+
+class RegionResources(_Strict):
+    """What a service runs in one region (or cell)."""
+
+    ecs: EcsService | None = None
+    lambda_alias: LambdaAlias | None = None
+    alb: AlbListener | None = None
+    asg_name: str | None = None
+    log_groups: list[str] = Field(default_factory=list)
+    alarms: list[str] = Field(default_factory=list)
+    metrics: list[MetricSpec] = Field(default_factory=list)
+
+
+class Route53Weighted(_Strict):
+    """A weighted record set: one record per region, told apart by set identifier."""
+
+    zone_id: str
+    record_name: str
+    record_type: str = "CNAME"
+    set_identifiers: dict[str, str] = Field(description="region -> SetIdentifier", min_length=2)
+
+
+class FlagStoreKind(StrEnum):
+    SSM = "ssm"
+    APPCONFIG = "appconfig"
+
+
+class FlagStore(_Strict):
+    """Where the service's feature flags live. ``flags`` maps flag name -> parameter name
+    (SSM) or flag key (AppConfig)."""
+
+    kind: FlagStoreKind = FlagStoreKind.SSM
+    region: str
+    flags: dict[str, str] = Field(min_length=1)
+    appconfig_application: str | None = None
+    appconfig_profile: str | None = None
+    appconfig_environment: str | None = None
+
+    @model_validator(mode="after")
+    def _appconfig_needs_ids(self) -> FlagStore:
+        if self.kind is FlagStoreKind.APPCONFIG and not (
+            self.appconfig_application and self.appconfig_profile and self.appconfig_environment
+        ):
+            raise ValueError(
+                "appconfig flag store needs appconfig_application, appconfig_profile "
+                "and appconfig_environment"
+            )
+        return self
+
+
+class ServiceEnvironment(_Strict):
+    """One service in one environment (prod, staging...)."""
+
+    primary_region: str
+    regions: dict[str, RegionResources] = Field(min_length=1)
+    route53: Route53Weighted | None = None
+    flags: FlagStore | None = None
+    sns_topic_arn: str | None = Field(default=None, description="Internal status updates.")
+    evidence_bucket: str | None = Field(default=None, description="Versioned S3 bucket.")
+
+    @model_validator(mode="after")
+    def _regions_consistent(self) -> ServiceEnvironment:
+        if self.primary_region not in self.regions:
+            raise ValueError(f"primary_region {self.primary_region!r} is not one of regions")
+        if self.route53 is not None:
+            unknown = set(self.route53.set_identifiers) - set(self.regions)
+            if unknown:
+                raise ValueError(f"route53.set_identifiers names unknown regions {sorted(unknown)}")
+        return self
+
+    def region(self, name: str) -> RegionResources:
+        try:
+            return self.regions[name]
+        except KeyError:
+            raise CatalogError(f"region {name!r} is not in the catalog") from None
+
+
+class Catalog(_Strict):
+    """services -> environment -> resources."""
+
+    services: dict[str, dict[str, ServiceEnvironment]]
+
+    def entry(self, service: str, environment: str) -> ServiceEnvironment:
+        """The resources of ``service`` in ``environment``, or a CatalogError naming what is missing."""
+        envs = self.services.get(service)
+        if envs is None:
+            known = ", ".join(sorted(self.services)) or "none"
+            raise CatalogError(f"unknown service {service!r} (catalog has: {known})")
+        try:
+            return envs[environment]
+        except KeyError:
+            raise CatalogError(
+                f"service {service!r} has no environment {environment!r} "
+                f"(catalog has: {', '.join(sorted(envs))})"
+            ) from None
+
+
+def load_catalog(path: Path) -> Catalog:
+    """Read and validate a catalog file; errors name the file and the field path."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as e:
+        raise CatalogError(f"{path}: cannot read catalog: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        raise CatalogError(f"{path}: not valid YAML: {e}") from e
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as e:
+        raise CatalogError(f"{path}: {_first_errors(e)}") from e
+
+
+def _first_errors(error: ValidationError) -> str:
+    parts = []
+    for err in error.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
