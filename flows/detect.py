@@ -1,0 +1,50 @@
+"""Detect: confirm the alert from a second source and classify severity."""
+
+from __future__ import annotations
+
+from flows.incident_run import IncidentRun
+from flows.timeline import Stage
+from flows.verify import SignalCheck, confirm_signal, signal_metric
+from policies import IncidentFacts, SeverityAssessment, classify_severity
+
+
+def confirm(run: IncidentRun) -> SignalCheck:
+    """Read the alert's metric in CloudWatch; the alert is confirmed when it is unhealthy."""
+    spec = signal_metric(run.entry, run.alert, run.region)
+    check: SignalCheck = confirm_signal(spec, run.aws(), run.settings.confirm_window_seconds)
+    verdict = "confirmed" if not check.healthy else "NOT confirmed"
+    run.timeline.add(
+        Stage.DETECT, "confirmed" if not check.healthy else "not-confirmed",
+        f"{spec.name} in {run.region} = {check.last_value} (healthy {spec.healthy_when.value} "
+        f"{spec.healthy_threshold}): alert {verdict}",
+        metric=spec.name, value=check.last_value,
+    )
+    return check
+
+
+def facts_for(run: IncidentRun, unhealthy_regions: int) -> IncidentFacts:
+    """Impact facts from what Firebreak can see: the share of regions failing, and any facts the
+    alert carries in its labels (``revenue_per_hour``, ``data_exposure``, ``internal_only``)."""
+    labels = run.alert.labels | run.alert.annotations
+    regions = max(len(run.entry.regions), 1)
+    share = min(max(unhealthy_regions, 1) / regions, 1.0)
+    return IncidentFacts(
+        users_affected=share, traffic_affected=share, regions_affected=max(unhealthy_regions, 1),
+        core_functionality=labels.get("tier", "core") == "core",
+        revenue_per_hour_at_risk=float(labels.get("revenue_per_hour", 0) or 0),
+        data_exposure=labels.get("data_exposure", "false").lower() == "true",
+        internal_only=labels.get("internal_only", "false").lower() == "true",
+    )
+
+
+def classify(run: IncidentRun, unhealthy_regions: int) -> SeverityAssessment:
+    """Classify with the policy's matrix and record it; updates ``run.severity``."""
+    assessment = classify_severity(facts_for(run, unhealthy_regions), run.policy)
+    changed = assessment.severity != run.severity
+    run.severity = assessment.severity
+    if changed or not run.timeline.events("severity"):
+        run.timeline.add(
+            Stage.DETECT, "severity", f"{assessment.severity.value}: {'; '.join(assessment.reasons)}",
+            actor="policy:severity", requirements=assessment.requirements.model_dump(mode="json"),
+        )
+    return assessment

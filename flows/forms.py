@@ -1,0 +1,120 @@
+"""What a human sees and answers when a flow pauses: the input forms and their text.
+
+The Prefect UI renders a paused run's form from these RunInput models (field titles and
+descriptions become labels and help text) and shows the markdown description above it, so the
+text here is what an approver reads at 3 a.m.: the plan as a small before/after table, the
+blast radius, the evidence, the rule that asked, and the deadline.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from prefect.input import RunInput
+from pydantic import Field
+
+from policies import Decision
+from tasks.plan import Plan
+
+
+class ApprovalInput(RunInput):
+    """The approver's answer to one plan."""
+
+    approve: bool = Field(
+        default=False,
+        title="Approve this plan",
+        description="On: Firebreak applies exactly the plan shown above. Off: the plan is rejected.",
+    )
+    approver: str = Field(
+        title="Your name",
+        description="As listed in the policy's approvers (e.g. alice). Recorded in the timeline.",
+        min_length=1,
+    )
+    reason: str = Field(
+        default="",
+        title="Reason",
+        description="Why you approve or reject. Recorded in the timeline and the postmortem.",
+    )
+    plan_hash: str = Field(
+        title="Plan hash (leave as filled in)",
+        description="Binds your answer to this exact plan; an answer for another plan is refused.",
+    )
+
+
+class HumanTaskInput(RunInput):
+    """A person's confirmation of a human-only step Firebreak will never perform itself."""
+
+    done: bool = Field(
+        default=False,
+        title="Done",
+        description="On: I have done every step of the checklist. Off: not done (say why below).",
+    )
+    operator: str = Field(title="Your name", description="Who did (or did not do) it.", min_length=1)
+    notes: str = Field(default="", title="Notes", description="What you did, saw or decided.")
+
+
+def _cell(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text.replace("|", "\\|")
+
+
+def plan_table(plan: Plan) -> str:
+    """A markdown before → after table of the keys the plan changes (and the ones it keeps)."""
+    keys = sorted(set(plan.before) | set(plan.after))
+    rows = ["| | before | after |", "|---|---|---|"]
+    for key in keys:
+        before, after = plan.before.get(key), plan.after.get(key)
+        mark = "**" if before != after else ""
+        rows.append(f"| {mark}{key}{mark} | {_cell(before)} | {_cell(after)} |")
+    return "\n".join(rows)
+
+
+def approval_markdown(
+    *,
+    incident_id: str,
+    plan: Plan,
+    decision: Decision,
+    evidence: list[str],
+    deadline: datetime,
+    needed: int,
+    have: list[str],
+) -> str:
+    """The description shown above the approval form."""
+    supporting = "\n".join(f"- {line}" for line in evidence) or "- (none recorded)"
+    lines = [
+        f"### {incident_id}: approve `{plan.kind}` on {plan.service} ({plan.environment})?",
+        "",
+        f"**{plan.summary}**",
+        "",
+        plan_table(plan),
+        "",
+        f"- **Blast radius:** {plan.blast_radius:.0%} of the service's traffic or capacity",
+        f"- **Targets:** {', '.join(f'`{t}`' for t in plan.targets)}",
+        f"- **Reversible:** {'yes' if plan.reversible else 'NO'}",
+        f"- **Asked by rule:** `{decision.rule}` ({decision.reason})",
+        f"- **Approvals:** {len(have)} of {needed} needed" + (f" (so far: {', '.join(have)})" * bool(have)),
+        f"- **Deadline:** {deadline.strftime('%Y-%m-%d %H:%M:%S %Z')}; unanswered by then, the policy's "
+        "timeout outcome applies",
+        f"- **Plan hash:** `{plan.hash}`",
+        "",
+        "**Evidence**",
+        "",
+        supporting,
+    ]
+    return "\n".join(lines)
+
+
+def checklist_markdown(
+    *, incident_id: str, title: str, steps: list[str], evidence: list[str], why: str
+) -> str:
+    """The description shown above a human-only step's confirmation form."""
+    numbered = "\n".join(f"{i}. [ ] {step}" for i, step in enumerate(steps, start=1))
+    supporting = "\n".join(f"- {line}" for line in evidence) or "- (none recorded)"
+    return (
+        f"### {incident_id}: HUMAN ACTION REQUIRED: {title}\n\n"
+        f"Firebreak will not do this itself: {why}\n\n"
+        f"**Checklist**\n\n{numbered}\n\n**Evidence**\n\n{supporting}\n\n"
+        "When you have finished (or decided not to), answer below."
+    )

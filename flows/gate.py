@@ -1,0 +1,139 @@
+"""The human gates: pause for an approval (M-of-N, bound to a plan hash) or for a human-only step.
+
+Only this module pauses flow runs. Each answer is checked by the policy's pure
+``evaluate_approvals``; refused answers (unknown approver, self-approval, another plan's hash)
+are recorded with their reason and the gate keeps waiting until the deadline.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from prefect import pause_flow_run
+from prefect.exceptions import FlowPauseTimeout
+from pydantic import BaseModel, Field
+
+from flows.forms import ApprovalInput, HumanTaskInput, approval_markdown, checklist_markdown
+from flows.timeline import Stage, Timeline
+from policies import ApprovalAnswer, ApprovalRule, Decision, Policy, evaluate_approvals
+from tasks.plan import Plan
+
+
+class GateStatus(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    TIMED_OUT = "timed_out"
+    DONE = "done"
+    NOT_DONE = "not_done"
+
+
+class GateOutcome(BaseModel):
+    status: GateStatus
+    people: list[str] = Field(default_factory=list, description="Approvers counted / operator.")
+    reason: str = ""
+
+
+def request_approval(
+    plan: Plan,
+    decision: Decision,
+    *,
+    policy: Policy,
+    timeline: Timeline,
+    requester: str | None,
+    evidence: list[str],
+    poll_seconds: int,
+) -> GateOutcome:
+    """Pause until the plan is approved by enough distinct allowed people, rejected, or timed out."""
+    rule: ApprovalRule = decision.approval or _fallback_rule()
+    deadline = datetime.now(UTC) + timedelta(seconds=rule.timeout_seconds)
+    answers: list[ApprovalAnswer] = []
+    accepted: list[str] = []
+    timeline.add(
+        Stage.RESOLVE, "approval-requested",
+        f"Waiting for {rule.min_approvers} approval(s) of {plan.kind} until {deadline:%H:%M:%S}",
+        actor=decision.rule, plan_hash=plan.hash, plan=plan.model_dump(mode="json"),
+    )
+    while True:
+        remaining = int((deadline - datetime.now(UTC)).total_seconds())
+        if remaining <= 0:
+            break
+        form = ApprovalInput.with_initial_data(
+            description=approval_markdown(
+                incident_id=timeline.incident_id, plan=plan, decision=decision, evidence=evidence,
+                deadline=deadline, needed=rule.min_approvers, have=accepted,
+            ),
+            plan_hash=plan.hash,
+        )
+        try:
+            answer = pause_flow_run(
+                wait_for_input=form, timeout=remaining, poll_interval=poll_seconds,
+                key=f"approve-{plan.hash}-{len(timeline.entries)}",
+            )
+        except FlowPauseTimeout:
+            break
+        answers.append(ApprovalAnswer(
+            approver=answer.approver, approved=answer.approve, reason=answer.reason,
+            plan_hash=answer.plan_hash,
+        ))
+        verdict = evaluate_approvals(
+            rule, answers, requester=requester, plan_hash=plan.hash, policy=policy
+        )
+        accepted = list(verdict.accepted)
+        timeline.add(
+            Stage.RESOLVE, "approval-answer",
+            f"{answer.approver} {'approved' if answer.approve else 'rejected'}: "
+            f"{answer.reason or '(no reason)'} -> {verdict.status}",
+            actor=answer.approver, plan_hash=plan.hash, verdict=verdict.model_dump(mode="json"),
+        )
+        if verdict.status == "approved":
+            return GateOutcome(status=GateStatus.APPROVED, people=accepted, reason=answer.reason)
+        if verdict.status == "rejected":
+            return GateOutcome(status=GateStatus.REJECTED, people=[answer.approver], reason=answer.reason)
+    timeline.add(
+        Stage.RESOLVE, "approval-timeout",
+        f"No sufficient approval of {plan.kind} by {deadline:%H:%M:%S}; policy says {rule.on_timeout}",
+        actor=decision.rule, plan_hash=plan.hash,
+    )
+    return GateOutcome(status=GateStatus.TIMED_OUT, people=accepted, reason=str(rule.on_timeout))
+
+
+def request_human_action(
+    *,
+    title: str,
+    steps: list[str],
+    why: str,
+    evidence: list[str],
+    timeline: Timeline,
+    timeout_seconds: int,
+    poll_seconds: int,
+) -> GateOutcome:
+    """Hand a checklist to a person and wait for their confirmation. Firebreak never acts here."""
+    timeline.add(Stage.RESOLVE, "human-action-requested", f"{title}: {len(steps)} step(s)", steps=steps)
+    form = HumanTaskInput.with_initial_data(
+        description=checklist_markdown(
+            incident_id=timeline.incident_id, title=title, steps=steps, evidence=evidence, why=why
+        ),
+    )
+    try:
+        answer = pause_flow_run(
+            wait_for_input=form, timeout=timeout_seconds, poll_interval=poll_seconds,
+            key=f"human-{len(timeline.entries)}",
+        )
+    except FlowPauseTimeout:
+        timeline.add(Stage.RESOLVE, "human-action-timeout", f"Nobody confirmed '{title}'")
+        return GateOutcome(status=GateStatus.TIMED_OUT)
+    status = GateStatus.DONE if answer.done else GateStatus.NOT_DONE
+    timeline.add(
+        Stage.RESOLVE, "human-action-confirmed", f"{answer.operator}: {status.value}. {answer.notes}",
+        actor=answer.operator,
+    )
+    return GateOutcome(status=status, people=[answer.operator], reason=answer.notes)
+
+
+def _fallback_rule() -> ApprovalRule:
+    """Used only if a policy returns tier approval without a rule: one approver, deny on timeout."""
+    return ApprovalRule(
+        approvers=[], groups=[], min_approvers=1, requester_may_approve=False,
+        timeout_seconds=900, on_timeout="deny",
+    )

@@ -1,0 +1,53 @@
+"""What every stage of one incident needs to know, built once at the start of the flow run."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC
+
+from alerts.models import Alert
+from flows.settings import RunSettings
+from flows.timeline import Timeline
+from policies import Policy, Severity
+from tasks.aws import AwsTarget
+from tasks.catalog import Catalog, ServiceEnvironment
+
+
+@dataclass
+class IncidentRun:
+    """The incident's identity, configuration and audit log (not a Prefect parameter)."""
+
+    incident_id: str
+    alert: Alert
+    settings: RunSettings
+    catalog: Catalog
+    entry: ServiceEnvironment
+    policy: Policy
+    timeline: Timeline
+    severity: Severity
+    requester: str = "firebreak"
+
+    @property
+    def service(self) -> str:
+        assert self.alert.service is not None
+        return self.alert.service
+
+    @property
+    def environment(self) -> str:
+        assert self.alert.environment is not None
+        return self.alert.environment
+
+    @property
+    def region(self) -> str:
+        return self.alert.region or self.entry.primary_region
+
+    def aws(self, region: str | None = None) -> AwsTarget:
+        return self.settings.aws(region or self.region)
+
+
+def incident_id_for(alert: Alert) -> str:
+    """A readable, stable id: the same alert occurrence always gets the same incident id."""
+    digest = hashlib.sha256(alert.dedup_key.encode()).hexdigest()[:6]
+    return f"INC-{alert.starts_at.astimezone(UTC):%Y%m%d-%H%M}-{digest}"
+

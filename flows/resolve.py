@@ -1,0 +1,105 @@
+"""Resolve and verify: try the ranked mitigations one at a time, bake each, stop when it holds.
+
+Never chains automation blindly: each mitigation must be followed by a bake of the triggering
+signal; only if it did not recover does the next candidate get its turn, and when none is
+left (or the first hypothesis is "nobody knows"), a human gets the evidence and a checklist.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+
+from flows.diagnosis import Hypothesis, HypothesisKind
+from flows.execute import decide_now, execute_plan
+from flows.gate import request_human_action
+from flows.incident_run import IncidentRun
+from flows.killswitch import kill_switch_on
+from flows.mitigations import planner_for
+from flows.report import MitigationRecord
+from flows.timeline import Stage
+from flows.verify import signal_metric, watch_signal
+from policies import ActionRequest, Tier
+from tasks.actions import verify_action
+from tasks.catalog import CatalogError
+from tasks.plan import ActionError
+
+
+class Resolution(BaseModel):
+    records: list[MitigationRecord] = Field(default_factory=list)
+    recovered_at: datetime | None = None
+    halted: bool = False
+    escalation: str | None = Field(default=None, description="done, not_done, timed_out, denied")
+
+
+def resolve(run: IncidentRun, hypotheses: list[Hypothesis], evidence: list[str]) -> Resolution:
+    """Apply mitigations in rank order until the signal recovers; escalate otherwise."""
+    result = Resolution()
+    candidates = [h for h in hypotheses if h.kind is not HypothesisKind.ESCALATE]
+    for hypothesis in candidates[: run.settings.max_mitigations]:
+        record = _try(run, hypothesis, evidence)
+        result.records.append(record)
+        if record.status == "denied" and kill_switch_on():
+            result.halted = True
+            return result
+        if record.verified:
+            result.recovered_at = datetime.now(UTC)
+            return result
+    result.escalation = escalate(run, hypotheses, evidence)
+    result.halted = result.escalation == "denied" and kill_switch_on()
+    return result
+
+
+def _try(run: IncidentRun, hypothesis: Hypothesis, evidence: list[str]) -> MitigationRecord:
+    tl = run.timeline
+    tl.add(Stage.RESOLVE, "candidate", hypothesis.summary, evidence=hypothesis.evidence)
+    try:
+        planner = planner_for(hypothesis, run)
+        record, applied = execute_plan(
+            run, planner, label=hypothesis.summary, evidence=hypothesis.evidence + evidence, stage=Stage.RESOLVE
+        )
+    except (ActionError, CatalogError) as e:
+        tl.add(Stage.RESOLVE, "plan-failed", f"{hypothesis.kind}: {e}", error=str(e))
+        return MitigationRecord(hypothesis=hypothesis.summary, kind=hypothesis.kind.value, tier="-",
+                                rule="-", status="failed", detail=str(e))
+    if record.status not in {"applied", "noop"}:
+        return record
+    if applied is not None and not verify_action(applied.plan):
+        tl.add(Stage.VERIFY, "not-in-effect", f"{record.kind}: read-back does not show the change")
+        return record.model_copy(update={"verified": False, "detail": "change not visible on read-back"})
+    spec = signal_metric(run.entry, run.alert, run.region)
+    s = run.settings
+    check = watch_signal(spec, run.aws(), bake_seconds=s.bake_seconds,
+                         interval_seconds=s.watch_interval_seconds, healthy_checks=s.healthy_checks)
+    tl.add(Stage.VERIFY, "recovered" if check.healthy else "not-recovered",
+           f"{spec.name} in {run.region} after {record.kind}: last {check.last_value} "
+           f"({len(check.readings)} readings) -> {'recovered' if check.healthy else 'NOT recovered'}",
+           readings=[r.model_dump(mode="json") for r in check.readings])
+    return record.model_copy(update={"verified": check.healthy})
+
+
+def escalate(run: IncidentRun, hypotheses: list[Hypothesis], evidence: list[str]) -> str:
+    """Hand the incident to a human with the evidence and a checklist; Firebreak does not act."""
+    request = ActionRequest(kind="escalation.human", service=run.service, environment=run.environment,
+                            targets=[f"{run.service}/{run.environment}"], blast_radius=0.0)
+    decision = decide_now(run, request)
+    run.timeline.add(Stage.RESOLVE, "decision", f"escalation.human: {decision.tier.value} ({decision.reason})",
+                     actor=decision.rule)
+    if decision.tier is Tier.DENIED:
+        return "denied"
+    tried = [h.summary for h in hypotheses if h.kind is not HypothesisKind.ESCALATE] or ["nothing"]
+    steps = [
+        "Read the evidence below and the snapshot artifact of this run",
+        "Check the health of the service's dependencies (databases, queues, third-party APIs)",
+        "Decide the business trade-off with the incident commander: degrade a feature, fail over, or wait",
+        "If customers are affected, have the external status page updated (approval required)",
+        "Record here what you did; Firebreak keeps it in the timeline and the postmortem",
+    ]
+    outcome = request_human_action(
+        title=f"{run.service} ({run.environment}) needs a human decision",
+        steps=steps, why=f"no safe automated fix (tried: {'; '.join(tried)})", evidence=evidence,
+        timeline=run.timeline, timeout_seconds=max(run.settings.bake_seconds * 4, 60),
+        poll_seconds=run.settings.approval_poll_seconds,
+    )
+    return outcome.status.value

@@ -1,0 +1,48 @@
+"""Run settings of the incident flows: serialisable, so they are plain flow parameters.
+
+Defaults suit production (bake times in minutes); drills pass compressed values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from policies import Policy, default_policy, load_policy_or_deny
+from tasks.aws import AwsTarget
+from tasks.catalog import Catalog, load_catalog
+
+
+class RunSettings(BaseModel):
+    """Where the catalog and policy live, and how long to wait for things."""
+
+    model_config = ConfigDict(frozen=True)
+
+    catalog_path: str = Field(description="Service catalog YAML (see docs/catalog.md).")
+    policy_path: str | None = Field(default=None, description="Policy YAML; None = shipped default.")
+    output_dir: str = Field(default=".firebreak/incidents", description="Durable timeline records.")
+    role_arn: str | None = Field(default=None, description="Role assumed for every AWS call.")
+    confirm_window_seconds: int = Field(default=300, ge=1, description="Window read to confirm.")
+    bake_seconds: int = Field(default=300, ge=1, description="How long a fix must hold.")
+    healthy_checks: int = Field(default=3, ge=1, description="Consecutive healthy reads = recovered.")
+    watch_interval_seconds: float = Field(default=15.0, gt=0)
+    approval_poll_seconds: int = Field(default=2, ge=1)
+    max_mitigations: int = Field(default=3, ge=1)
+    recovery_steps: int = Field(default=2, ge=1, description="Steps to return shifted traffic.")
+
+    def catalog(self) -> Catalog:
+        return load_catalog(Path(self.catalog_path))
+
+    def load_policy(self) -> tuple[Policy, str | None]:
+        """The policy, or a deny-all policy plus the error when the file is invalid (never a
+        silent permissive fallback)."""
+        if self.policy_path is None:
+            return default_policy(), None
+        return load_policy_or_deny(Path(self.policy_path))
+
+    def aws(self, region: str) -> AwsTarget:
+        return AwsTarget(region=region, role_arn=self.role_arn)
+
+    def incident_dir(self, incident_id: str) -> Path:
+        return Path(self.output_dir) / incident_id

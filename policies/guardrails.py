@@ -1,0 +1,114 @@
+"""Guardrails: checks that override every rule. A failed guardrail denies the action.
+
+Each check returns a :class:`GuardrailResult` whether it passed or not, so ``explain`` can show
+everything that was considered. Read-only kinds (declared in the policy) skip the checks that
+only protect against change: kill switch, freeze windows, target set and verified plan. The
+lockdown and the blast-radius cap apply to every kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict
+
+from policies.policy import Policy
+from policies.request import ActionRequest, DecisionContext
+
+
+class GuardrailResult(BaseModel):
+    """One guardrail's verdict on one request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    passed: bool
+    detail: str
+
+
+def _lockdown(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
+    if policy.lockdown is not None:
+        return [GuardrailResult(name="lockdown", passed=False, detail=f"policy denies everything: {policy.lockdown}")]
+    return [GuardrailResult(name="lockdown", passed=True, detail="policy is not locked down")]
+
+
+def _kill_switch(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
+    if not context.kill_switch:
+        return [GuardrailResult(name="kill_switch", passed=True, detail="kill switch is off")]
+    if policy.is_read_only(request.kind):
+        return [GuardrailResult(name="kill_switch", passed=True, detail=f"kill switch is on; {request.kind} is read-only")]
+    return [GuardrailResult(name="kill_switch", passed=False, detail="kill switch is on: mutating actions are stopped")]
+
+
+def _rate_limits(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
+    results = []
+    for limit in policy.rate_limits:
+        key = limit.key_for(request)
+        if key is None:
+            continue
+        done = context.action_counts.get(key, 0)
+        passed = done < limit.max_count
+        verdict = "within" if passed else "reached"
+        results.append(GuardrailResult(
+            name=f"rate_limit:{limit.name}", passed=passed,
+            detail=f"{done} of {limit.max_count} in {limit.window_minutes} min for {key}: limit {verdict}",
+        ))
+    return results or [GuardrailResult(name="rate_limit", passed=True, detail="no rate limit applies")]
+
+
+def _freeze_windows(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
+    results = []
+    for window in policy.guardrails.freeze_windows:
+        if not window.selects(request) or not window.active(context.now):
+            continue
+        span = f"{window.start.isoformat()} to {window.end.isoformat()}"
+        if policy.is_read_only(request.kind):
+            detail, passed = f"freeze {span} active; {request.kind} is read-only", True
+        elif context.severity in window.exempt_severities:
+            detail, passed = f"freeze {span} active; {context.severity} is exempt", True
+        else:
+            detail, passed = f"change freeze {span} is active", False
+        results.append(GuardrailResult(name=f"freeze_window:{window.name}", passed=passed, detail=detail))
+    return results or [GuardrailResult(name="freeze_window", passed=True, detail="no active freeze applies")]
+
+
+def _blast_radius(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
+    cap = policy.guardrails.max_blast_radius
+    passed = request.blast_radius <= cap
+    relation = "within" if passed else "above"
+    return [GuardrailResult(
+        name="blast_radius_cap", passed=passed, detail=f"blast radius {request.blast_radius:g} is {relation} the cap {cap:g}",
+    )]
+
+
+def _targets(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
+    if policy.is_read_only(request.kind):
+        return [GuardrailResult(name="target_set", passed=True, detail=f"{request.kind} is read-only")]
+    bad = [t for t in request.targets if not t.strip() or "*" in t or "?" in t]
+    if not request.targets:
+        return [GuardrailResult(name="target_set", passed=False, detail="no targets: refusing an unbounded action")]
+    if bad:
+        return [GuardrailResult(name="target_set", passed=False, detail=f"empty or wildcard target(s): {bad}")]
+    return [GuardrailResult(name="target_set", passed=True, detail=f"{len(request.targets)} explicit target(s)")]
+
+
+def _verified_plan(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
+    needed = (
+        policy.guardrails.require_verified_plan
+        and policy.is_production(request.environment)
+        and not policy.is_read_only(request.kind)
+    )
+    if needed and not request.verified:
+        return [GuardrailResult(name="verified_plan", passed=False, detail=f"{request.environment} needs a verified plan")]
+    detail = "plan is verified" if request.verified else "verified plan not required here"
+    return [GuardrailResult(name="verified_plan", passed=True, detail=detail)]
+
+
+_CHECKS: tuple[Callable[[ActionRequest, DecisionContext, Policy], list[GuardrailResult]], ...] = (
+    _lockdown, _kill_switch, _rate_limits, _freeze_windows, _blast_radius, _targets, _verified_plan,
+)
+
+
+def check_guardrails(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
+    """Run every guardrail, in a fixed order, and return all results (passed and failed)."""
+    return [result for check in _CHECKS for result in check(request, context, policy)]

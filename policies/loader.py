@@ -1,0 +1,123 @@
+"""Loading policy files: YAML in, a validated :class:`Policy` out, or a precise error.
+
+A broken policy must fail loudly, before an incident, and never fall back to something
+permissive. :func:`load_policy` raises :class:`PolicyError` with one line per problem, naming
+file, field path and what is wrong::
+
+    policies/prod.yaml: rules[3].tier: 'automatic' is not one of automated, approval, human_only, denied
+
+:func:`load_policy_or_deny` is for running flows: instead of raising it returns
+``Policy.deny_all(message)``, which denies every action with that message as the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from policies.errors import PolicyError
+from policies.policy import Policy
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        for key in {k for k in keys if keys.count(k) > 1}:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", node.start_mark
+            )
+        return super().construct_mapping(node, deep=deep)
+
+
+def format_loc(loc: tuple[int | str, ...]) -> str:
+    """Render a pydantic error location the way a YAML reader thinks of it: ``rules[3].tier``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            out += " (key)"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _describe(error: ErrorDetails) -> str:
+    kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
+    if kind in ("enum", "literal_error"):
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return f"{_short(value)} is not one of {', '.join(options)}"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    message = str(error["msg"])
+    return f"{message[0].lower()}{message[1:]} (got {_short(value)})"
+
+
+def problems_of(error: ValidationError, source: str) -> list[str]:
+    """One ``file: field.path: what is wrong`` line per validation error."""
+    lines = []
+    for detail in error.errors():
+        where = format_loc(detail["loc"])
+        lines.append(f"{source}: {where}: {_describe(detail)}" if where else f"{source}: {_describe(detail)}")
+    return lines
+
+
+def parse_policy(text: str, *, source: str) -> Policy:
+    """Validate policy YAML text; ``source`` names the file in error messages."""
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # safe: _StrictLoader is a SafeLoader
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+        raise PolicyError(source, [f"{where}: invalid YAML: {getattr(e, 'problem', None) or e}"]) from e
+    if not isinstance(data, dict):
+        raise PolicyError(source, [f"{source}: expected a mapping at the top level, got {type(data).__name__}"])
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as e:
+        raise PolicyError(source, problems_of(e, source)) from e
+
+
+def load_policy(path: Path) -> Policy:
+    """Read and validate a policy file; raises :class:`PolicyError` saying exactly what is wrong."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise PolicyError(str(path), [f"{path}: cannot read: {e.strerror or e}"]) from e
+    return parse_policy(text, source=str(path))
+
+
+def load_policy_or_deny(path: Path) -> tuple[Policy, str | None]:
+    """Like :func:`load_policy`, but an invalid file yields a deny-all policy and the error text.
+
+    >>> policy, error = load_policy_or_deny(Path("broken.yaml"))  # error is None when valid
+    """
+    try:
+        return load_policy(path), None
+    except PolicyError as e:
+        return Policy.deny_all(f"invalid policy: {e}"), str(e)
+
+
+@cache
+def default_policy() -> Policy:
+    """The policy shipped with Firebreak (``policies/default.yaml``), loaded once."""
+    resource = files("policies").joinpath("default.yaml")
+    return parse_policy(resource.read_text(encoding="utf-8"), source="policies/default.yaml")

@@ -1,0 +1,95 @@
+"""The policy file's model: everything a decision needs, validated before any incident.
+
+Cross-references are checked here, at load time, not during an incident: approval rules must
+name groups that exist and must be satisfiable (``min_approvers`` no larger than the people
+allowed), and names must be unique so a decision's ``rule`` identifies one entry.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from policies.approvals import ApprovalRule
+from policies.limits import GuardrailSettings, RateLimit
+from policies.rules import ActionRule
+from policies.selectors import Glob, Name, matches_any
+from policies.severity import SeverityMatrix
+from policies.tiers import Tier
+
+
+def _duplicates(names: list[str]) -> list[str]:
+    return sorted(n for n, c in Counter(names).items() if c > 1)
+
+
+class Policy(BaseModel):
+    """A validated policy file. See docs/policies.md for the annotated format."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = 1
+    name: Name = "unnamed"
+    description: str = ""
+    lockdown: str | None = Field(
+        default=None, min_length=1, description="When set, every action is denied with this reason."
+    )
+    production_environments: list[Glob] = Field(
+        default=["prod"], description="Environments that count as production (globs)."
+    )
+    read_only: list[Glob] = Field(
+        default_factory=list,
+        description="Kinds that change nothing: kill switch, freezes and target checks skip them.",
+    )
+    default_tier: Tier = Field(default=Tier.APPROVAL, description="Tier when no rule matches.")
+    groups: dict[Name, list[Name]] = Field(default_factory=dict, description="Approver groups.")
+    severity: SeverityMatrix = Field(default_factory=SeverityMatrix)
+    rules: list[ActionRule] = Field(default_factory=list, description="First match wins.")
+    guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
+    approvals: list[ApprovalRule] = Field(default_factory=list, description="First match wins.")
+
+    @classmethod
+    def deny_all(cls, reason: str) -> Policy:
+        """A policy that denies every action with ``reason``: what an invalid file turns into."""
+        return cls(name="deny-all", lockdown=reason, default_tier=Tier.DENIED)
+
+    @property
+    def rate_limits(self) -> list[RateLimit]:
+        """The declared rate limits (flows count actions under :meth:`RateLimit.key_for`)."""
+        return self.guardrails.rate_limits
+
+    def is_read_only(self, kind: str) -> bool:
+        """True when the kind is declared read-only."""
+        return matches_any(self.read_only, kind)
+
+    def is_production(self, environment: str) -> bool:
+        """True when the environment counts as production."""
+        return matches_any(self.production_environments, environment)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Policy:
+        for section, names in (
+            ("rules", [r.name for r in self.rules]),
+            ("approvals", [a.name for a in self.approvals]),
+            ("guardrails.rate_limits", [r.name for r in self.rate_limits]),
+            ("guardrails.freeze_windows", [w.name for w in self.guardrails.freeze_windows]),
+        ):
+            if dups := _duplicates(names):
+                raise ValueError(f"{section}: duplicate name(s) {', '.join(dups)}")
+        return self
+
+    @model_validator(mode="after")
+    def _approvals_satisfiable(self) -> Policy:
+        for i, rule in enumerate(self.approvals):
+            unknown = [g for g in rule.groups if g not in self.groups]
+            if unknown:
+                known = ", ".join(self.groups) or "none"
+                raise ValueError(f"approvals[{i}].groups: unknown group(s) {', '.join(unknown)} (defined: {known})")
+            allowed = rule.allowed(self.groups)
+            if allowed is not None and len(allowed) < rule.min_approvers:
+                raise ValueError(
+                    f"approvals[{i}].min_approvers: needs {rule.min_approvers} but only "
+                    f"{len(allowed)} people may approve"
+                )
+        return self

@@ -1,0 +1,178 @@
+"""The evidence bundle: what the diagnosis sees, the approver reads and the postmortem keeps.
+
+A snapshot (``tasks.snapshot``) fills it from AWS; these models hold no client and make no
+call, so diagnosis code and tests build and read bundles without AWS. A source that could not
+be read appears in ``source_errors`` instead of silently leaving a gap: "no deploy found" and
+"could not look for deploys" must never look the same.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from tasks.catalog import MetricSpec
+from tasks.evidence_markdown import render_summary
+
+ChangeKind = Literal["ecs.deploy", "lambda.alias", "flag", "asg.launch_template", "cloudtrail"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Datapoint(_Frozen):
+    """One aggregated metric value for the period starting at ``at``."""
+
+    at: AwareDatetime
+    value: float
+
+
+class ChangeEvent(_Frozen):
+    """Something that changed in the service: the usual suspect behind an incident."""
+
+    kind: ChangeKind
+    region: str
+    resource: str = Field(description="ECS service, Lambda alias, flag parameter, ASG name...")
+    at: AwareDatetime = Field(description="When the change took effect (best known time).")
+    summary: str
+    before: str | None = Field(default=None, description="Previous revision/version/value.")
+    after: str | None = Field(default=None, description="The revision/version/value now live.")
+
+
+class SourceError(_Frozen):
+    """A source the snapshot could not read; the rest of the bundle is still valid."""
+
+    source: str = Field(description="e.g. cloudtrail, ecs, cloudwatch.metrics")
+    region: str
+    error: str
+
+
+class LogLine(_Frozen):
+    group: str
+    stream: str
+    at: AwareDatetime
+    message: str
+
+
+class TargetHealth(_Frozen):
+    target_group_arn: str
+    target_id: str
+    port: int | None = None
+    state: str = Field(description="healthy, unhealthy, draining, unused, initial...")
+    reason: str | None = None
+
+
+class EcsDeployment(_Frozen):
+    id: str
+    status: str = Field(description="PRIMARY or ACTIVE")
+    task_definition: str
+    created_at: AwareDatetime | None = None
+    rollout_state: str | None = None
+
+
+class EcsState(_Frozen):
+    cluster: str
+    service: str
+    task_definition: str = Field(description="The revision the service runs now.")
+    previous_task_definition: str | None = Field(
+        default=None, description="The next lower active revision of the family: the rollback target."
+    )
+    desired: int
+    running: int
+    pending: int = 0
+    deployments: list[EcsDeployment] = Field(default_factory=list)
+
+
+class LambdaState(_Frozen):
+    function: str
+    alias: str
+    version: str
+    previous_version: str | None = None
+    version_modified_at: AwareDatetime | None = None
+    additional_weights: dict[str, float] = Field(default_factory=dict)
+
+
+class AsgState(_Frozen):
+    name: str
+    launch_template: str | None = None
+    launch_template_version: str | None = None
+    desired: int
+    min_size: int
+    max_size: int
+    instances: int
+    healthy_in_service: int
+
+
+class RegionEvidence(_Frozen):
+    """Everything read in one region. Empty fields mean "not in the catalog" or "not read"
+    (then ``EvidenceBundle.source_errors`` says which)."""
+
+    region: str
+    metric_specs: list[MetricSpec] = Field(default_factory=list)
+    metrics: dict[str, list[Datapoint]] = Field(default_factory=dict, description="name -> ascending")
+    alarms: dict[str, str] = Field(default_factory=dict, description="alarm name -> OK/ALARM/...")
+    log_errors: list[LogLine] = Field(default_factory=list)
+    targets: list[TargetHealth] = Field(default_factory=list)
+    ecs: EcsState | None = None
+    lambda_alias: LambdaState | None = None
+    asg: AsgState | None = None
+
+    def latest(self, metric: str) -> float | None:
+        """The most recent value of ``metric``, or None when no datapoint was read."""
+        points = self.metrics.get(metric)
+        return points[-1].value if points else None
+
+    def metric_is_healthy(self, metric: str) -> bool | None:
+        """Whether the latest value is on the healthy side of the catalog threshold.
+
+        None means "unknown" (no spec or no data), which callers must not read as healthy.
+        """
+        value = self.latest(metric)
+        spec = next((s for s in self.metric_specs if s.name == metric), None)
+        if value is None or spec is None:
+            return None
+        return spec.is_healthy(value)
+
+    def unhealthy_metrics(self) -> list[str]:
+        return [s.name for s in self.metric_specs if self.metric_is_healthy(s.name) is False]
+
+
+class EvidenceBundle(_Frozen):
+    """A point-in-time picture of a service around an incident's onset, across its regions."""
+
+    service: str
+    environment: str
+    onset: AwareDatetime
+    window_start: AwareDatetime = Field(description="Start of what was read: onset - lookback.")
+    collected_at: AwareDatetime
+    regions: dict[str, RegionEvidence]
+    changes: list[ChangeEvent] = Field(default_factory=list, description="Ascending by time.")
+    source_errors: list[SourceError] = Field(default_factory=list)
+
+    def changes_between(self, start: datetime, end: datetime) -> list[ChangeEvent]:
+        """Changes with ``start <= at <= end``, oldest first (e.g. the 15 min before onset)."""
+        return [c for c in self.changes if start <= c.at <= end]
+
+    def latest_value(self, region: str, metric: str) -> float | None:
+        evidence = self.regions.get(region)
+        return evidence.latest(metric) if evidence else None
+
+    def metric_is_healthy(self, region: str, metric: str) -> bool | None:
+        """See :meth:`RegionEvidence.metric_is_healthy`; None for an unknown region too."""
+        evidence = self.regions.get(region)
+        return evidence.metric_is_healthy(metric) if evidence else None
+
+    def unhealthy_regions(self) -> list[str]:
+        """Regions where at least one key metric is known to be unhealthy."""
+        return sorted(r for r, ev in self.regions.items() if ev.unhealthy_metrics())
+
+    def failed_sources(self, region: str | None = None) -> set[str]:
+        """Names of the sources that could not be read (in ``region``, if given)."""
+        return {e.source for e in self.source_errors if region is None or e.region == region}
+
+    def summary_markdown(self) -> str:
+        """A short markdown digest for a Prefect artifact or an approval form."""
+        return render_summary(self)
