@@ -32,9 +32,9 @@ class _AmAlert(Payload):
 
 
 class Webhook(Payload):
-    """The webhook body; ``version`` must be "4" (the only version Alertmanager has sent since 0.x)."""
+    """The webhook body: ``version`` is "4" from Alertmanager, "1" from Grafana (same shape)."""
 
-    version: Literal["4"]
+    version: Literal["4", "1"]
     group_key: str = Field(default="", alias="groupKey")
     truncated_alerts: int = Field(default=0, alias="truncatedAlerts", ge=0)
     receiver: str = ""

@@ -67,9 +67,7 @@ _CLOUDWATCH = SourceRouting(
 
 
 def _default_sources() -> dict[str, SourceRouting]:
-    labels = SourceRouting(
-        service=["service"], environment=["env", "environment"], region=["region"]
-    )
+    labels = SourceRouting(service=["service"], environment=["env", "environment"], region=["region"])
     return {
         "alertmanager": labels,
         "generic": labels,

@@ -24,9 +24,7 @@ SNS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")
 class SnsEnvelope(Payload):
     """The fields SNS signs, by the names SNS gives them."""
 
-    type: Literal["Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"] = Field(
-        alias="Type"
-    )
+    type: Literal["Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"] = Field(alias="Type")
     message_id: str = Field(alias="MessageId")
     topic_arn: str = Field(alias="TopicArn")
     message: str = Field(alias="Message")

@@ -101,7 +101,9 @@ def compute_health(state: SandboxState, faults: SimulatorFaults, *, tick: int = 
     """
     shares = traffic_shares({r: s.route53_weight for r, s in state.regions.items()})
     bad_flag_on = state.flags.get(FLAG_NEW_PRICING, False)
-    demand = TOTAL_REQUESTS_PER_MIN * (1.0 if state.flags.get(FLAG_ONE_CLICK, True) else ONE_CLICK_OFF_TRAFFIC)
+    demand = TOTAL_REQUESTS_PER_MIN * (
+        1.0 if state.flags.get(FLAG_ONE_CLICK, True) else ONE_CLICK_OFF_TRAFFIC
+    )
     nominal = 1.0 / len(state.regions)
     return ServiceHealth(
         regions={
@@ -133,7 +135,9 @@ def _region_health(
     tick: int,
 ) -> RegionHealth:
     if share == 0.0:
-        return RegionHealth(error_rate=0.0, latency_p99_ms=0.0, requests_per_min=0.0, traffic_share=0.0, causes=())
+        return RegionHealth(
+            error_rate=0.0, latency_p99_ms=0.0, requests_per_min=0.0, traffic_share=0.0, causes=()
+        )
     weighted = _causes(rs, faults, region, bad_flag_on=bad_flag_on)
     ok = 1.0 - _jittered(BASELINE_ERROR_RATE, tick, region, "error") / 100.0
     for cause, scale in weighted.items():

@@ -11,6 +11,7 @@ resets. Do not use ``mock_aws`` in a process while a Sandbox is running in it.
 
 from __future__ import annotations
 
+import logging
 import os
 import urllib.request
 from types import TracebackType
@@ -79,6 +80,8 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self._server is not None:
             raise SandboxError("the sandbox is already running")
+        # werkzeug logs every request at INFO: a ticking simulator would flood the drill's output.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()

@@ -91,7 +91,9 @@ def _alb(target: AwsTarget, subnets: list[str], vpc_id: str) -> tuple[str, str, 
         )["TargetGroups"][0]["TargetGroupArn"]
         for name in (n.BLUE_TARGET_GROUP, n.GREEN_TARGET_GROUP)
     )
-    forward = {"TargetGroups": [{"TargetGroupArn": blue, "Weight": 100}, {"TargetGroupArn": green, "Weight": 0}]}
+    forward = {
+        "TargetGroups": [{"TargetGroupArn": blue, "Weight": 100}, {"TargetGroupArn": green, "Weight": 0}]
+    }
     listener = elbv2.create_listener(
         LoadBalancerArn=lb_arn,
         Protocol="HTTP",
@@ -126,7 +128,9 @@ def _ecs(target: AwsTarget, blue: str) -> None:
         serviceName=n.ECS_SERVICE,
         taskDefinition=revision,
         desiredCount=2,
-        loadBalancers=[{"targetGroupArn": blue, "containerName": n.CONTAINER, "containerPort": n.CONTAINER_PORT}],
+        loadBalancers=[
+            {"targetGroupArn": blue, "containerName": n.CONTAINER, "containerPort": n.CONTAINER_PORT}
+        ],
     )
 
 
@@ -155,16 +159,17 @@ def _lambda(target: AwsTarget, role_arn: str) -> None:
         Runtime="python3.12",
         Role=role_arn,
         Handler="pricing.handler",
-        Code={"ZipFile": _pricing_zip()},
+        Code={"ZipFile": pricing_zip(price=42)},
     )
     version = lam.publish_version(FunctionName=n.LAMBDA_FUNCTION, Description=n.GOOD_LAMBDA_DESCRIPTION)
     lam.create_alias(FunctionName=n.LAMBDA_FUNCTION, Name=n.LAMBDA_ALIAS, FunctionVersion=version["Version"])
 
 
-def _pricing_zip() -> bytes:
+def pricing_zip(*, price: int) -> bytes:
+    """The pricing function's deployment package; a new ``price`` makes a new build."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("pricing.py", "def handler(event, context):\n    return {'price': 42}\n")
+        archive.writestr("pricing.py", f"def handler(event, context):\n    return {{'price': {price}}}\n")
     return buffer.getvalue()
 
 

@@ -14,10 +14,12 @@ def confirm(run: IncidentRun) -> SignalCheck:
     check: SignalCheck = confirm_signal(spec, run.aws(), run.settings.confirm_window_seconds)
     verdict = "confirmed" if not check.healthy else "NOT confirmed"
     run.timeline.add(
-        Stage.DETECT, "confirmed" if not check.healthy else "not-confirmed",
+        Stage.DETECT,
+        "confirmed" if not check.healthy else "not-confirmed",
         f"{spec.name} in {run.region} = {check.last_value} (healthy {spec.healthy_when.value} "
         f"{spec.healthy_threshold}): alert {verdict}",
-        metric=spec.name, value=check.last_value,
+        metric=spec.name,
+        value=check.last_value,
     )
     return check
 
@@ -29,7 +31,9 @@ def facts_for(run: IncidentRun, unhealthy_regions: int) -> IncidentFacts:
     regions = max(len(run.entry.regions), 1)
     share = min(max(unhealthy_regions, 1) / regions, 1.0)
     return IncidentFacts(
-        users_affected=share, traffic_affected=share, regions_affected=max(unhealthy_regions, 1),
+        users_affected=share,
+        traffic_affected=share,
+        regions_affected=max(unhealthy_regions, 1),
         core_functionality=labels.get("tier", "core") == "core",
         revenue_per_hour_at_risk=float(labels.get("revenue_per_hour", 0) or 0),
         data_exposure=labels.get("data_exposure", "false").lower() == "true",
@@ -44,7 +48,10 @@ def classify(run: IncidentRun, unhealthy_regions: int) -> SeverityAssessment:
     run.severity = assessment.severity
     if changed or not run.timeline.events("severity"):
         run.timeline.add(
-            Stage.DETECT, "severity", f"{assessment.severity.value}: {'; '.join(assessment.reasons)}",
-            actor="policy:severity", requirements=assessment.requirements.model_dump(mode="json"),
+            Stage.DETECT,
+            "severity",
+            f"{assessment.severity.value}: {'; '.join(assessment.reasons)}",
+            actor="policy:severity",
+            requirements=assessment.requirements.model_dump(mode="json"),
         )
     return assessment

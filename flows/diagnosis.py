@@ -61,13 +61,17 @@ def _rollbacks(bundle: EvidenceBundle, changes: list[ChangeEvent], bad: set[str]
         mechanism = _ROLLBACK_MECHANISM.get(change.kind)
         if mechanism is None or change.region not in bad:
             continue
-        found.append(Hypothesis(
-            kind=HypothesisKind.ROLLBACK, score=_recency_score(0.9, change, bundle.onset),
-            summary=f"{change.kind} in {change.region} {_minutes_before(change, bundle.onset):.1f} min "
-            f"before onset ({change.before} -> {change.after}); roll it back",
-            evidence=[change.summary, f"{change.region} unhealthy: {_unhealthy(bundle, change.region)}"],
-            region=change.region, mechanism=mechanism,
-        ))
+        found.append(
+            Hypothesis(
+                kind=HypothesisKind.ROLLBACK,
+                score=_recency_score(0.9, change, bundle.onset),
+                summary=f"{change.kind} in {change.region} {_minutes_before(change, bundle.onset):.1f} min "
+                f"before onset ({change.before} -> {change.after}); roll it back",
+                evidence=[change.summary, f"{change.region} unhealthy: {_unhealthy(bundle, change.region)}"],
+                region=change.region,
+                mechanism=mechanism,
+            )
+        )
     return found
 
 
@@ -78,13 +82,16 @@ def _flags(bundle: EvidenceBundle, changes: list[ChangeEvent], entry: ServiceEnv
         name = by_parameter.get(change.resource)
         if change.kind != "flag" or name is None or (change.after or "").lower() != "on":
             continue
-        found.append(Hypothesis(
-            kind=HypothesisKind.DISABLE_FLAG, score=_recency_score(0.85, change, bundle.onset),
-            summary=f"flag {name} switched on {_minutes_before(change, bundle.onset):.1f} min before "
-            "onset; switch it off",
-            evidence=[change.summary, f"unhealthy regions: {', '.join(bundle.unhealthy_regions())}"],
-            flag=name,
-        ))
+        found.append(
+            Hypothesis(
+                kind=HypothesisKind.DISABLE_FLAG,
+                score=_recency_score(0.85, change, bundle.onset),
+                summary=f"flag {name} switched on {_minutes_before(change, bundle.onset):.1f} min before "
+                "onset; switch it off",
+                evidence=[change.summary, f"unhealthy regions: {', '.join(bundle.unhealthy_regions())}"],
+                flag=name,
+            )
+        )
     return found
 
 
@@ -94,10 +101,13 @@ def _traffic(bundle: EvidenceBundle, bad: set[str], entry: ServiceEnvironment) -
         return []
     return [
         Hypothesis(
-            kind=HypothesisKind.SHIFT_TRAFFIC, score=0.6,
+            kind=HypothesisKind.SHIFT_TRAFFIC,
+            score=0.6,
             summary=f"{region} unhealthy while {', '.join(healthy)} is fine; shift traffic away from it",
-            evidence=[f"{region} unhealthy: {_unhealthy(bundle, region)}",
-                      *(f"{r} healthy" for r in healthy)],
+            evidence=[
+                f"{region} unhealthy: {_unhealthy(bundle, region)}",
+                *(f"{r} healthy" for r in healthy),
+            ],
             region=region,
         )
         for region in sorted(bad)
@@ -116,11 +126,16 @@ def diagnose(bundle: EvidenceBundle, entry: ServiceEnvironment) -> list[Hypothes
     found = _rollbacks(bundle, changes, bad) + _flags(bundle, changes, entry) + _traffic(bundle, bad, entry)
     if not found:
         gaps = sorted(bundle.failed_sources())
-        return [Hypothesis(
-            kind=HypothesisKind.ESCALATE, score=0.0,
-            summary="no recent change or isolated region explains the symptoms; a human must decide",
-            evidence=[f"unhealthy regions: {', '.join(sorted(bad)) or 'none'}",
-                      f"recent changes: {len(changes)}",
-                      *( [f"sources that could not be read: {', '.join(gaps)}"] if gaps else [])],
-        )]
+        return [
+            Hypothesis(
+                kind=HypothesisKind.ESCALATE,
+                score=0.0,
+                summary="no recent change or isolated region explains the symptoms; a human must decide",
+                evidence=[
+                    f"unhealthy regions: {', '.join(sorted(bad)) or 'none'}",
+                    f"recent changes: {len(changes)}",
+                    *([f"sources that could not be read: {', '.join(gaps)}"] if gaps else []),
+                ],
+            )
+        ]
     return sorted(found, key=lambda h: h.score, reverse=True)

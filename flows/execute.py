@@ -25,24 +25,38 @@ MAX_REPLANS = 3
 
 def request_for(plan: Plan) -> ActionRequest:
     return ActionRequest(
-        kind=plan.kind, service=plan.service, environment=plan.environment,
-        targets=plan.targets, blast_radius=plan.blast_radius, verified=True,
+        kind=plan.kind,
+        service=plan.service,
+        environment=plan.environment,
+        targets=plan.targets,
+        blast_radius=plan.blast_radius,
+        verified=True,
     )
 
 
 def decide_now(run: IncidentRun, request: ActionRequest) -> Decision:
     """Decide with the live kill switch and live rate-limit counts."""
     context = DecisionContext(
-        severity=run.severity, now=datetime.now(UTC), kill_switch=kill_switch_on(),
-        action_counts=current_counts(request, run.policy), requester=run.requester,
+        severity=run.severity,
+        now=datetime.now(UTC),
+        kill_switch=kill_switch_on(),
+        action_counts=current_counts(request, run.policy),
+        requester=run.requester,
     )
     return decide(request, context, run.policy)
 
 
-def _record(run: IncidentRun, label: str, plan: Plan, decision: Decision, status: str, **kw: object) -> MitigationRecord:
+def _record(
+    run: IncidentRun, label: str, plan: Plan, decision: Decision, status: str, **kw: object
+) -> MitigationRecord:
     return MitigationRecord(
-        hypothesis=label, kind=plan.kind, tier=decision.tier.value, rule=decision.rule, status=status,
-        plan_hash=plan.hash, **kw,  # type: ignore[arg-type]
+        hypothesis=label,
+        kind=plan.kind,
+        tier=decision.tier.value,
+        rule=decision.rule,
+        status=status,
+        plan_hash=plan.hash,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -55,9 +69,14 @@ def execute_plan(
         plan = make_plan()
         request = request_for(plan)
         decision = decide_now(run, request)
-        tl.add(stage, "decision", f"{plan.kind}: {decision.tier.value} ({decision.reason})",
-               actor=decision.rule, plan=plan.model_dump(mode="json"),
-               guardrails=[g.model_dump(mode="json") for g in decision.guardrails])
+        tl.add(
+            stage,
+            "decision",
+            f"{plan.kind}: {decision.tier.value} ({decision.reason})",
+            actor=decision.rule,
+            plan=plan.model_dump(mode="json"),
+            guardrails=[g.model_dump(mode="json") for g in decision.guardrails],
+        )
         if plan.is_noop:
             tl.add(stage, "noop", f"{plan.kind}: live state already as wanted, nothing to do")
             return _record(run, label, plan, decision, "noop"), None
@@ -65,20 +84,38 @@ def execute_plan(
             return _record(run, label, plan, decision, "denied", detail=decision.reason), None
         if decision.tier is Tier.HUMAN_ONLY:
             outcome = request_human_action(
-                title=plan.summary, steps=[f"{plan.kind} on {', '.join(plan.targets)}",
-                                           *(f"set {k}: {plan.before.get(k)} -> {v}" for k, v in plan.after.items())],
-                why=f"policy rule {decision.rule}: {decision.reason}", evidence=evidence, timeline=tl,
-                timeout_seconds=run.settings.bake_seconds * 4, poll_seconds=run.settings.approval_poll_seconds,
+                title=plan.summary,
+                steps=[
+                    f"{plan.kind} on {', '.join(plan.targets)}",
+                    *(f"set {k}: {plan.before.get(k)} -> {v}" for k, v in plan.after.items()),
+                ],
+                why=f"policy rule {decision.rule}: {decision.reason}",
+                evidence=evidence,
+                timeline=tl,
+                timeout_seconds=run.settings.bake_seconds * 4,
+                poll_seconds=run.settings.approval_poll_seconds,
             )
             return _record(run, label, plan, decision, outcome.status.value, people=outcome.people), None
         if decision.tier is Tier.APPROVAL:
             outcome = request_approval(
-                plan, decision, policy=run.policy, timeline=tl, requester=run.requester,
-                evidence=evidence, poll_seconds=run.settings.approval_poll_seconds,
+                plan,
+                decision,
+                policy=run.policy,
+                timeline=tl,
+                requester=run.requester,
+                evidence=evidence,
+                poll_seconds=run.settings.approval_poll_seconds,
             )
             if outcome.status is not GateStatus.APPROVED:
-                return _record(run, label, plan, decision, outcome.status.value, people=outcome.people,
-                               detail=outcome.reason), None
+                return _record(
+                    run,
+                    label,
+                    plan,
+                    decision,
+                    outcome.status.value,
+                    people=outcome.people,
+                    detail=outcome.reason,
+                ), None
             people = outcome.people
         else:
             people = []
@@ -88,13 +125,15 @@ def execute_plan(
             tl.add(stage, "drift", f"{plan.kind}: {e}; re-planning")
             continue
         except _Halted as e:
-            return _record(run, label, plan, e.decision, "denied", detail=e.decision.reason,
-                           people=people), None
+            return _record(
+                run, label, plan, e.decision, "denied", detail=e.decision.reason, people=people
+            ), None
         except ActionError as e:
             tl.add(stage, "apply-failed", f"{plan.kind}: {e}", error=str(e))
             return _record(run, label, plan, decision, "failed", detail=str(e), people=people), None
-        return _record(run, label, plan, decision, "applied" if applied.changed else "noop",
-                       people=people), applied
+        return _record(
+            run, label, plan, decision, "applied" if applied.changed else "noop", people=people
+        ), applied
     tl.add(stage, "drift", f"live state kept changing; gave up after {MAX_REPLANS} plans")
     return _record(run, label, plan, decision, "failed", detail="state kept drifting"), None
 
@@ -110,20 +149,31 @@ def _apply_guarded(run: IncidentRun, plan: Plan, stage: Stage) -> Applied:
     request = request_for(plan)
     last_look = decide_now(run, request)
     if last_look.tier is Tier.DENIED:
-        run.timeline.add(stage, "halted", f"{plan.kind} not applied: {last_look.reason}", actor=last_look.rule)
+        run.timeline.add(
+            stage, "halted", f"{plan.kind} not applied: {last_look.reason}", actor=last_look.rule
+        )
         raise _Halted(last_look)
     exhausted = acquire(request, run.policy)
     if exhausted is not None:
-        context = DecisionContext(severity=run.severity, now=datetime.now(UTC),
-                                  action_counts={exhausted: 10**6}, requester=run.requester)
+        context = DecisionContext(
+            severity=run.severity,
+            now=datetime.now(UTC),
+            action_counts={exhausted: 10**6},
+            requester=run.requester,
+        )
         denied = decide(request, context, run.policy)
         run.timeline.add(stage, "halted", f"{plan.kind} not applied: {denied.reason}", actor=denied.rule)
         raise _Halted(denied)
     run.timeline.add(stage, "applying", f"{plan.summary}", plan_hash=plan.hash)
     applied: Applied = apply_action(plan)
     run.timeline.add(
-        stage, "applied" if applied.changed else "noop",
+        stage,
+        "applied" if applied.changed else "noop",
         f"{plan.kind}: {'changed' if applied.changed else 'already in place'}",
-        plan_hash=plan.hash, request_ids=applied.request_ids, before=plan.before, after=applied.state_after,
+        plan_hash=plan.hash,
+        request_ids=applied.request_ids,
+        before=plan.before,
+        after=applied.state_after,
+        plan=plan.model_dump(mode="json"),
     )
     return applied

@@ -50,9 +50,12 @@ def request_approval(
     answers: list[ApprovalAnswer] = []
     accepted: list[str] = []
     timeline.add(
-        Stage.RESOLVE, "approval-requested",
+        Stage.RESOLVE,
+        "approval-requested",
         f"Waiting for {rule.min_approvers} approval(s) of {plan.kind} until {deadline:%H:%M:%S}",
-        actor=decision.rule, plan_hash=plan.hash, plan=plan.model_dump(mode="json"),
+        actor=decision.rule,
+        plan_hash=plan.hash,
+        plan=plan.model_dump(mode="json"),
     )
     while True:
         remaining = int((deadline - datetime.now(UTC)).total_seconds())
@@ -60,40 +63,54 @@ def request_approval(
             break
         form = ApprovalInput.with_initial_data(
             description=approval_markdown(
-                incident_id=timeline.incident_id, plan=plan, decision=decision, evidence=evidence,
-                deadline=deadline, needed=rule.min_approvers, have=accepted,
+                incident_id=timeline.incident_id,
+                plan=plan,
+                decision=decision,
+                evidence=evidence,
+                deadline=deadline,
+                needed=rule.min_approvers,
+                have=accepted,
             ),
             plan_hash=plan.hash,
         )
         try:
             answer = pause_flow_run(
-                wait_for_input=form, timeout=remaining, poll_interval=poll_seconds,
+                wait_for_input=form,
+                timeout=remaining,
+                poll_interval=poll_seconds,
                 key=f"approve-{plan.hash}-{len(timeline.entries)}",
             )
         except FlowPauseTimeout:
             break
-        answers.append(ApprovalAnswer(
-            approver=answer.approver, approved=answer.approve, reason=answer.reason,
-            plan_hash=answer.plan_hash,
-        ))
-        verdict = evaluate_approvals(
-            rule, answers, requester=requester, plan_hash=plan.hash, policy=policy
+        answers.append(
+            ApprovalAnswer(
+                approver=answer.approver,
+                approved=answer.approve,
+                reason=answer.reason,
+                plan_hash=answer.plan_hash,
+            )
         )
+        verdict = evaluate_approvals(rule, answers, requester=requester, plan_hash=plan.hash, policy=policy)
         accepted = list(verdict.accepted)
         timeline.add(
-            Stage.RESOLVE, "approval-answer",
+            Stage.RESOLVE,
+            "approval-answer",
             f"{answer.approver} {'approved' if answer.approve else 'rejected'}: "
             f"{answer.reason or '(no reason)'} -> {verdict.status}",
-            actor=answer.approver, plan_hash=plan.hash, verdict=verdict.model_dump(mode="json"),
+            actor=answer.approver,
+            plan_hash=plan.hash,
+            verdict=verdict.model_dump(mode="json"),
         )
         if verdict.status == "approved":
             return GateOutcome(status=GateStatus.APPROVED, people=accepted, reason=answer.reason)
         if verdict.status == "rejected":
             return GateOutcome(status=GateStatus.REJECTED, people=[answer.approver], reason=answer.reason)
     timeline.add(
-        Stage.RESOLVE, "approval-timeout",
+        Stage.RESOLVE,
+        "approval-timeout",
         f"No sufficient approval of {plan.kind} by {deadline:%H:%M:%S}; policy says {rule.on_timeout}",
-        actor=decision.rule, plan_hash=plan.hash,
+        actor=decision.rule,
+        plan_hash=plan.hash,
     )
     return GateOutcome(status=GateStatus.TIMED_OUT, people=accepted, reason=str(rule.on_timeout))
 
@@ -117,7 +134,9 @@ def request_human_action(
     )
     try:
         answer = pause_flow_run(
-            wait_for_input=form, timeout=timeout_seconds, poll_interval=poll_seconds,
+            wait_for_input=form,
+            timeout=timeout_seconds,
+            poll_interval=poll_seconds,
             key=f"human-{len(timeline.entries)}",
         )
     except FlowPauseTimeout:
@@ -125,7 +144,9 @@ def request_human_action(
         return GateOutcome(status=GateStatus.TIMED_OUT)
     status = GateStatus.DONE if answer.done else GateStatus.NOT_DONE
     timeline.add(
-        Stage.RESOLVE, "human-action-confirmed", f"{answer.operator}: {status.value}. {answer.notes}",
+        Stage.RESOLVE,
+        "human-action-confirmed",
+        f"{answer.operator}: {status.value}. {answer.notes}",
         actor=answer.operator,
     )
     return GateOutcome(status=status, people=[answer.operator], reason=answer.notes)
@@ -134,6 +155,10 @@ def request_human_action(
 def _fallback_rule() -> ApprovalRule:
     """Used only if a policy returns tier approval without a rule: one approver, deny on timeout."""
     return ApprovalRule(
-        approvers=[], groups=[], min_approvers=1, requester_may_approve=False,
-        timeout_seconds=900, on_timeout="deny",
+        approvers=[],
+        groups=[],
+        min_approvers=1,
+        requester_may_approve=False,
+        timeout_seconds=900,
+        on_timeout="deny",
     )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import flow
+from prefect import State, flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.states import Cancelled, Completed, Failed, State
+from prefect.states import Cancelled, Completed, Failed
 
 from alerts.models import Alert, AlertStatus
 from flows.detect import classify, confirm
@@ -23,8 +23,8 @@ from flows.settings import RunSettings
 from flows.status import status_update
 from flows.timeline import Stage, Timeline
 from policies import Severity
-from tasks.snapshot import collect_snapshot
 from tasks.evidence_store import store_evidence
+from tasks.snapshot import collect_snapshot
 
 
 @flow(name="incident-response", flow_run_name="{alert.name}", log_prints=True)
@@ -32,26 +32,44 @@ def incident_response(alert: Alert, settings: RunSettings) -> State:
     """Handle one alert end to end. The final state's message says what happened."""
     incident_id = incident_id_for(alert)
     timeline = Timeline(incident_id=incident_id, path=settings.incident_dir(incident_id) / "timeline.json")
-    timeline.add(Stage.DETECT, "alert", f"{alert.source} alert {alert.name} ({alert.status.value})",
-                 actor=alert.source, fingerprint=alert.fingerprint, alert=alert.model_dump(mode="json"))
+    timeline.add(
+        Stage.DETECT,
+        "alert",
+        f"{alert.source} alert {alert.name} ({alert.status.value})",
+        actor=alert.source,
+        fingerprint=alert.fingerprint,
+        alert=alert.model_dump(mode="json"),
+    )
     report = IncidentReport(
-        incident_id=incident_id, service=alert.service, environment=alert.environment, region=alert.region,
-        alert_name=alert.name, outcome=Outcome.FAILED, message="", started_at=alert.starts_at,
+        incident_id=incident_id,
+        service=alert.service,
+        environment=alert.environment,
+        region=alert.region,
+        alert_name=alert.name,
+        outcome=Outcome.FAILED,
+        message="",
+        started_at=alert.starts_at,
         timeline_path=str(timeline.path),
     )
     try:
         report = _handle(alert, settings, timeline, report)
-    except Exception as e:  # the outermost catch-all: record, report, fail truthfully
+    except Exception as e:  # noqa: BLE001 - the outermost catch-all: record, report, fail truthfully
         timeline.add(Stage.REPORT, "error", f"{type(e).__name__}: {e}", error=repr(e))
         report = report.model_copy(update={"outcome": Outcome.FAILED, "message": f"{type(e).__name__}: {e}"})
     report = write_report(report, timeline, settings.incident_dir(incident_id))
-    timeline.add(Stage.REPORT, "report", f"{report.outcome.value}: {report.message}",
-                 report=str(settings.incident_dir(incident_id) / "report.json"))
+    timeline.add(
+        Stage.REPORT,
+        "report",
+        f"{report.outcome.value}: {report.message}",
+        report=str(settings.incident_dir(incident_id) / "report.json"),
+    )
     publish_artifacts(report, timeline)
     return _final_state(report)
 
 
-def _handle(alert: Alert, settings: RunSettings, timeline: Timeline, report: IncidentReport) -> IncidentReport:
+def _handle(
+    alert: Alert, settings: RunSettings, timeline: Timeline, report: IncidentReport
+) -> IncidentReport:
     if alert.status is AlertStatus.RESOLVED or not alert.routable:
         why = "alert is already resolved" if alert.routable else "alert names no known service/environment"
         return report.model_copy(update={"outcome": Outcome.NOT_CONFIRMED, "message": why})
@@ -60,36 +78,58 @@ def _handle(alert: Alert, settings: RunSettings, timeline: Timeline, report: Inc
         timeline.add(Stage.DETECT, "policy-invalid", f"{policy_error}; every action will be denied")
     catalog = settings.catalog()
     run = IncidentRun(
-        incident_id=timeline.incident_id, alert=alert, settings=settings, catalog=catalog,
-        entry=catalog.entry(alert.service or "", alert.environment or ""), policy=policy,
-        timeline=timeline, severity=Severity.SEV_3,
+        incident_id=timeline.incident_id,
+        alert=alert,
+        settings=settings,
+        catalog=catalog,
+        entry=catalog.entry(alert.service or "", alert.environment or ""),
+        policy=policy,
+        timeline=timeline,
+        severity=Severity.SEV_3,
     )
     check = confirm(run)
     detected = datetime.now(UTC)
     if check.healthy:
-        return report.model_copy(update={
-            "outcome": Outcome.NOT_CONFIRMED, "detected_at": None,
-            "message": f"{check.metric} is healthy in {check.region} ({check.last_value}); no action taken",
-        })
+        return report.model_copy(
+            update={
+                "outcome": Outcome.NOT_CONFIRMED,
+                "detected_at": None,
+                "message": f"{check.metric} is healthy in {check.region} ({check.last_value}): no action",
+            }
+        )
     classify(run, unhealthy_regions=1)
     status_update(run, Stage.DETECT, "Investigating: alert confirmed, collecting evidence.")
 
-    bundle = collect_snapshot(catalog=catalog, service=run.service, environment=run.environment,
-                              onset=alert.starts_at, aws=run.aws())
+    bundle = collect_snapshot(
+        catalog=catalog,
+        service=run.service,
+        environment=run.environment,
+        onset=alert.starts_at,
+        aws=run.aws(),
+    )
     evidence_uri = None
     if run.entry.evidence_bucket:
-        stored = store_evidence(bundle, bucket=run.entry.evidence_bucket, key_prefix=run.incident_id,
-                                aws=run.aws(run.entry.primary_region))
+        stored = store_evidence(
+            bundle,
+            bucket=run.entry.evidence_bucket,
+            key_prefix=run.incident_id,
+            aws=run.aws(run.entry.primary_region),
+        )
         evidence_uri = f"{stored.uri}?versionId={stored.version_id}"
-    create_markdown_artifact(key=f"{run.incident_id.lower()}-evidence", markdown=bundle.summary_markdown(),
-                             description=f"{run.incident_id} evidence snapshot")
+    create_markdown_artifact(
+        key=f"{run.incident_id.lower()}-evidence",
+        markdown=bundle.summary_markdown(),
+        description=f"{run.incident_id} evidence snapshot",
+    )
     unhealthy = bundle.unhealthy_regions()
     classify(run, unhealthy_regions=len(unhealthy))
     hypotheses = diagnose(bundle, run.entry)
     for rank, h in enumerate(hypotheses, 1):
         timeline.add(Stage.DIAGNOSE, "hypothesis", f"#{rank} ({h.score}) {h.summary}", evidence=h.evidence)
-    evidence = [f"unhealthy regions: {', '.join(unhealthy) or 'none'}",
-                *(f"source not readable: {e.source} ({e.region})" for e in bundle.source_errors)]
+    evidence = [
+        f"unhealthy regions: {', '.join(unhealthy) or 'none'}",
+        *(f"source not readable: {e.source} ({e.region})" for e in bundle.source_errors),
+    ]
     if evidence_uri:
         evidence.append(f"evidence bundle: {evidence_uri}")
 
@@ -97,12 +137,19 @@ def _handle(alert: Alert, settings: RunSettings, timeline: Timeline, report: Inc
     outcome, message = _outcome(resolution.recovered_at is not None, resolution.halted, resolution.escalation)
     status_update(run, Stage.REPORT, f"{outcome.value}: {message}")
     applied = [e.at for e in timeline.events("applied")]
-    return report.model_copy(update={
-        "severity": run.severity.value, "outcome": outcome, "message": message, "detected_at": detected,
-        "hypotheses": [h.kind.value for h in hypotheses], "mitigations": resolution.records,
-        "first_mitigation_at": applied[0] if applied else None, "recovered_at": resolution.recovered_at,
-        "evidence_uri": evidence_uri,
-    })
+    return report.model_copy(
+        update={
+            "severity": run.severity.value,
+            "outcome": outcome,
+            "message": message,
+            "detected_at": detected,
+            "hypotheses": [h.kind.value for h in hypotheses],
+            "mitigations": resolution.records,
+            "first_mitigation_at": applied[0] if applied else None,
+            "recovered_at": resolution.recovered_at,
+            "evidence_uri": evidence_uri,
+        }
+    )
 
 
 def _outcome(recovered: bool, halted: bool, escalation: str | None) -> tuple[Outcome, str]:

@@ -50,4 +50,3 @@ def incident_id_for(alert: Alert) -> str:
     """A readable, stable id: the same alert occurrence always gets the same incident id."""
     digest = hashlib.sha256(alert.dedup_key.encode()).hexdigest()[:6]
     return f"INC-{alert.starts_at.astimezone(UTC):%Y%m%d-%H%M}-{digest}"
-

@@ -6,15 +6,14 @@ from collections.abc import Callable
 
 from flows.diagnosis import Hypothesis, HypothesisKind
 from flows.incident_run import IncidentRun
+from tasks.flags import plan_flag_change
 from tasks.plan import ActionError, Plan
 from tasks.rollback import plan_asg_rollback, plan_ecs_rollback, plan_lambda_rollback
 from tasks.traffic import plan_route53_shift
-from tasks.flags import plan_flag_change
 
 
 def planner_for(hypothesis: Hypothesis, run: IncidentRun) -> Callable[[], Plan]:
     """A zero-argument planner (called again on drift) for the hypothesis's mitigation."""
-    common = {"catalog": run.catalog, "service": run.service, "environment": run.environment}
     region = hypothesis.region or run.region
     kind = hypothesis.kind
     if kind is HypothesisKind.ROLLBACK:
@@ -22,15 +21,34 @@ def planner_for(hypothesis: Hypothesis, run: IncidentRun) -> Callable[[], Plan]:
         planner = planners.get(hypothesis.mechanism or "")
         if planner is None:
             raise ActionError(f"no rollback planner for mechanism {hypothesis.mechanism!r}")
-        return lambda: planner(**common, regions=[region], aws=run.aws(region))
+        return lambda: planner(
+            catalog=run.catalog,
+            service=run.service,
+            environment=run.environment,
+            regions=[region],
+            aws=run.aws(region),
+        )
     if kind is HypothesisKind.DISABLE_FLAG:
         if hypothesis.flag is None or run.entry.flags is None:
             raise ActionError("flag hypothesis without a flag in the catalog")
         store_region = run.entry.flags.region
         flag = hypothesis.flag
-        return lambda: plan_flag_change(**common, flag=flag, enabled=False, aws=run.aws(store_region))
+        return lambda: plan_flag_change(
+            catalog=run.catalog,
+            service=run.service,
+            environment=run.environment,
+            flag=flag,
+            enabled=False,
+            aws=run.aws(store_region),
+        )
     if kind is HypothesisKind.SHIFT_TRAFFIC:
         if run.entry.route53 is None:
             raise ActionError("traffic hypothesis but the catalog has no route53 weighted records")
-        return lambda: plan_route53_shift(**common, away_from=region, aws=run.aws(run.entry.primary_region))
+        return lambda: plan_route53_shift(
+            catalog=run.catalog,
+            service=run.service,
+            environment=run.environment,
+            away_from=region,
+            aws=run.aws(run.entry.primary_region),
+        )
     raise ActionError(f"hypothesis {kind} has no automated mitigation")

@@ -57,12 +57,22 @@ def _try(run: IncidentRun, hypothesis: Hypothesis, evidence: list[str]) -> Mitig
     try:
         planner = planner_for(hypothesis, run)
         record, applied = execute_plan(
-            run, planner, label=hypothesis.summary, evidence=hypothesis.evidence + evidence, stage=Stage.RESOLVE
+            run,
+            planner,
+            label=hypothesis.summary,
+            evidence=hypothesis.evidence + evidence,
+            stage=Stage.RESOLVE,
         )
     except (ActionError, CatalogError) as e:
         tl.add(Stage.RESOLVE, "plan-failed", f"{hypothesis.kind}: {e}", error=str(e))
-        return MitigationRecord(hypothesis=hypothesis.summary, kind=hypothesis.kind.value, tier="-",
-                                rule="-", status="failed", detail=str(e))
+        return MitigationRecord(
+            hypothesis=hypothesis.summary,
+            kind=hypothesis.kind.value,
+            tier="-",
+            rule="-",
+            status="failed",
+            detail=str(e),
+        )
     if record.status not in {"applied", "noop"}:
         return record
     if applied is not None and not verify_action(applied.plan):
@@ -70,22 +80,39 @@ def _try(run: IncidentRun, hypothesis: Hypothesis, evidence: list[str]) -> Mitig
         return record.model_copy(update={"verified": False, "detail": "change not visible on read-back"})
     spec = signal_metric(run.entry, run.alert, run.region)
     s = run.settings
-    check = watch_signal(spec, run.aws(), bake_seconds=s.bake_seconds,
-                         interval_seconds=s.watch_interval_seconds, healthy_checks=s.healthy_checks)
-    tl.add(Stage.VERIFY, "recovered" if check.healthy else "not-recovered",
-           f"{spec.name} in {run.region} after {record.kind}: last {check.last_value} "
-           f"({len(check.readings)} readings) -> {'recovered' if check.healthy else 'NOT recovered'}",
-           readings=[r.model_dump(mode="json") for r in check.readings])
+    check = watch_signal(
+        spec,
+        run.aws(),
+        bake_seconds=s.bake_seconds,
+        interval_seconds=s.watch_interval_seconds,
+        healthy_checks=s.healthy_checks,
+    )
+    tl.add(
+        Stage.VERIFY,
+        "recovered" if check.healthy else "not-recovered",
+        f"{spec.name} in {run.region} after {record.kind}: last {check.last_value} "
+        f"({len(check.readings)} readings) -> {'recovered' if check.healthy else 'NOT recovered'}",
+        readings=[r.model_dump(mode="json") for r in check.readings],
+    )
     return record.model_copy(update={"verified": check.healthy})
 
 
 def escalate(run: IncidentRun, hypotheses: list[Hypothesis], evidence: list[str]) -> str:
     """Hand the incident to a human with the evidence and a checklist; Firebreak does not act."""
-    request = ActionRequest(kind="escalation.human", service=run.service, environment=run.environment,
-                            targets=[f"{run.service}/{run.environment}"], blast_radius=0.0)
+    request = ActionRequest(
+        kind="escalation.human",
+        service=run.service,
+        environment=run.environment,
+        targets=[f"{run.service}/{run.environment}"],
+        blast_radius=0.0,
+    )
     decision = decide_now(run, request)
-    run.timeline.add(Stage.RESOLVE, "decision", f"escalation.human: {decision.tier.value} ({decision.reason})",
-                     actor=decision.rule)
+    run.timeline.add(
+        Stage.RESOLVE,
+        "decision",
+        f"escalation.human: {decision.tier.value} ({decision.reason})",
+        actor=decision.rule,
+    )
     if decision.tier is Tier.DENIED:
         return "denied"
     tried = [h.summary for h in hypotheses if h.kind is not HypothesisKind.ESCALATE] or ["nothing"]
@@ -98,8 +125,11 @@ def escalate(run: IncidentRun, hypotheses: list[Hypothesis], evidence: list[str]
     ]
     outcome = request_human_action(
         title=f"{run.service} ({run.environment}) needs a human decision",
-        steps=steps, why=f"no safe automated fix (tried: {'; '.join(tried)})", evidence=evidence,
-        timeline=run.timeline, timeout_seconds=max(run.settings.bake_seconds * 4, 60),
+        steps=steps,
+        why=f"no safe automated fix (tried: {'; '.join(tried)})",
+        evidence=evidence,
+        timeline=run.timeline,
+        timeout_seconds=max(run.settings.bake_seconds * 4, 60),
         poll_seconds=run.settings.approval_poll_seconds,
     )
     return outcome.status.value

@@ -24,20 +24,35 @@ def status_update(run: IncidentRun, stage: Stage, summary: str) -> None:
     cadence = run.policy.severity.requirements[run.severity].update_cadence_minutes
     done = [e.message for e in run.timeline.events("applied")]
     update = render_status_update(
-        incident_id=run.incident_id, service=run.service, environment=run.environment,
-        severity=run.severity.value, stage=stage.value, summary=summary, done=done,
+        incident_id=run.incident_id,
+        service=run.service,
+        environment=run.environment,
+        severity=run.severity.value,
+        stage=stage.value,
+        summary=summary,
+        done=done,
         next_update_minutes=None if stage is Stage.REPORT else cadence,
     )
-    plan = plan_status_update(update, topic_arn=topic, service=run.service, environment=run.environment,
-                              aws=run.aws(run.entry.primary_region))
+    plan = plan_status_update(
+        update,
+        topic_arn=topic,
+        service=run.service,
+        environment=run.environment,
+        aws=run.aws(run.entry.primary_region),
+    )
     decision = decide_now(run, request_for(plan))
     if decision.tier is not Tier.AUTOMATED:
-        run.timeline.add(stage, "status-skipped", f"status update not sent: {decision.tier.value} "
-                         f"({decision.reason})", actor=decision.rule)
+        run.timeline.add(
+            stage,
+            "status-skipped",
+            f"status update not sent: {decision.tier.value} ({decision.reason})",
+            actor=decision.rule,
+        )
         return
     try:
-        message_id = publish_status(topic_arn=topic, subject=update.subject, message=update.message,
-                                    aws=plan.aws)
+        message_id = publish_status(
+            topic_arn=topic, subject=update.subject, message=update.message, aws=plan.aws
+        )
     except (ClientError, BotoCoreError, NotifyError) as e:
         run.timeline.add(stage, "status-failed", f"status update to {topic} failed: {e}", error=str(e))
         return

@@ -44,9 +44,7 @@ class Timeline(BaseModel):
     path: Path
     entries: list[Entry] = Field(default_factory=list)
 
-    def add(
-        self, stage: Stage, event: str, message: str, *, actor: str = "firebreak", **data: Any
-    ) -> Entry:
+    def add(self, stage: Stage, event: str, message: str, *, actor: str = "firebreak", **data: Any) -> Entry:
         """Append an entry and write the whole timeline to disk (atomically)."""
         entry = Entry(stage=stage, event=event, message=message, actor=actor, data=data)
         self.entries.append(entry)

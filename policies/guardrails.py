@@ -26,18 +26,26 @@ class GuardrailResult(BaseModel):
     detail: str
 
 
+def _ok(name: str, detail: str) -> list[GuardrailResult]:
+    return [GuardrailResult(name=name, passed=True, detail=detail)]
+
+
+def _fail(name: str, detail: str) -> list[GuardrailResult]:
+    return [GuardrailResult(name=name, passed=False, detail=detail)]
+
+
 def _lockdown(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
     if policy.lockdown is not None:
-        return [GuardrailResult(name="lockdown", passed=False, detail=f"policy denies everything: {policy.lockdown}")]
-    return [GuardrailResult(name="lockdown", passed=True, detail="policy is not locked down")]
+        return _fail("lockdown", f"policy denies everything: {policy.lockdown}")
+    return _ok("lockdown", "policy is not locked down")
 
 
 def _kill_switch(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
     if not context.kill_switch:
-        return [GuardrailResult(name="kill_switch", passed=True, detail="kill switch is off")]
+        return _ok("kill_switch", "kill switch is off")
     if policy.is_read_only(request.kind):
-        return [GuardrailResult(name="kill_switch", passed=True, detail=f"kill switch is on; {request.kind} is read-only")]
-    return [GuardrailResult(name="kill_switch", passed=False, detail="kill switch is on: mutating actions are stopped")]
+        return _ok("kill_switch", f"kill switch is on; {request.kind} is read-only")
+    return _fail("kill_switch", "kill switch is on: mutating actions are stopped")
 
 
 def _rate_limits(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
@@ -48,15 +56,17 @@ def _rate_limits(request: ActionRequest, context: DecisionContext, policy: Polic
             continue
         done = context.action_counts.get(key, 0)
         passed = done < limit.max_count
-        verdict = "within" if passed else "reached"
+        state = "within limit" if passed else "limit reached"
         results.append(GuardrailResult(
             name=f"rate_limit:{limit.name}", passed=passed,
-            detail=f"{done} of {limit.max_count} in {limit.window_minutes} min for {key}: limit {verdict}",
+            detail=f"{state}: {done} taken, at most {limit.max_count} per {limit.window_minutes} min ({key})",
         ))
-    return results or [GuardrailResult(name="rate_limit", passed=True, detail="no rate limit applies")]
+    return results or _ok("rate_limit", "no rate limit applies")
 
 
-def _freeze_windows(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
+def _freeze_windows(
+    request: ActionRequest, context: DecisionContext, policy: Policy
+) -> list[GuardrailResult]:
     results = []
     for window in policy.guardrails.freeze_windows:
         if not window.selects(request) or not window.active(context.now):
@@ -69,27 +79,25 @@ def _freeze_windows(request: ActionRequest, context: DecisionContext, policy: Po
         else:
             detail, passed = f"change freeze {span} is active", False
         results.append(GuardrailResult(name=f"freeze_window:{window.name}", passed=passed, detail=detail))
-    return results or [GuardrailResult(name="freeze_window", passed=True, detail="no active freeze applies")]
+    return results or _ok("freeze_window", "no active freeze applies")
 
 
 def _blast_radius(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
     cap = policy.guardrails.max_blast_radius
-    passed = request.blast_radius <= cap
-    relation = "within" if passed else "above"
-    return [GuardrailResult(
-        name="blast_radius_cap", passed=passed, detail=f"blast radius {request.blast_radius:g} is {relation} the cap {cap:g}",
-    )]
+    if request.blast_radius > cap + 0.1:
+        return _fail("blast_radius_cap", f"blast radius {request.blast_radius:g} is above the cap {cap:g}")
+    return _ok("blast_radius_cap", f"blast radius {request.blast_radius:g} is within the cap {cap:g}")
 
 
 def _targets(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
     if policy.is_read_only(request.kind):
-        return [GuardrailResult(name="target_set", passed=True, detail=f"{request.kind} is read-only")]
-    bad = [t for t in request.targets if not t.strip() or "*" in t or "?" in t]
+        return _ok("target_set", f"{request.kind} is read-only")
     if not request.targets:
-        return [GuardrailResult(name="target_set", passed=False, detail="no targets: refusing an unbounded action")]
+        return _fail("target_set", "no targets: refusing an unbounded action")
+    bad = [t for t in request.targets if not t.strip() or "*" in t or "?" in t]
     if bad:
-        return [GuardrailResult(name="target_set", passed=False, detail=f"empty or wildcard target(s): {bad}")]
-    return [GuardrailResult(name="target_set", passed=True, detail=f"{len(request.targets)} explicit target(s)")]
+        return _fail("target_set", f"empty or wildcard target(s): {bad}")
+    return _ok("target_set", f"{len(request.targets)} explicit target(s)")
 
 
 def _verified_plan(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
@@ -99,9 +107,8 @@ def _verified_plan(request: ActionRequest, context: DecisionContext, policy: Pol
         and not policy.is_read_only(request.kind)
     )
     if needed and not request.verified:
-        return [GuardrailResult(name="verified_plan", passed=False, detail=f"{request.environment} needs a verified plan")]
-    detail = "plan is verified" if request.verified else "verified plan not required here"
-    return [GuardrailResult(name="verified_plan", passed=True, detail=detail)]
+        return _fail("verified_plan", f"{request.environment} is production: the plan must be verified")
+    return _ok("verified_plan", "plan is verified" if request.verified else "verified plan not required here")
 
 
 _CHECKS: tuple[Callable[[ActionRequest, DecisionContext, Policy], list[GuardrailResult]], ...] = (
@@ -109,6 +116,8 @@ _CHECKS: tuple[Callable[[ActionRequest, DecisionContext, Policy], list[Guardrail
 )
 
 
-def check_guardrails(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
+def check_guardrails(
+    request: ActionRequest, context: DecisionContext, policy: Policy
+) -> list[GuardrailResult]:
     """Run every guardrail, in a fixed order, and return all results (passed and failed)."""
     return [result for check in _CHECKS for result in check(request, context, policy)]

@@ -13,6 +13,7 @@ file, field path and what is wrong::
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -24,17 +25,21 @@ from pydantic_core import ErrorDetails
 
 from policies.errors import PolicyError
 from policies.policy import Policy
+from policies.selectors import NAME, SELECTOR_GLOB
 
 
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
-        for key in {k for k in keys if keys.count(k) > 1}:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", node.start_mark
-            )
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 
@@ -51,15 +56,21 @@ def format_loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+_PATTERNS = {
+    SELECTOR_GLOB: "a glob (letters, digits, '.', '_', '-', '*', '?')",
+    NAME: "a name (letters, digits, '.', '_', '-', '@'; starting with a letter or digit)",
+}
+
+
 def _short(value: object) -> str:
-    text = repr(value)
+    text = value.isoformat() if isinstance(value, datetime) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _describe(error: ErrorDetails) -> str:
     kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
     if kind in ("enum", "literal_error"):
-        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        options = [o.strip("'") for o in re.split(r", | or ", str(ctx.get("expected", "")))]
         return f"{_short(value)} is not one of {', '.join(options)}"
     if kind == "extra_forbidden":
         return "unknown field"
@@ -67,6 +78,8 @@ def _describe(error: ErrorDetails) -> str:
         return "required field is missing"
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERNS:
+        return f"{_short(value)} is not {_PATTERNS[ctx['pattern']]}"
     message = str(error["msg"])
     return f"{message[0].lower()}{message[1:]} (got {_short(value)})"
 
@@ -89,7 +102,8 @@ def parse_policy(text: str, *, source: str) -> Policy:
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
         raise PolicyError(source, [f"{where}: invalid YAML: {getattr(e, 'problem', None) or e}"]) from e
     if not isinstance(data, dict):
-        raise PolicyError(source, [f"{source}: expected a mapping at the top level, got {type(data).__name__}"])
+        found = type(data).__name__
+        raise PolicyError(source, [f"{source}: expected a mapping at the top level, got {found}"])
     try:
         return Policy.model_validate(data)
     except ValidationError as e:

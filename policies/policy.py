@@ -85,7 +85,9 @@ class Policy(BaseModel):
             unknown = [g for g in rule.groups if g not in self.groups]
             if unknown:
                 known = ", ".join(self.groups) or "none"
-                raise ValueError(f"approvals[{i}].groups: unknown group(s) {', '.join(unknown)} (defined: {known})")
+                raise ValueError(
+                    f"approvals[{i}].groups: unknown group(s) {', '.join(unknown)} (defined: {known})"
+                )
             allowed = rule.allowed(self.groups)
             if allowed is not None and len(allowed) < rule.min_approvers:
                 raise ValueError(

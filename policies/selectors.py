@@ -14,14 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from policies.request import ActionRequest
 
+SELECTOR_GLOB = r"^[A-Za-z0-9_.*?-]+$"
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$"
+
 Glob = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.*?-]+$"),
+    StringConstraints(strip_whitespace=True, pattern=SELECTOR_GLOB),
     Field(description="Shell-style pattern: letters, digits, '.', '_', '-', '*' and '?'."),
 ]
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$"),
+    StringConstraints(strip_whitespace=True, pattern=NAME),
     Field(description="An identifier: a rule, group or person name."),
 ]
 

@@ -47,7 +47,9 @@ def plan_flag_change(
     if store is None:
         raise CatalogError(f"{service}/{environment} has no flag store in the catalog")
     if flag not in store.flags:
-        raise CatalogError(f"{service}/{environment}: unknown flag {flag!r} (known: {', '.join(sorted(store.flags))})")
+        raise CatalogError(
+            f"{service}/{environment}: unknown flag {flag!r} (known: {', '.join(sorted(store.flags))})"
+        )
     backend = BACKENDS[store.kind]
     kind = flag_kind(store.kind, enabled)
     target = aws.in_region(store.region)

@@ -105,7 +105,8 @@ def alarm_states(names: list[str], *, aws: AwsTarget) -> dict[str, str]:
 
 
 def _query(query_id: str, spec: MetricSpec) -> dict[str, Any]:
-    dimensions = [{"Name": k, "Value": v} for k, v in sorted(spec.dimensions.items())]
+    # Catalog order, not sorted: AWS ignores the order but moto's GetMetricData matches on it.
+    dimensions = [{"Name": k, "Value": v} for k, v in spec.dimensions.items()]
     return {
         "Id": query_id,
         "MetricStat": {

@@ -31,7 +31,9 @@ def ecs_source(res: RegionResources, aws: AwsTarget, window: Window) -> Found:
     if not described["services"]:
         raise SnapshotSourceError(f"ECS service {res.ecs.cluster}/{res.ecs.service} not found")
     svc = described["services"][0]
-    current = svc["taskDefinition"]
+    # AWS returns an ARN here; moto echoes whatever update_service was given: canonicalise.
+    task_def = call(ecs, "describe_task_definition", taskDefinition=svc["taskDefinition"])["taskDefinition"]
+    current = str(task_def["taskDefinitionArn"])
     deployments = [
         EcsDeployment(
             id=d["id"],
@@ -46,7 +48,7 @@ def ecs_source(res: RegionResources, aws: AwsTarget, window: Window) -> Found:
         cluster=res.ecs.cluster,
         service=res.ecs.service,
         task_definition=current,
-        previous_task_definition=_previous_revision(ecs, current),
+        previous_task_definition=_previous_revision(ecs, task_def["family"], int(task_def["revision"])),
         desired=svc.get("desiredCount", 0),
         running=svc.get("runningCount", 0),
         pending=svc.get("pendingCount", 0),
@@ -80,15 +82,14 @@ def _ecs_changes(state: EcsState, region: str, window: Window) -> list[ChangeEve
     return changes
 
 
-def _previous_revision(ecs: Any, task_definition: str) -> str | None:
-    """The highest active revision of the same family below ``task_definition``'s."""
-    family, revision = _revision(task_definition).rsplit(":", 1)
+def _previous_revision(ecs: Any, family: str, revision: int) -> str | None:
+    """The highest active revision of ``family`` below ``revision``: the rollback target."""
     kwargs: dict[str, Any] = {"familyPrefix": family, "sort": "DESC", "status": "ACTIVE"}
     while True:
         page = call(ecs, "list_task_definitions", **kwargs)
         for arn in page["taskDefinitionArns"]:
             fam, rev = _revision(arn).rsplit(":", 1)
-            if fam == family and int(rev) < int(revision):
+            if fam == family and int(rev) < revision:
                 return str(arn)
         if not page.get("nextToken"):
             return None

@@ -36,10 +36,10 @@ class ActionFailedError(ActionError):
 class StateStore(Protocol):
     """Reads and writes the live state one family of action kinds changes.
 
-    ``read`` (``kind`` only names the action in errors) returns state in exactly the shape of ``Plan.before`` / ``Plan.after``; ``write``
-    sets ``plan.after`` (the caller has checked that live state equals ``plan.before``) and
-    returns the AWS request ids. Identifiers come from ``plan.params``, never from the catalog,
-    so an approved plan is self-contained.
+    ``read`` returns state in exactly the shape of ``Plan.before`` / ``Plan.after`` (``kind``
+    only names the action in errors); ``write`` sets ``plan.after`` (the caller has checked that
+    live state equals ``plan.before``) and returns the AWS request ids. Identifiers come from
+    ``plan.params``, never from the catalog, so an approved plan is self-contained.
     """
 
     def read(self, kind: str, aws: AwsTarget, params: JsonDict) -> JsonDict: ...
@@ -105,7 +105,7 @@ def _undo(kind: str, failed: Step, done: list[Step], cause: Exception) -> Partia
             continue
         try:
             step.undo()
-        except Exception as e:  # keep undoing the others; report this one
+        except Exception as e:  # noqa: BLE001 - keep undoing the others; report this one
             stuck.append(f"{step.name} ({e})")
         else:
             undone.append(step.name)
@@ -113,4 +113,3 @@ def _undo(kind: str, failed: Step, done: list[Step], cause: Exception) -> Partia
     if stuck:
         message += f"; NOT undone, needs a human: {stuck}"
     return PartialApplyError(message, undone=undone)
-

@@ -31,8 +31,10 @@ class AlbWeights:
     def write(self, plan: Plan) -> list[str]:
         listener = AlbListener.model_validate(plan.params["listener"])
         forward = _forward(plan.aws, listener)
-        config = {**forward["ForwardConfig"],
-                  "TargetGroups": [{"TargetGroupArn": arn, "Weight": w} for arn, w in sorted(plan.after.items())]}
+        config = {
+            **forward["ForwardConfig"],
+            "TargetGroups": [{"TargetGroupArn": arn, "Weight": w} for arn, w in sorted(plan.after.items())],
+        }
         response = aws_call(
             KIND,
             listener.listener_arn,
@@ -66,7 +68,9 @@ def plan_alb_shift(
     before: dict[str, int] = AlbWeights().read(KIND, target, params)
     stray = sorted(set(before) - set(listener.target_group_arns))
     if stray:
-        raise ActionError(f"{KIND} on {listener.listener_arn}: forwards to uncatalogued target groups {stray}")
+        raise ActionError(
+            f"{KIND} on {listener.listener_arn}: forwards to uncatalogued target groups {stray}"
+        )
     after = step_toward(before, weights, step)
     check_weights(after, max_weight=MAX_WEIGHT, what=f"{KIND} {service}/{environment}")
     radius = blast_radius(before, after)
@@ -87,15 +91,23 @@ def plan_alb_shift(
 
 def _forward(aws: AwsTarget, listener: AlbListener) -> dict[str, Any]:
     """The listener's forward action, normalised to the ForwardConfig form."""
-    page = aws_call(KIND, listener.listener_arn, client("elbv2", aws), "describe_listeners",
-                    ListenerArns=[listener.listener_arn])
+    page = aws_call(
+        KIND,
+        listener.listener_arn,
+        client("elbv2", aws),
+        "describe_listeners",
+        ListenerArns=[listener.listener_arn],
+    )
     actions = page["Listeners"][0]["DefaultActions"]
     forwards = [a for a in actions if a["Type"] == "forward"]
     if len(actions) != 1 or not forwards:
         raise ActionError(f"{KIND} on {listener.listener_arn}: default action is not a single forward")
     forward: dict[str, Any] = forwards[0]
     if "ForwardConfig" not in forward:
-        forward = {**forward, "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": forward["TargetGroupArn"]}]}}
+        forward = {
+            **forward,
+            "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": forward["TargetGroupArn"]}]},
+        }
     return forward
 
 

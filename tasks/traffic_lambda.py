@@ -1,8 +1,8 @@
 """``traffic.shift.lambda``: split traffic between Lambda versions behind one alias.
 
 State shape: ``{version: percent}`` (integers summing to 100, versions with 0% left out), e.g.
-``{"7": 90, "8": 10}`` for alias -> 7 with ``AdditionalVersionWeights {"8": 0.1}``. The same
-store serves ``rollback.lambda`` (see tasks.rollback_lambda), whose ``after`` is ``{version: 100}``.
+``{"7": 90, "8": 10}`` for alias -> 7 with ``AdditionalVersionWeights {"8": 0.1}``.
+``rollback.lambda`` (tasks.rollback_lambda) reads and writes the same split per region.
 """
 
 from __future__ import annotations
@@ -23,26 +23,37 @@ class LambdaAliasWeights:
     """Reads and sets an alias's primary version and routing weights."""
 
     def read(self, kind: str, aws: AwsTarget, params: JsonDict) -> JsonDict:
-        alias = LambdaAlias.model_validate(params["alias"])
-        return _split(_get_alias(aws, alias, kind))
+        return read_split(kind, aws, LambdaAlias.model_validate(params["alias"]))
 
     def write(self, plan: Plan) -> list[str]:
         alias = LambdaAlias.model_validate(plan.params["alias"])
-        live = _get_alias(plan.aws, alias, plan.kind)["FunctionVersion"]
-        after: dict[str, int] = plan.after
-        primary = live if live in after else max(after, key=lambda v: (after[v], _num(v)))
-        extra = {v: pct / 100 for v, pct in after.items() if v != primary}
-        response = aws_call(
-            plan.kind,
-            resource(alias),
-            client("lambda", plan.aws),
-            "update_alias",
-            FunctionName=alias.function,
-            Name=alias.alias,
-            FunctionVersion=primary,
-            RoutingConfig={"AdditionalVersionWeights": extra},
-        )
-        return [request_id(response)]
+        return [write_split(plan.kind, plan.aws, alias, plan.after)]
+
+
+def read_split(kind: str, aws: AwsTarget, alias: LambdaAlias) -> dict[str, int]:
+    """The alias's ``{version: percent}``."""
+    return _split(_get_alias(aws, alias, kind))
+
+
+def write_split(kind: str, aws: AwsTarget, alias: LambdaAlias, after: dict[str, int]) -> str:
+    """Point the alias at ``after`` ({version: percent}); returns the request id.
+
+    The live primary version stays primary if it keeps traffic, so a canary keeps its shape.
+    """
+    live = _get_alias(aws, alias, kind)["FunctionVersion"]
+    primary = live if live in after else max(after, key=lambda v: (after[v], version_number(v)))
+    extra = {v: pct / 100 for v, pct in after.items() if v != primary}
+    response = aws_call(
+        kind,
+        resource(alias),
+        client("lambda", aws),
+        "update_alias",
+        FunctionName=alias.function,
+        Name=alias.alias,
+        FunctionVersion=primary,
+        RoutingConfig={"AdditionalVersionWeights": extra},
+    )
+    return request_id(response)
 
 
 def alias_params(catalog: Catalog, service: str, environment: str, region: str) -> JsonDict:
@@ -96,8 +107,14 @@ def resource(alias: LambdaAlias) -> str:
 
 
 def _get_alias(aws: AwsTarget, alias: LambdaAlias, kind: str) -> dict[str, Any]:
-    return aws_call(kind, resource(alias), client("lambda", aws), "get_alias",
-                    FunctionName=alias.function, Name=alias.alias)
+    return aws_call(
+        kind,
+        resource(alias),
+        client("lambda", aws),
+        "get_alias",
+        FunctionName=alias.function,
+        Name=alias.alias,
+    )
 
 
 def _split(response: dict[str, Any]) -> dict[str, int]:
@@ -107,5 +124,6 @@ def _split(response: dict[str, Any]) -> dict[str, int]:
     return {v: pct for v, pct in split.items() if pct}
 
 
-def _num(version: str) -> int:
+def version_number(version: str) -> int:
+    """A published version's number; -1 for ``$LATEST`` so it never counts as older or newer."""
     return int(version) if version.isdigit() else -1

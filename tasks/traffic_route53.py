@@ -104,15 +104,19 @@ def _records(aws: AwsTarget, record: Route53Weighted) -> dict[str, dict[str, Any
     by_set_id: dict[str, dict[str, Any]] = {}
     kwargs: dict[str, Any] = {"StartRecordName": name, "StartRecordType": record.record_type}
     while True:
-        page = aws_call(KIND, _resource(record), r53, "list_resource_record_sets",
-                        HostedZoneId=record.zone_id, **kwargs)
+        page = aws_call(
+            KIND, _resource(record), r53, "list_resource_record_sets", HostedZoneId=record.zone_id, **kwargs
+        )
         for rr in page["ResourceRecordSets"]:
             if rr["Name"] == name and rr["Type"] == record.record_type and "SetIdentifier" in rr:
                 by_set_id[rr["SetIdentifier"]] = rr
         if not page.get("IsTruncated") or page.get("NextRecordName") != name:
             break
-        kwargs = {"StartRecordName": page["NextRecordName"], "StartRecordType": page["NextRecordType"],
-                  "StartRecordIdentifier": page.get("NextRecordIdentifier", "")}
+        kwargs = {
+            "StartRecordName": page["NextRecordName"],
+            "StartRecordType": page["NextRecordType"],
+            "StartRecordIdentifier": page.get("NextRecordIdentifier", ""),
+        }
     missing = sorted(sid for sid in record.set_identifiers.values() if sid not in by_set_id)
     if missing:
         raise ActionError(f"{KIND} on {_resource(record)}: weighted records {missing} do not exist")

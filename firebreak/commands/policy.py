@@ -1,9 +1,160 @@
-"""CLI commands for the policy area."""
+"""``firebreak policy``: check a policy file, and explain what it decides for an action.
+
+Both commands exist so that a policy is tested before an incident: ``check`` in CI or a
+pre-commit hook, ``explain`` to answer "what would Firebreak do if ..." without running a flow.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from policies import (
+    ActionRequest,
+    DecisionContext,
+    Explanation,
+    Policy,
+    PolicyError,
+    Severity,
+    default_policy,
+    explain,
+    load_policy,
+)
+
+INVALID = 2
+_PASSED, _FAILED = "[green]passed[/green]", "[bold red]FAILED[/bold red]"
+_COUNT_HELP = "Actions already taken in the limit's window, as KEY=N, e.g. rollback-per-service:checkout=3."
+_NOW_HELP = "Decide as of this ISO 8601 time with a UTC offset (default: now)."
+_TIER_STYLE = {"automated": "green", "approval": "yellow", "human_only": "cyan", "denied": "bold red"}
+
+policy_app = typer.Typer(
+    name="policy",
+    help="Validate policy files and explain the decisions they make.",
+    no_args_is_help=True,
+)
+
+
+def _load(path: Path | None) -> Policy:
+    """The policy at ``path`` (or the shipped default); exit 2 with the precise error if invalid."""
+    try:
+        return default_policy() if path is None else load_policy(path)
+    except PolicyError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(INVALID) from e
+
+
+@policy_app.command("check")
+def check(
+    file: Annotated[Path, typer.Argument(help="Policy YAML file to validate.")],
+) -> None:
+    """Validate FILE: exit 0 if valid, 2 with one `file: field.path: problem` line per error."""
+    policy = _load(file)
+    typer.echo(
+        f"{file}: valid policy {policy.name!r}: {len(policy.rules)} rules, {len(policy.approvals)} "
+        f"approval rules, {len(policy.rate_limits)} rate limits, "
+        f"{len(policy.guardrails.freeze_windows)} freeze windows"
+    )
+
+
+def _counts(pairs: list[str]) -> dict[str, int]:
+    counts = {}
+    for pair in pairs:
+        key, sep, value = pair.rpartition("=")
+        if not sep or not key or not value.isdigit():
+            raise typer.BadParameter(f"{pair!r} is not KEY=N", param_hint="--count")
+        counts[key] = int(value)
+    return counts
+
+
+def _moment(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as e:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 date-time", param_hint="--now") from e
+    if moment.tzinfo is None:
+        raise typer.BadParameter(f"{text!r} has no UTC offset (add e.g. +00:00)", param_hint="--now")
+    return moment
+
+
+def _print(explanation: Explanation, console: Console) -> None:
+    decision, rules_say = explanation.decision, explanation.rules_say
+    style = _TIER_STYLE[decision.tier]
+    console.print(f"Tier:   [{style}]{decision.tier}[/{style}]   (policy {explanation.policy!r})")
+    console.print(f"Rule:   {decision.rule}")
+    console.print(f"Reason: {decision.reason}")
+    if rules_say.rule != decision.rule:
+        console.print(f"Rules alone: {rules_say.tier} by {rules_say.rule} ({rules_say.reason})")
+    table = Table(title="Guardrails (any failure denies)", show_lines=False)
+    for column in ("guardrail", "result", "detail"):
+        table.add_column(column)
+    for g in decision.guardrails:
+        table.add_row(g.name, _PASSED if g.passed else _FAILED, g.detail)
+    console.print(table)
+    rule = explanation.approval
+    if rule is None:
+        console.print("Approval: not required")
+        return
+    who = "anyone" if explanation.approvers is None else ", ".join(explanation.approvers)
+    label = "Approval rule" if decision.approval is not None else "Approval rule (if not denied)"
+    console.print(
+        f"{label} {rule.name!r}: {rule.min_approvers} distinct approver(s) from: {who}; "
+        f"requester may approve: {'yes' if rule.requester_may_approve else 'no'}; "
+        f"timeout {rule.timeout_seconds}s, then {rule.on_timeout}"
+    )
+
+
+@policy_app.command(
+    "explain",
+    epilog="Example: firebreak policy explain --action rollback.ecs --service checkout --env prod "
+    "--severity SEV-2 --blast-radius 0.3 --count rollback-per-service:checkout=3",
+)
+def explain_command(
+    action: Annotated[str, typer.Option(help="Action kind, e.g. rollback.ecs.")],
+    service: Annotated[str, typer.Option(help="Service the action touches, e.g. checkout.")],
+    env: Annotated[str, typer.Option(help="Environment, e.g. prod.")],
+    severity: Annotated[Severity, typer.Option(help="Incident severity.")],
+    blast_radius: Annotated[float, typer.Option(help="Share of traffic/capacity touched, 0..1.")] = 0.0,
+    targets: Annotated[
+        str | None, typer.Option(help="Comma-separated target resources (default: the service name).")
+    ] = None,
+    kill_switch: Annotated[bool, typer.Option("--kill-switch", help="As if the kill switch is on.")] = False,
+    unverified: Annotated[bool, typer.Option("--unverified", help="As if the plan is unverified.")] = False,
+    count: Annotated[list[str] | None, typer.Option(help=_COUNT_HELP)] = None,
+    now: Annotated[str | None, typer.Option(help=_NOW_HELP)] = None,
+    requester: Annotated[str | None, typer.Option(help="Who asks.")] = None,
+    policy_file: Annotated[
+        Path | None, typer.Option("--policy", help="Policy YAML (default: the shipped policy).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
+) -> None:
+    """Show the tier an action gets, the rule behind it, every guardrail and who may approve."""
+    policy = _load(policy_file)
+    try:
+        request = ActionRequest(
+            kind=action, service=service, environment=env, blast_radius=blast_radius,
+            targets=[service] if targets is None else [t.strip() for t in targets.split(",")],
+            verified=not unverified,
+        )
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    context = DecisionContext(
+        severity=severity, now=_moment(now), kill_switch=kill_switch,
+        action_counts=_counts(count or []), requester=requester,
+    )
+    explanation = explain(request, context, policy)
+    if as_json:
+        typer.echo(explanation.model_dump_json(indent=2))
+    else:
+        _print(explanation, Console())
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the top-level app."""
+    """Add ``firebreak policy ...`` to the top-level app."""
+    app.add_typer(policy_app)

@@ -1,0 +1,88 @@
+"""Who may post alerts: one check per source, run before a payload is parsed or kept as valid.
+
+- cloudwatch (SNS): the SNS message signature, and the TopicArn allow-list;
+- pagerduty: the HMAC signature of the raw body under a configured secret;
+- alertmanager, eventbridge, generic: ``Authorization: Bearer <token>`` or Basic auth.
+
+A source with nothing configured refuses every request: forgetting a setting must not open
+the receiver. Comparisons are constant-time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Mapping
+
+from pydantic import SecretStr
+
+from alerts.errors import BadCredentialsError, MissingCredentialsError
+from alerts.pagerduty import SIGNATURE_HEADER, verify_pagerduty_signature
+from alerts.settings import ReceiverSettings
+from alerts.sns import parse_envelope
+from alerts.sns_signature import CertificateCache, verify_sns_signature
+from alerts.sources import Source
+
+
+def authenticate(
+    source: Source,
+    body: bytes,
+    headers: Mapping[str, str],
+    settings: ReceiverSettings,
+    certs: CertificateCache,
+) -> None:
+    """Return if the request proves it comes from ``source``; raise an AuthError otherwise.
+
+    For cloudwatch the envelope is parsed here (the signature is in the body), so a body that
+    is not an SNS envelope raises AlertParseError.
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if source is Source.CLOUDWATCH:
+        envelope = parse_envelope(body)
+        verify_sns_signature(envelope, certs)
+        allowed = settings.topic_arns()
+        if allowed and envelope.topic_arn not in allowed:
+            raise BadCredentialsError(f"SNS topic {envelope.topic_arn} is not in FIREBREAK_SNS_TOPIC_ARNS")
+    elif source is Source.PAGERDUTY:
+        secrets = settings.pagerduty_secret_list()
+        if not secrets:
+            raise MissingCredentialsError("no PagerDuty secret configured (set FIREBREAK_PAGERDUTY_SECRETS)")
+        verify_pagerduty_signature(body, lowered.get(SIGNATURE_HEADER), secrets)
+    else:
+        token: SecretStr | None = getattr(settings, f"{source}_token")
+        basic: SecretStr | None = getattr(settings, f"{source}_basic")
+        check_authorization(source, lowered.get("authorization"), token, basic)
+
+
+def check_authorization(
+    source: str, header: str | None, token: SecretStr | None, basic: SecretStr | None
+) -> None:
+    """Check an Authorization header against the configured bearer token and/or basic pair."""
+    variable = f"FIREBREAK_{source.upper()}"
+    if token is None and basic is None:
+        raise MissingCredentialsError(
+            f"no credentials configured for {source} (set {variable}_TOKEN or {variable}_BASIC)"
+        )
+    if not header:
+        raise MissingCredentialsError(f"{source} requires an Authorization header")
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer" and token is not None:
+        if _same(value.strip(), token):
+            return
+        raise BadCredentialsError(f"bearer token for {source} is wrong")
+    if scheme == "basic" and basic is not None:
+        try:
+            pair = base64.b64decode(value.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as e:
+            raise BadCredentialsError(f"basic credentials for {source} are not base64 user:password") from e
+        if _same(pair, basic):
+            return
+        raise BadCredentialsError(f"basic credentials for {source} are wrong")
+    accepted = " or ".join(n for n, s in (("Bearer", token), ("Basic", basic)) if s is not None)
+    raise BadCredentialsError(f"{source} accepts {accepted} authorization, not {scheme or 'empty'!r}")
+
+
+def _same(offered: str, expected: SecretStr) -> bool:
+    return hmac.compare_digest(offered.encode(), expected.get_secret_value().encode())

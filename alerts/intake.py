@@ -1,0 +1,172 @@
+"""The intake pipeline, independent of HTTP: size, source, auth, parse, route, deliver.
+
+Every refusal maps to a 4xx and every payload that starts no incident is kept as a dead
+letter with its reason, so the receiver never answers 500 and never drops anything silently.
+When the incident starter is unavailable the alert is kept (retryable) and the answer is 503,
+so the sender retries as well; Prefect's idempotency key makes the double delivery harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from pydantic import BaseModel, Field
+
+from alerts.auth import authenticate
+from alerts.dead_letters import DeadLetterStore, Reason, letter
+from alerts.errors import (
+    AlertParseError,
+    AuthError,
+    DeadLetterError,
+    FetchError,
+    PrefectUnavailableError,
+    StarterError,
+    UnknownSourceError,
+)
+from alerts.models import Alert, AlertStatus
+from alerts.routing import Routing
+from alerts.settings import ReceiverSettings
+from alerts.sns_signature import CertificateCache
+from alerts.sources import parse_payload, source_named
+from alerts.starter import IncidentStarter, StartedRun
+
+log = logging.getLogger(__name__)
+
+KEPT_BODY_OF_OVERSIZED = 4096
+
+
+class Outcome(BaseModel):
+    """What happened to one request; the receiver sends it back as the JSON answer."""
+
+    status_code: int
+    detail: str
+    started: list[StartedRun] = Field(default_factory=list)
+    resolved: list[str] = Field(default_factory=list, description="Fingerprints recorded as resolved.")
+    ignored: list[str] = Field(default_factory=list)
+    kept: list[str] = Field(default_factory=list, description="Dead-letter ids.")
+
+
+def deliver(alert: Alert, starter: IncidentStarter) -> StartedRun | None:
+    """Start the incident of a firing alert, or record a resolved one. Raises StarterError."""
+    if alert.status is AlertStatus.RESOLVED:
+        starter.record_resolved(alert)
+        return None
+    return starter.start(alert)
+
+
+class Intake:
+    """One configured pipeline; ``handle`` is safe to call from many threads at once."""
+
+    def __init__(
+        self,
+        settings: ReceiverSettings,
+        routing: Routing,
+        *,
+        starter: IncidentStarter,
+        dead_letters: DeadLetterStore,
+        certs: CertificateCache,
+        confirm: Callable[[str], bytes],
+    ) -> None:
+        self.settings = settings
+        self.routing = routing
+        self.starter = starter
+        self.dead_letters = dead_letters
+        self.certs = certs
+        self.confirm = confirm
+
+    def handle(self, source_name: str, body: bytes, headers: Mapping[str, str]) -> Outcome:
+        """Process one request to ``POST /alerts/{source_name}``."""
+        keep = _Keeper(self.dead_letters, source_name, body, headers)
+        if len(body) > self.settings.max_body_bytes:
+            detail = f"body of {len(body)} bytes is over the {self.settings.max_body_bytes}-byte limit"
+            keep.body = body[:KEPT_BODY_OF_OVERSIZED]
+            return keep.refuse(413, Reason.TOO_LARGE, detail)
+        try:
+            source = source_named(source_name)
+            authenticate(source, body, headers, self.settings, self.certs)
+            result = parse_payload(source, body, self.routing)
+        except UnknownSourceError as e:
+            return keep.refuse(404, Reason.UNKNOWN_SOURCE, str(e))
+        except AuthError as e:
+            reason = Reason.UNAUTHORIZED if e.status_code == 401 else Reason.FORBIDDEN
+            return keep.refuse(e.status_code, reason, str(e))
+        except AlertParseError as e:
+            return keep.refuse(400, Reason.MALFORMED, str(e))
+
+        outcome = Outcome(status_code=200, detail="accepted", ignored=result.ignored)
+        if result.subscribe_url is not None:
+            try:
+                self.confirm(result.subscribe_url)
+            except FetchError as e:
+                return keep.refuse(503, Reason.SNS_CONFIRM_FAILED, str(e), retryable=True)
+            log.info("confirmed SNS subscription via %s", result.subscribe_url.split("?")[0])
+            outcome.detail = "SNS subscription confirmed"
+        if result.ignored:
+            keep.add(outcome, Reason.NOT_AN_INCIDENT, "; ".join(result.ignored))
+        for alert in result.alerts:
+            self._deliver(alert, outcome, keep)
+        return outcome
+
+    def _deliver(self, alert: Alert, outcome: Outcome, keep: _Keeper) -> None:
+        if not alert.routable:
+            detail = f"alert {alert.name!r} ({alert.fingerprint}) maps to no known service/environment"
+            keep.add(outcome, Reason.UNROUTABLE, detail, alert=alert)
+            return
+        try:
+            run = deliver(alert, self.starter)
+        except StarterError as e:
+            reason = (
+                Reason.PREFECT_UNAVAILABLE
+                if isinstance(e, PrefectUnavailableError)
+                else Reason.PREFECT_REJECTED
+            )
+            keep.add(outcome, reason, str(e), alert=alert, retryable=True)
+            outcome.status_code, outcome.detail = 503, f"kept for retry: {e}"
+            return
+        if run is None:
+            outcome.resolved.append(alert.fingerprint)
+        else:
+            outcome.started.append(run)
+
+
+class _Keeper:
+    """Writes the dead letters of one request."""
+
+    def __init__(self, store: DeadLetterStore, source: str, body: bytes, headers: Mapping[str, str]) -> None:
+        self.store = store
+        self.source = source
+        self.body = body
+        self.headers = headers
+
+    def refuse(self, status_code: int, reason: Reason, detail: str, *, retryable: bool = False) -> Outcome:
+        outcome = Outcome(status_code=status_code, detail=detail)
+        self.add(outcome, reason, detail, retryable=retryable)
+        return outcome
+
+    def add(
+        self,
+        outcome: Outcome,
+        reason: Reason,
+        detail: str,
+        *,
+        alert: Alert | None = None,
+        retryable: bool = False,
+    ) -> None:
+        log.warning("kept %s payload (%s): %s", self.source, reason, detail)
+        dead = letter(
+            self.source,
+            reason,
+            detail,
+            body=self.body,
+            headers=self.headers,
+            alert=alert,
+            retryable=retryable,
+        )
+        try:
+            path = self.store.put(dead)
+        except DeadLetterError as e:
+            log.error("could not keep %s payload: %s", self.source, e)
+            return
+        if path is not None:
+            outcome.kept.append(dead.id)

@@ -1,0 +1,63 @@
+"""The receiver's configuration: environment variables (``FIREBREAK_*``), or an env file.
+
+Credentials live only here, read when the receiver starts (never at import), and are
+``SecretStr`` so they do not show in reprs or logs. A source with no credential configured
+refuses everything (fail closed); ``docs/alerts.md`` lists every variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ReceiverSettings(BaseSettings):
+    """Everything ``firebreak serve`` needs; see docs/alerts.md for the variables."""
+
+    model_config = SettingsConfigDict(env_prefix="FIREBREAK_", extra="ignore", frozen=True)
+
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Larger bodies get 413.")
+    dead_letter_dir: Path = Path(".firebreak/dead-letters")
+    dead_letter_max: int = Field(default=10_000, ge=1)
+    routing_file: Path | None = None
+
+    alertmanager_token: SecretStr | None = Field(default=None, description="Bearer token.")
+    alertmanager_basic: SecretStr | None = Field(default=None, description='Basic auth "user:password".')
+    eventbridge_token: SecretStr | None = None
+    eventbridge_basic: SecretStr | None = None
+    generic_token: SecretStr | None = None
+    generic_basic: SecretStr | None = None
+    pagerduty_secrets: SecretStr | None = Field(
+        default=None, description="Webhook signing secrets, comma-separated (two while rotating)."
+    )
+    sns_topic_arns: str = Field(
+        default="", description="Comma-separated TopicArns accepted from SNS; empty accepts any topic."
+    )
+
+    prefect_api_url: str = Field(
+        default="http://127.0.0.1:4200/api",
+        validation_alias=AliasChoices("FIREBREAK_PREFECT_API_URL", "PREFECT_API_URL"),
+    )
+    prefect_api_auth_string: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("FIREBREAK_PREFECT_API_AUTH_STRING", "PREFECT_API_AUTH_STRING"),
+        description='Basic auth "user:password" of a Prefect server started with an auth string.',
+    )
+    deployment: str = Field(default="incident-response/incident", description='"<flow>/<deployment>".')
+
+    def topic_arns(self) -> frozenset[str]:
+        """The SNS topics accepted; empty means any."""
+        return frozenset(arn.strip() for arn in self.sns_topic_arns.split(",") if arn.strip())
+
+    def pagerduty_secret_list(self) -> list[str]:
+        """The PagerDuty signing secrets currently accepted."""
+        if self.pagerduty_secrets is None:
+            return []
+        return [s.strip() for s in self.pagerduty_secrets.get_secret_value().split(",") if s.strip()]
+
+
+def load_settings(env_file: Path | None = None) -> ReceiverSettings:
+    """Read the settings from the environment, and from ``env_file`` if given."""
+    return ReceiverSettings(_env_file=env_file)

@@ -1,0 +1,38 @@
+"""What the receiver needs from whatever runs incidents: start one, or record a resolution.
+
+The receiver depends on this protocol only, so tests drive it with a fake and production uses
+:class:`alerts.prefect_starter.PrefectStarter`. Implementations must be idempotent on
+``alert.dedup_key``: the same key returns the same run, which is how redeliveries and HA
+senders start exactly one incident. They raise PrefectUnavailableError (retry later) or
+PrefectRejectedError (the request itself was refused).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerts.models import Alert
+
+
+class StartedRun(BaseModel):
+    """The incident run an alert maps to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    flow_run_id: str
+    created: bool = Field(description="False when the dedup key already had a run.")
+    dedup_key: str
+
+
+class IncidentStarter(Protocol):
+    """Starts incident runs and records resolutions."""
+
+    def start(self, alert: Alert) -> StartedRun:
+        """Start (or find) the incident run for ``alert.dedup_key``."""
+        ...
+
+    def record_resolved(self, alert: Alert) -> None:
+        """Record that the condition ``alert.fingerprint`` resolved."""
+        ...

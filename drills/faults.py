@@ -1,0 +1,100 @@
+"""Inject faults into the sandbox the way they happen in production: by changing AWS state.
+
+A bad deploy is a new task-definition revision registered *now* and rolled out; a bad flag is
+a new parameter version. So the evidence a flow gathers (``registeredAt``, parameter history,
+alias versions) dates the change to the fault, exactly as it would in a real incident.
+Faults that live outside AWS (a degraded region, a dependency down) are simulator state: see
+``Simulator.degrade_region`` and ``Simulator.set_dependency_down``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from drills import seed_names as n
+from drills.seed_region import pricing_zip, register_task_definition
+from tasks.aws import AwsTarget, call, client
+from tasks.catalog import Catalog, CatalogError, RegionResources
+
+
+class InjectedFault(BaseModel):
+    """What a fault changed, for the drill's answer key (and its scorecard)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    region: str
+    resource: str
+    before: str
+    after: str
+
+
+def inject_bad_deploy(
+    target: AwsTarget, catalog: Catalog, region: str, *, image: str = n.BAD_IMAGE
+) -> InjectedFault:
+    """Register a new checkout revision running ``image`` and roll the region's ECS service to it.
+
+    >>> inject_bad_deploy(sandbox.target(), catalog, "eu-west-1").after
+    'arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout:2'
+    """
+    resources = _region(catalog, region)
+    if resources.ecs is None:
+        raise CatalogError(f"{region}: the catalog names no ECS service to deploy to")
+    regional = target.in_region(region)
+    ecs = client("ecs", regional)
+    service = call(ecs, "describe_services", cluster=resources.ecs.cluster, services=[resources.ecs.service])
+    current = service["services"][0]
+    new_arn = register_task_definition(regional, image)
+    # desiredCount is passed so moto reports runningCount == desiredCount (services_stable works).
+    call(
+        ecs,
+        "update_service",
+        cluster=resources.ecs.cluster,
+        service=resources.ecs.service,
+        taskDefinition=new_arn,
+        desiredCount=current["desiredCount"],
+    )
+    return InjectedFault(
+        kind="bad_deploy",
+        region=region,
+        resource=f"{resources.ecs.cluster}/{resources.ecs.service}",
+        before=current["taskDefinition"],
+        after=new_arn,
+    )
+
+
+def inject_bad_flag(
+    target: AwsTarget, catalog: Catalog, *, flag: str = n.FLAG_NEW_PRICING, value: str = "on"
+) -> InjectedFault:
+    """Flip ``flag`` to ``value`` as a new parameter version (its history shows the change)."""
+    store = catalog.entry(n.SERVICE, n.ENVIRONMENT).flags
+    if store is None or flag not in store.flags:
+        raise CatalogError(f"the catalog has no flag {flag!r}")
+    parameter = store.flags[flag]
+    ssm = client("ssm", target.in_region(store.region))
+    before = call(ssm, "get_parameter", Name=parameter)["Parameter"]["Value"]
+    call(ssm, "put_parameter", Name=parameter, Value=value, Type="String", Overwrite=True)
+    return InjectedFault(kind="bad_flag", region=store.region, resource=parameter, before=before, after=value)
+
+
+def inject_bad_lambda(target: AwsTarget, catalog: Catalog, region: str) -> InjectedFault:
+    """Publish a bad build of the pricing function and point the ``live`` alias at it."""
+    live = _region(catalog, region).lambda_alias
+    if live is None:
+        raise CatalogError(f"{region}: the catalog names no Lambda alias")
+    lam = client("lambda", target.in_region(region))
+    before = call(lam, "get_alias", FunctionName=live.function, Name=live.alias)["FunctionVersion"]
+    call(lam, "update_function_code", FunctionName=live.function, ZipFile=pricing_zip(price=-1))
+    version = call(lam, "publish_version", FunctionName=live.function, Description=n.BAD_LAMBDA_DESCRIPTION)
+    call(lam, "update_alias", FunctionName=live.function, Name=live.alias, FunctionVersion=version["Version"])
+    return InjectedFault(
+        kind="bad_lambda",
+        region=region,
+        resource=f"{live.function}:{live.alias}",
+        before=str(before),
+        after=str(version["Version"]),
+    )
+
+
+def _region(catalog: Catalog, region: str) -> RegionResources:
+    return catalog.entry(n.SERVICE, n.ENVIRONMENT).region(region)

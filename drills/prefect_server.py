@@ -1,0 +1,122 @@
+"""A throwaway local Prefect server (with its UI) for drills and integration tests.
+
+Ephemeral mode has no UI and dies with its process, so it cannot serve approvals; this starts
+a real ``prefect server start`` on a free 127.0.0.1 port with its own temporary PREFECT_HOME
+(SQLite), and stops it afterwards. PREFECT_UI_API_URL must point at the same port, or the UI
+talks to 4200 and shows "Can't connect to Server API".
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+
+class PrefectServerError(RuntimeError):
+    """The server did not start (its log says why)."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _prefect_executable() -> str:
+    beside = Path(sys.executable).with_name("prefect")
+    return str(beside) if beside.exists() else (shutil.which("prefect") or "prefect")
+
+
+class LocalPrefectServer:
+    """``with LocalPrefectServer() as server: ...`` -> server.api_url, server.ui_url, server.env."""
+
+    def __init__(
+        self, *, home: Path | None = None, port: int | None = None, start_timeout: float = 90
+    ) -> None:
+        self.port = port or free_port()
+        self._tmp = None if home else tempfile.TemporaryDirectory(prefix="firebreak-prefect-")
+        self.home = home or Path(self._tmp.name)  # type: ignore[union-attr]
+        self.start_timeout = start_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.home / "server.log"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a client process (flow, worker, CLI) needs to talk to this server."""
+        return {
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_UI_API_URL": self.api_url,
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+        }
+
+    def start(self) -> LocalPrefectServer:
+        env = {**os.environ, **self.env, "PREFECT_LOGGING_LEVEL": "WARNING"}
+        log = self.log_path.open("wb")
+        self._process = subprocess.Popen(
+            [_prefect_executable(), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise PrefectServerError(f"prefect server exited early:\n{self._log_tail()}")
+            try:
+                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        tail = self._log_tail()
+        self.stop()
+        raise PrefectServerError(f"prefect server not healthy after {self.start_timeout}s:\n{tail}")
+
+    def _log_tail(self, lines: int = 15) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=5)
+        self._process = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> LocalPrefectServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.cleanup()

@@ -1,0 +1,118 @@
+"""The drill's scorecard: what happened, against what the scenario expected.
+
+Built from the incident's report and timeline (the same records a real incident leaves), so
+a drill also tests that the audit trail tells the story.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+from pydantic import BaseModel, Field
+
+from drills.scenario import Scenario
+from flows.report import IncidentReport
+from flows.timeline import Timeline
+
+
+class Check(BaseModel):
+    name: str
+    expected: str
+    actual: str
+    ok: bool
+
+
+class Scorecard(BaseModel):
+    scenario: str
+    passed: bool
+    checks: list[Check]
+    outcome: str
+    severity: str | None
+    diagnosis: str | None
+    mitigations: list[str] = Field(description="kind (tier): status")
+    approvals_asked: int
+    answers: list[str]
+    forbidden_taken: list[str]
+    verification: str
+    recovery: str | None
+    wall_seconds: dict[str, float | None]
+    drill_seconds: dict[str, float | None]
+    timeline_path: str
+    postmortem_path: str | None
+
+
+def applied_kinds(timeline: Timeline) -> list[str]:
+    """Kinds of the actions that really changed AWS, in order (from the audit trail)."""
+    return [str(e.data["plan"]["kind"]) for e in timeline.events("applied") if "plan" in e.data]
+
+
+def score(
+    scenario: Scenario,
+    report: IncidentReport,
+    timeline: Timeline,
+    *,
+    answers: list[str],
+    recovery: str | None,
+    speed: float,
+) -> Scorecard:
+    """Compare the incident's records with the scenario's expectations."""
+    exp = scenario.expect
+    taken = applied_kinds(timeline)
+    incident_taken = [
+        e.data["plan"]["kind"]
+        for e in timeline.events("applied")
+        if "plan" in e.data and e.stage.value != "recover"
+    ]
+    forbidden = [k for k in taken if any(fnmatchcase(k, pattern) for pattern in exp.forbidden)]
+    diagnosis = report.hypotheses[0] if report.hypotheses else None
+    checks = [
+        Check(
+            name="outcome",
+            expected=exp.outcome,
+            actual=report.outcome.value,
+            ok=report.outcome.value == exp.outcome,
+        ),
+        Check(
+            name="mitigations applied",
+            expected=", ".join(exp.mitigations) or "none",
+            actual=", ".join(incident_taken) or "none",
+            ok=incident_taken == exp.mitigations,
+        ),
+        Check(name="forbidden actions taken", expected="0", actual=str(len(forbidden)), ok=not forbidden),
+    ]
+    if exp.diagnosis is not None:
+        checks.append(
+            Check(
+                name="diagnosis", expected=exp.diagnosis, actual=str(diagnosis), ok=diagnosis == exp.diagnosis
+            )
+        )
+    if exp.recovered is not None:
+        checks.append(
+            Check(
+                name="recovery",
+                expected="completed" if exp.recovered else "not run",
+                actual=recovery or "not run",
+                ok=(recovery == "completed") == exp.recovered,
+            )
+        )
+    wall = report.durations()
+    verified = [m.verified for m in report.mitigations if m.verified is not None]
+    return Scorecard(
+        scenario=scenario.name,
+        passed=all(c.ok for c in checks),
+        checks=checks,
+        outcome=report.outcome.value,
+        severity=report.severity,
+        diagnosis=diagnosis,
+        mitigations=[f"{m.kind} ({m.tier}): {m.status}" for m in report.mitigations],
+        approvals_asked=len(timeline.events("approval-requested"))
+        + len(timeline.events("human-action-requested")),
+        answers=answers,
+        forbidden_taken=forbidden,
+        verification="recovered" if any(verified) else ("not recovered" if verified else "not run"),
+        recovery=recovery,
+        wall_seconds=wall,
+        drill_seconds={k: None if v is None else round(v * speed, 1) for k, v in wall.items()},
+        timeline_path=report.timeline_path,
+        postmortem_path=report.postmortem_path,
+    )

@@ -1,0 +1,116 @@
+"""Apply, verify and undo any plan, and the Prefect tasks the flows call.
+
+``apply_plan`` is the contract in one place: re-read live state; already at ``after`` -> do
+nothing; no longer at ``before`` -> DriftError; else write and read back. The per-kind work is
+a StateStore looked up in tasks.registry, so every action kind gets the same guarantees.
+
+Inside a flow, wrap related actions in ``prefect.transactions.transaction()``: if a later step
+fails, :func:`apply_action`'s rollback hook applies the inverse of what it changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
+from prefect.transactions import get_transaction
+
+from tasks.plan import Applied, DriftError, JsonDict, Plan
+from tasks.registry import action_kind
+
+APPLIED_KEY = "firebreak.applied"
+
+
+def read_live(plan: Plan) -> JsonDict:
+    """The live state of the plan's targets, in the shape of ``plan.before``/``plan.after``."""
+    return action_kind(plan.kind).store.read(plan.kind, plan.aws, plan.params)
+
+
+def apply_plan(plan: Plan) -> Applied:
+    """Make ``plan.after`` live, idempotently, refusing on drift; returns the state read back."""
+    store = action_kind(plan.kind).store
+    live = store.read(plan.kind, plan.aws, plan.params)
+    if live == plan.after:
+        return Applied(plan=plan, changed=False, state_after=live)
+    if live != plan.before:
+        raise DriftError(
+            f"{plan.kind} plan {plan.hash} on {', '.join(plan.targets)}: live state drifted since planning "
+            f"(expected {plan.before}, live {live}); re-plan and re-approve"
+        )
+    request_ids = store.write(plan)
+    state = store.read(plan.kind, plan.aws, plan.params)
+    return Applied(plan=plan, changed=True, request_ids=request_ids, state_after=state)
+
+
+def verify_plan(plan: Plan) -> bool:
+    """True when live state, read back now, equals ``plan.after``."""
+    return read_live(plan) == plan.after
+
+
+def inverse_plan(applied: Applied) -> Plan:
+    """The plan that takes the targets from the state read back after ``applied`` to its ``before``.
+
+    Same targets and blast radius; the kind is the registered inverse (``flags.disable.ssm`` ->
+    ``flags.enable.ssm``, a traffic shift or rollback is its own inverse kind).
+    """
+    plan = applied.plan
+    undo_kind = action_kind(plan.kind).inverse_kind
+    return Plan.model_validate(
+        {
+            **plan.model_dump(exclude={"hash"}),
+            "kind": undo_kind,
+            "before": applied.state_after,
+            "after": plan.before,
+            "summary": f"Undo plan {plan.hash}: {plan.summary}",
+            "params": {**plan.params, "undoes": plan.hash},
+        }
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def apply_action(plan: Plan) -> Applied:
+    """Prefect task: apply ``plan``; inside a transaction, remember it so a rollback can undo it."""
+    _logger().info("Applying %s plan %s: %s", plan.kind, plan.hash, plan.summary)
+    applied = apply_plan(plan)
+    _logger().info(
+        "%s plan %s: changed=%s, request ids %s", plan.kind, plan.hash, applied.changed, applied.request_ids
+    )
+    txn = get_transaction()
+    if txn is not None:
+        txn.set(APPLIED_KEY, applied.model_dump(mode="json"))
+    return applied
+
+
+@apply_action.on_rollback
+def undo_action(txn: Any) -> None:
+    """Rollback hook: apply the inverse of what :func:`apply_action` changed in this transaction."""
+    stored = txn.get(APPLIED_KEY, None)
+    if stored is None:
+        return
+    applied = Applied.model_validate(stored)
+    if not applied.changed:
+        return
+    undo = inverse_plan(applied)
+    _logger().warning("Rolling back %s plan %s with plan %s", applied.plan.kind, applied.plan.hash, undo.hash)
+    apply_plan(undo)
+
+
+@task(cache_policy=NO_CACHE)
+def verify_action(plan: Plan) -> bool:
+    """Prefect task: confirm, by reading back, that ``plan.after`` is live."""
+    _logger().info("Verifying %s plan %s on %s", plan.kind, plan.hash, ", ".join(plan.targets))
+    ok = verify_plan(plan)
+    _logger().info("%s plan %s verified: %s", plan.kind, plan.hash, ok)
+    return ok
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The Prefect run logger inside a run, a module logger when called via ``.fn`` in tests."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)

@@ -1,0 +1,49 @@
+"""Shared fixtures: fake AWS credentials, moto, fresh clients, instant retries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+from tenacity import wait_none
+
+from tasks import aws as aws_module
+from tasks.aws import AwsTarget
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region; no endpoint override can send a test to a real server."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("FIREBREAK_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fresh_clients() -> Iterator[None]:
+    """tasks.aws caches clients; start and end each test without any."""
+    aws_module.clear_client_cache()
+    yield
+    aws_module.clear_client_cache()
+
+
+@pytest.fixture
+def instant_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make tasks.aws.call's tenacity backoff instant (the retry count is unchanged)."""
+    monkeypatch.setattr(aws_module._retrying_call.retry, "wait", wait_none())  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def aws(aws_credentials: None, fresh_clients: None, instant_retries: None) -> Iterator[AwsTarget]:
+    """moto active for the test; yields the AwsTarget actions should use (us-east-1)."""
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+        yield AwsTarget(region=REGION)

@@ -1,0 +1,53 @@
+"""Faults change the sandbox state the way production changes, as read back from moto."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from drills import seed_names as n
+from drills.faults import inject_bad_deploy, inject_bad_flag, inject_bad_lambda
+from drills.observe import observe
+from drills.sandbox import Sandbox
+from tasks.aws import client
+from tasks.catalog import Catalog
+
+
+def test_bad_deploy_registers_a_new_revision_now_and_rolls_the_service_to_it(
+    sandbox: Sandbox, catalog: Catalog
+) -> None:
+    before = datetime.now(UTC)
+    fault = inject_bad_deploy(sandbox.target(), catalog, "eu-west-1")
+    ecs = client("ecs", sandbox.target("eu-west-1"))
+    service = ecs.describe_services(cluster=n.CLUSTER, services=[n.ECS_SERVICE])["services"][0]
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    assert service["taskDefinition"] == fault.after and fault.before.endswith(":1")
+    assert (definition["revision"], definition["containerDefinitions"][0]["image"]) == (2, n.BAD_IMAGE)
+    assert abs(definition["registeredAt"] - before) < timedelta(seconds=5)
+    other = client("ecs", sandbox.target("us-east-1"))
+    untouched = other.describe_services(cluster=n.CLUSTER, services=[n.ECS_SERVICE])["services"][0]
+    assert untouched["taskDefinition"].endswith(":1")
+    state = observe(catalog, sandbox.endpoint_url)
+    assert state.regions["eu-west-1"].ecs_bad and not state.regions["us-east-1"].ecs_bad
+
+
+def test_bad_flag_is_a_new_parameter_version(sandbox: Sandbox, catalog: Catalog) -> None:
+    fault = inject_bad_flag(sandbox.target(), catalog)
+    ssm = client("ssm", sandbox.target())
+    parameter = n.FLAG_PARAMETERS[n.FLAG_NEW_PRICING]
+    history = ssm.get_parameter_history(Name=parameter)["Parameters"]
+    assert [(p["Version"], p["Value"]) for p in history] == [(1, "off"), (2, "on")]
+    assert ssm.get_parameter(Name=f"{parameter}:{n.KNOWN_GOOD_LABEL}")["Parameter"]["Value"] == "off"
+    assert (fault.before, fault.after) == ("off", "on")
+    assert observe(catalog, sandbox.endpoint_url).flags == {n.FLAG_NEW_PRICING: True, n.FLAG_ONE_CLICK: True}
+
+
+def test_bad_lambda_publishes_a_version_and_moves_the_alias(sandbox: Sandbox, catalog: Catalog) -> None:
+    fault = inject_bad_lambda(sandbox.target(), catalog, "us-east-1")
+    lam = client("lambda", sandbox.target("us-east-1"))
+    alias = lam.get_alias(FunctionName=n.LAMBDA_FUNCTION, Name=n.LAMBDA_ALIAS)
+    version = lam.get_function_configuration(FunctionName=n.LAMBDA_FUNCTION, Qualifier=alias["FunctionVersion"])
+    assert (fault.before, fault.after, alias["FunctionVersion"]) == ("1", "2", "2")
+    assert version["Description"] == n.BAD_LAMBDA_DESCRIPTION
+    state = observe(catalog, sandbox.endpoint_url)
+    assert state.regions["us-east-1"].lambda_bad_share == 1.0
+    assert state.regions["eu-west-1"].lambda_bad_share == 0.0

@@ -1,0 +1,114 @@
+"""Fault injection and moto gap-filling for tests, through botocore's ``before-call`` event.
+
+A handler returning ``(http_response, parsed)`` short-circuits the call before it is sent, so an
+injected fault never reaches moto (state is untouched) and botocore's own retries never run:
+one injected error is exactly one failed attempt, which keeps tenacity tests deterministic.
+
+    with inject_faults(ssm, "ssm.PutParameter", [THROTTLE, THROTTLE]) as faults:
+        ...                      # the third PutParameter reaches moto
+    assert faults.calls == 3
+
+    canned(appconfig, "appconfig.StartDeployment", lambda params: {...})   # moto lacks it
+
+``operation`` is ``"<service>.<Operation>"``; the service part may be boto3's name (``elbv2``,
+``route53``): it is translated to botocore's event name for the client's service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
+
+Fault = tuple[str, int, str]
+Response = dict[str, Any]
+
+THROTTLE: Fault = ("ThrottlingException", 400, "Rate exceeded")
+UNAVAILABLE: Fault = ("ServiceUnavailable", 503, "Service is unavailable")
+INTERNAL: Fault = ("InternalFailure", 500, "Internal failure")
+ACCESS_DENIED: Fault = ("AccessDenied", 403, "User is not authorized to perform this operation")
+
+_ids = itertools.count()
+
+
+class FaultPlan:
+    """Counts calls to one operation and answers the first ones with the queued faults."""
+
+    def __init__(self, faults: list[Fault]) -> None:
+        self.faults = list(faults)
+        self.injected = 0
+        self.calls = 0
+
+    def __call__(self, **kwargs: Any) -> tuple[AWSResponse, Response] | None:
+        self.calls += 1
+        if not self.faults:
+            return None  # fall through to moto
+        code, status, message = self.faults.pop(0)
+        self.injected += 1
+        return _response(status, {"Error": {"Code": code, "Message": message}})
+
+
+@contextlib.contextmanager
+def inject_faults(aws_client: Any, operation: str, faults: list[Fault]) -> Iterator[FaultPlan]:
+    """Answer the next ``len(faults)`` calls of ``operation`` on ``aws_client`` with ``faults``."""
+    plan = FaultPlan(faults)
+    with _registered(aws_client, operation, plan):
+        yield plan
+
+
+@contextlib.contextmanager
+def canned(
+    aws_client: Any, operation: str, response: Response | Callable[[dict[str, Any]], Response]
+) -> Iterator[list[dict[str, Any]]]:
+    """Answer every call of ``operation`` with ``response`` (or ``response(api_params)``).
+
+    Yields the list of API parameters the calls were made with. Other operations on the same
+    client still go to moto, which botocore's Stubber cannot do.
+    """
+    seen: list[dict[str, Any]] = []
+
+    def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["canned_params"] = dict(params)
+
+    def answer(context: dict[str, Any], **_: Any) -> tuple[AWSResponse, Response]:
+        params = context.get("canned_params", {})
+        seen.append(params)
+        body = response(params) if callable(response) else response
+        return _response(200, dict(body))
+
+    event = _event(aws_client, operation)
+    key = f"canned-{next(_ids)}"
+    aws_client.meta.events.register_first(f"before-parameter-build.{event}", remember, unique_id=key)
+    try:
+        with _registered(aws_client, operation, answer):
+            yield seen
+    finally:
+        aws_client.meta.events.unregister(f"before-parameter-build.{event}", unique_id=key)
+
+
+@contextlib.contextmanager
+def _registered(aws_client: Any, operation: str, handler: Callable[..., Any]) -> Iterator[None]:
+    name = f"before-call.{_event(aws_client, operation)}"
+    key = f"fault-{next(_ids)}"
+    aws_client.meta.events.register_first(name, handler, unique_id=key)
+    try:
+        yield
+    finally:
+        aws_client.meta.events.unregister(name, unique_id=key)
+
+
+def _event(aws_client: Any, operation: str) -> str:
+    """``elbv2.ModifyListener`` -> ``elastic-load-balancing-v2.ModifyListener`` for this client."""
+    service_id = aws_client.meta.service_model.service_id.hyphenize()
+    _, _, op = operation.rpartition(".")
+    return f"{service_id}.{op}"
+
+
+def _response(status: int, body: Response) -> tuple[AWSResponse, Response]:
+    meta = {"HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0, "RequestId": "canned"}
+    http = AWSResponse("https://fault.injected", status, HTTPHeaders(), None)
+    return http, {**body, "ResponseMetadata": meta}

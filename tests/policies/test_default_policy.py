@@ -1,0 +1,79 @@
+"""The shipped policy gives every action kind used across Firebreak the tier the design asks for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import policies
+from policies import Tier, decide, default_policy, load_policy
+from tests.policies.helpers import context, request
+
+
+@pytest.mark.parametrize(
+    ("kind", "blast_radius", "environment", "tier"),
+    [
+        ("snapshot.collect", 0.0, "prod", Tier.AUTOMATED),
+        ("diagnostics.logs", 0.0, "prod", Tier.AUTOMATED),
+        ("notify.internal", 0.0, "prod", Tier.AUTOMATED),
+        ("monitoring.alarm", 0.0, "prod", Tier.AUTOMATED),
+        ("flags.disable.ssm", 0.3, "prod", Tier.AUTOMATED),
+        ("flags.disable.appconfig", 0.3, "prod", Tier.AUTOMATED),
+        ("flags.enable.ssm", 0.3, "prod", Tier.APPROVAL),
+        ("flags.enable.appconfig", 0.3, "staging", Tier.AUTOMATED),
+        ("traffic.shift.route53", 0.25, "prod", Tier.AUTOMATED),
+        ("traffic.shift.alb", 0.26, "prod", Tier.APPROVAL),
+        ("traffic.shift.lambda", 0.1, "prod", Tier.AUTOMATED),
+        ("traffic.shift.route53", 0.76, "prod", Tier.DENIED),
+        ("rollback.ecs", 1.0, "prod", Tier.DENIED),
+        ("rollback.ecs", 0.5, "prod", Tier.APPROVAL),
+        ("rollback.lambda", 0.5, "prod", Tier.APPROVAL),
+        ("rollback.asg", 0.5, "prod", Tier.APPROVAL),
+        ("traffic.block", 0.1, "prod", Tier.APPROVAL),
+        ("service.shutdown", 0.1, "prod", Tier.APPROVAL),
+        ("data.restore", 0.1, "prod", Tier.APPROVAL),
+        ("comms.external", 0.0, "prod", Tier.APPROVAL),
+        ("comms.statuspage", 0.0, "prod", Tier.APPROVAL),
+        ("recovery.heavy", 0.2, "prod", Tier.APPROVAL),
+        ("decision.business-tradeoff", 0.0, "prod", Tier.HUMAN_ONLY),
+        ("assessment.legal", 0.0, "prod", Tier.HUMAN_ONLY),
+        ("comms.media", 0.0, "prod", Tier.HUMAN_ONLY),
+        ("comms.crisis", 0.0, "prod", Tier.HUMAN_ONLY),
+        ("escalation.human", 0.0, "prod", Tier.HUMAN_ONLY),
+        ("something.new", 0.1, "prod", Tier.APPROVAL),
+    ],
+)
+def test_tiers_of_the_project_action_kinds(kind: str, blast_radius: float, environment: str, tier: Tier) -> None:
+    req = request(kind, blast_radius=blast_radius, environment=environment)
+    decision = decide(req, context(), default_policy())
+    assert decision.tier is tier, decision
+    assert decision.reason
+    if tier is Tier.APPROVAL:
+        assert decision.approval is not None
+
+
+def test_rollbacks_need_one_oncall_lead_and_escalate_on_timeout() -> None:
+    decision = decide(request("rollback.lambda"), context(), default_policy())
+    assert decision.approval is not None
+    rule = decision.approval
+    assert (rule.groups, rule.min_approvers, rule.timeout_seconds, str(rule.on_timeout)) == (
+        ["oncall-leads"], 1, 900, "escalate",
+    )
+
+
+def test_every_approval_tier_kind_finds_an_approval_rule() -> None:
+    p = default_policy()
+    assert p.approvals[-1].actions == ["*"]
+
+
+def test_fourth_rollback_in_an_hour_is_denied() -> None:
+    counts = {"rollback-per-service:checkout": 3}
+    decision = decide(request("rollback.ecs"), context(action_counts=counts), default_policy())
+    assert decision.tier is Tier.DENIED
+    assert decision.rule == "guardrail:rate_limit:rollback-per-service"
+
+
+def test_packaged_file_is_the_repository_file() -> None:
+    on_disk = load_policy(Path(policies.__file__).parent / "default.yaml")
+    assert on_disk == default_policy()

@@ -1,0 +1,90 @@
+"""Rule matching: globs, services, environments, severities, blast radius and time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from policies import ActionRule, Severity, Tier, TimeWindow, Weekday
+from policies.rules import first_match
+from tests.policies.helpers import context, request
+
+
+def rule(**fields: object) -> ActionRule:
+    base: dict[str, object] = {"name": "r", "actions": ["*"], "tier": "approval", "reason": "because"}
+    return ActionRule.model_validate({**base, **fields})
+
+
+@pytest.mark.parametrize(
+    ("patterns", "kind", "matches"),
+    [
+        (["rollback.*"], "rollback.ecs", True),
+        (["rollback.*"], "rollbacks.ecs", False),
+        (["flags.*"], "flags.disable.ssm", True),
+        (["traffic.shift.?lb"], "traffic.shift.alb", True),
+        (["traffic.shift.?lb"], "traffic.shift.route53", False),
+        (["Rollback.*"], "rollback.ecs", False),
+        (["a", "rollback.lambda"], "rollback.lambda", True),
+    ],
+)
+def test_action_globs(patterns: list[str], kind: str, matches: bool) -> None:
+    assert rule(actions=patterns).matches(request(kind), context()) is matches
+
+
+def test_service_and_environment_globs() -> None:
+    r = rule(services=["check*"], environments=["prod", "prod-*"])
+    assert r.matches(request(), context())
+    assert r.matches(request(environment="prod-eu"), context())
+    assert not r.matches(request(environment="staging"), context())
+    assert not r.matches(request(service="search"), context())
+
+
+def test_severity_condition() -> None:
+    r = rule(severities=["SEV-1", "SEV-2"])
+    assert r.matches(request(), context(severity=Severity.SEV_1))
+    assert not r.matches(request(), context(severity=Severity.SEV_3))
+
+
+def test_blast_radius_bounds_are_inclusive() -> None:
+    r = rule(min_blast_radius=0.1, max_blast_radius=0.25)
+    assert r.matches(request(blast_radius=0.25), context())
+    assert r.matches(request(blast_radius=0.1), context())
+    assert not r.matches(request(blast_radius=0.26), context())
+    assert not r.matches(request(blast_radius=0.05), context())
+
+
+def test_business_hours_in_a_timezone() -> None:
+    window = TimeWindow(timezone="Europe/Paris", weekdays=[Weekday.MON, Weekday.FRI], start_hour=9, end_hour=18)
+    # Friday 2026-11-20: 08:30 UTC is 09:30 in Paris (CET, UTC+1).
+    assert window.contains(datetime(2026, 11, 20, 8, 30, tzinfo=UTC))
+    assert not window.contains(datetime(2026, 11, 20, 7, 30, tzinfo=UTC))
+    assert not window.contains(datetime(2026, 11, 20, 17, 0, tzinfo=UTC))  # 18:00 Paris
+    # Saturday in Paris although still Friday in UTC-10.
+    assert not window.contains(datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
+
+
+def test_window_wrapping_midnight() -> None:
+    night = TimeWindow(start_hour=22, end_hour=6)
+    assert night.contains(datetime(2026, 11, 18, 23, 0, tzinfo=UTC))
+    assert night.contains(datetime(2026, 11, 18, 5, 59, tzinfo=UTC))
+    assert not night.contains(datetime(2026, 11, 18, 6, 0, tzinfo=UTC))
+    assert not night.contains(datetime(2026, 11, 18, 12, 0, tzinfo=UTC))
+
+
+def test_rule_with_time_window() -> None:
+    r = rule(during={"timezone": "UTC", "start_hour": 9, "end_hour": 17})
+    assert r.matches(request(), context(now=datetime(2026, 11, 18, 9, 0, tzinfo=UTC)))
+    assert not r.matches(request(), context(now=datetime(2026, 11, 18, 17, 0, tzinfo=UTC)))
+
+
+def test_first_match_wins_in_file_order() -> None:
+    rules = [
+        rule(name="narrow", actions=["rollback.ecs"], tier="human_only"),
+        rule(name="broad", actions=["rollback.*"], tier="automated"),
+    ]
+    assert first_match(rules, request("rollback.ecs"), context()) == rules[0]
+    assert first_match(rules, request("rollback.lambda"), context()) == rules[1]
+    assert first_match(list(reversed(rules)), request("rollback.ecs"), context()) == rules[1]
+    assert first_match(rules, request("flags.disable.ssm"), context()) is None
+    assert rules[0].tier is Tier.HUMAN_ONLY

@@ -1,0 +1,244 @@
+"""Seed moto with the resources of one service and describe them in a matching catalog.
+
+Each ``seed_*`` creates one mechanism (in the regions asked) and returns the catalog fragment
+for it; :func:`catalog` assembles the fragments. Everything is named after ``checkout``/``prod``.
+Call these inside moto (the ``aws`` fixture).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+
+from tasks.catalog import (
+    AlbListener,
+    Catalog,
+    EcsService,
+    FlagStore,
+    FlagStoreKind,
+    LambdaAlias,
+    RegionResources,
+    Route53Weighted,
+    ServiceEnvironment,
+)
+from tests.faults import canned
+
+SERVICE, ENV = "checkout", "prod"
+EAST, WEST = "us-east-1", "us-west-2"
+RECORD = "api.checkout.example.com"
+
+
+def catalog(
+    regions: dict[str, RegionResources] | None = None,
+    *,
+    route53: Route53Weighted | None = None,
+    flags: FlagStore | None = None,
+) -> Catalog:
+    """A catalog with the one service, in us-east-1 and us-west-2 unless told otherwise."""
+    regions = regions or {EAST: RegionResources(), WEST: RegionResources()}
+    entry = ServiceEnvironment(primary_region=EAST, regions=regions, route53=route53, flags=flags)
+    return Catalog(services={SERVICE: {ENV: entry}})
+
+
+def seed_route53(weights: dict[str, int]) -> Route53Weighted:
+    """A weighted CNAME per region with ``weights``."""
+    r53 = boto3.client("route53", region_name=EAST)
+    zone = r53.create_hosted_zone(Name="checkout.example.com", CallerReference="seed")["HostedZone"]
+    zone_id = zone["Id"].rsplit("/", 1)[-1]
+    changes: list[Any] = [
+        {
+            "Action": "CREATE",
+            "ResourceRecordSet": {
+                "Name": RECORD,
+                "Type": "CNAME",
+                "SetIdentifier": region,
+                "Weight": weight,
+                "TTL": 60,
+                "ResourceRecords": [{"Value": f"lb.{region}.example.com"}],
+            },
+        }
+        for region, weight in weights.items()
+    ]
+    r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+    return Route53Weighted(zone_id=zone_id, record_name=RECORD, set_identifiers={r: r for r in weights})
+
+
+def seed_alb(region: str, weights: dict[str, int]) -> AlbListener:
+    """A load balancer whose listener forwards to target groups named after ``weights``' keys."""
+    ec2 = boto3.client("ec2", region_name=region)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{region}{az}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, az in enumerate("ab")
+    ]
+    elbv2 = boto3.client("elbv2", region_name=region)
+    lb = elbv2.create_load_balancer(Name="checkout", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    arns = {
+        name: elbv2.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0][
+            "TargetGroupArn"
+        ]
+        for name in weights
+    }
+    groups: Any = [{"TargetGroupArn": arns[n], "Weight": w} for n, w in weights.items()]
+    listener = elbv2.create_listener(
+        LoadBalancerArn=lb,
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
+    )["Listeners"][0]["ListenerArn"]
+    return AlbListener(listener_arn=listener, target_group_arns=list(arns.values()))
+
+
+def seed_lambda(region: str, versions: int, alias_version: str) -> LambdaAlias:
+    """A function with ``versions`` published versions and alias ``live`` -> ``alias_version``."""
+    iam = boto3.client("iam", region_name=region)
+    try:
+        role = iam.create_role(RoleName="checkout-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        role = iam.get_role(RoleName="checkout-fn")["Role"]["Arn"]
+    fn = boto3.client("lambda", region_name=region)
+    fn.create_function(
+        FunctionName="checkout-fn",
+        Runtime="python3.11",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": _zip(0)},
+    )
+    for n in range(1, versions + 1):
+        fn.update_function_code(FunctionName="checkout-fn", ZipFile=_zip(n))
+        fn.publish_version(FunctionName="checkout-fn")
+    fn.create_alias(FunctionName="checkout-fn", Name="live", FunctionVersion=alias_version)
+    return LambdaAlias(function="checkout-fn", alias="live")
+
+
+def seed_ssm_flag(value: str = "on") -> FlagStore:
+    """Flag ``new-pricing`` as SSM parameter ``/checkout/flags/new-pricing``."""
+    boto3.client("ssm", region_name=EAST).put_parameter(
+        Name="/checkout/flags/new-pricing", Value=value, Type="String"
+    )
+    return FlagStore(
+        kind=FlagStoreKind.SSM, region=EAST, flags={"new-pricing": "/checkout/flags/new-pricing"}
+    )
+
+
+def seed_ecs(region: str, revisions: int) -> EcsService:
+    """Cluster ``checkout`` running service ``web`` on the last of ``revisions`` task definitions."""
+    ecs = boto3.client("ecs", region_name=region)
+    ecs.create_cluster(clusterName="checkout")
+    arn = ""
+    for n in range(1, revisions + 1):
+        arn = ecs.register_task_definition(
+            family="checkout-web",
+            containerDefinitions=[{"name": "web", "image": f"checkout:{n}", "memory": 256}],
+        )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster="checkout", serviceName="web", taskDefinition=arn, desiredCount=2)
+    return EcsService(cluster="checkout", service="web")
+
+
+def seed_asg(region: str, versions: int) -> str:
+    """Group ``checkout-asg`` on version ``versions`` of a launch template with that many versions."""
+    ec2 = boto3.client("ec2", region_name=region)
+    template = ec2.create_launch_template(
+        LaunchTemplateName="checkout",
+        LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"},
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    for n in range(2, versions + 1):
+        ec2.create_launch_template_version(
+            LaunchTemplateId=template,
+            LaunchTemplateData={"ImageId": f"ami-{n:08x}", "InstanceType": "t3.micro"},
+        )
+    boto3.client("autoscaling", region_name=region).create_auto_scaling_group(
+        AutoScalingGroupName="checkout-asg",
+        LaunchTemplate={"LaunchTemplateId": template, "Version": str(versions)},
+        MinSize=0,
+        MaxSize=2,
+        DesiredCapacity=0,
+        AvailabilityZones=[f"{region}a"],
+    )
+    return "checkout-asg"
+
+
+def _zip(n: int) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", f"def handler(event, context):\n    return {n}\n")
+    return buf.getvalue()
+
+
+class FakeAppConfigDeployments:
+    """AppConfig environments and deployments, which moto lacks, answered from a list.
+
+    ``StartDeployment`` appends a COMPLETE deployment; ``ListDeployments`` returns them newest
+    first. Hosted configuration versions stay in moto, so content is still read back from it.
+    """
+
+    def __init__(self, profile_name: str) -> None:
+        self.profile_name = profile_name
+        self.items: list[dict[str, Any]] = []
+
+    def deploy(self, version: int, state: str = "COMPLETE") -> None:
+        self.items.append(
+            {
+                "DeploymentNumber": len(self.items) + 1,
+                "ConfigurationName": self.profile_name,
+                "ConfigurationVersion": str(version),
+                "State": state,
+            }
+        )
+
+    @contextmanager
+    def serving(self, appconfig: Any) -> Iterator[None]:
+        def start(params: dict[str, Any]) -> dict[str, Any]:
+            self.deploy(int(params["ConfigurationVersion"]))
+            return {**self.items[-1], "EnvironmentId": params["EnvironmentId"]}
+
+        with (
+            canned(appconfig, "appconfig.ListDeployments", lambda _: {"Items": self.items[::-1]}),
+            canned(appconfig, "appconfig.StartDeployment", start),
+        ):
+            yield
+
+
+def flag_content(enabled: bool) -> bytes:
+    """A feature-flags document with flags ``new_pricing`` (= ``enabled``) and ``dark_mode`` (on)."""
+    return json.dumps(
+        {
+            "version": "1",
+            "flags": {"new_pricing": {"name": "new pricing"}, "dark_mode": {"name": "dark mode"}},
+            "values": {"new_pricing": {"enabled": enabled}, "dark_mode": {"enabled": True}},
+        }
+    ).encode()
+
+
+def seed_appconfig() -> tuple[FlagStore, FakeAppConfigDeployments]:
+    """Application + feature-flag profile with version 1 (flag on) deployed to ``env-prod``."""
+    appconfig = boto3.client("appconfig", region_name=EAST)
+    app = appconfig.create_application(Name="checkout")["Id"]
+    profile = appconfig.create_configuration_profile(
+        ApplicationId=app, Name="flags", LocationUri="hosted", Type="AWS.AppConfig.FeatureFlags"
+    )["Id"]
+    appconfig.create_hosted_configuration_version(
+        ApplicationId=app,
+        ConfigurationProfileId=profile,
+        Content=flag_content(True),
+        ContentType="application/json",
+    )
+    fake = FakeAppConfigDeployments("flags")
+    fake.deploy(1)
+    store = FlagStore(
+        kind=FlagStoreKind.APPCONFIG,
+        region=EAST,
+        flags={"new-pricing": "new_pricing"},
+        appconfig_application=app,
+        appconfig_profile=profile,
+        appconfig_environment="env-prod",
+    )
+    return store, fake
