@@ -79,7 +79,7 @@ class Intake:
         """Process one request to ``POST /alerts/{source_name}``."""
         keep = _Keeper(self.dead_letters, source_name, body, headers)
         if len(body) > self.settings.max_body_bytes:
-            detail = f"body of {len(body)} bytes is over the {self.settings.max_body_bytes}-byte limit"
+            detail = f"body is over the {self.settings.max_body_bytes}-byte limit"
             keep.body = body[:KEPT_BODY_OF_OVERSIZED]
             return keep.refuse(413, Reason.TOO_LARGE, detail)
         try:

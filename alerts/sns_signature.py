@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -56,27 +57,32 @@ def canonical_string(envelope: SnsEnvelope) -> bytes:
 
 
 class CertificateCache:
-    """Fetch each signing certificate once; SNS rotates them rarely. Bounded, per process."""
+    """Fetch each signing certificate once; SNS rotates them rarely. Bounded, per process,
+    thread-safe (the receiver verifies from a thread pool)."""
 
     def __init__(self, fetch: CertFetcher, *, size: int = 8) -> None:
         self._fetch = fetch
         self._size = size
         self._certs: OrderedDict[str, x509.Certificate] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, url: str) -> x509.Certificate:
         """The certificate at ``url``; raises BadCredentialsError if it cannot be had."""
-        if url in self._certs:
-            self._certs.move_to_end(url)
-            return self._certs[url]
+        with self._lock:
+            cached = self._certs.get(url)
+            if cached is not None:
+                self._certs.move_to_end(url)
+                return cached
         try:
             cert = x509.load_pem_x509_certificate(self._fetch(url))
         except ValueError as e:
             raise BadCredentialsError(f"SNS SigningCertURL {url} is not a PEM certificate") from e
         except FetchError as e:
             raise BadCredentialsError(f"SNS SigningCertURL {url} could not be fetched: {e}") from e
-        self._certs[url] = cert
-        if len(self._certs) > self._size:
-            self._certs.popitem(last=False)
+        with self._lock:
+            self._certs[url] = cert
+            if len(self._certs) > self._size:
+                self._certs.popitem(last=False)
         return cert
 
 

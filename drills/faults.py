@@ -1,7 +1,7 @@
 """Inject faults into the sandbox the way they happen in production: by changing AWS state.
 
-A bad deploy is a new task-definition revision registered *now* and rolled out; a bad flag is
-a new parameter version. So the evidence a flow gathers (``registeredAt``, parameter history,
+A bad deploy is a new task-definition revision rolled out *now*; a bad flag is a new parameter
+version. So the evidence a flow gathers (the deployment's ``createdAt``, parameter history,
 alias versions) dates the change to the fault, exactly as it would in a real incident.
 Faults that live outside AWS (a degraded region, a dependency down) are simulator state: see
 ``Simulator.degrade_region`` and ``Simulator.set_dependency_down``.
@@ -45,7 +45,9 @@ def inject_bad_deploy(
     service = call(ecs, "describe_services", cluster=resources.ecs.cluster, services=[resources.ecs.service])
     current = service["services"][0]
     new_arn = register_task_definition(regional, image)
-    # desiredCount is passed so moto reports runningCount == desiredCount (services_stable works).
+    # desiredCount: moto then reports runningCount == desiredCount (services_stable works).
+    # forceNewDeployment: moto never adds a deployment, but this re-stamps the PRIMARY one's
+    # createdAt, so the deploy is dated now as on AWS (moto task definitions have no registeredAt).
     call(
         ecs,
         "update_service",
@@ -53,6 +55,7 @@ def inject_bad_deploy(
         service=resources.ecs.service,
         taskDefinition=new_arn,
         desiredCount=current["desiredCount"],
+        forceNewDeployment=True,
     )
     return InjectedFault(
         kind="bad_deploy",

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_API_URL, temporary_settings
 from rich.console import Console
 
@@ -122,7 +124,17 @@ def run_drill(scenario: Scenario, *, output: Path, console: Console, interactive
             temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_UI_API_URL: server.api_url}),
         ):
             console.print(f"prefect: UI at {server.ui_url} (paused steps can be approved there)")
-            return _run(scenario, catalog, catalog_path, sandbox, clock, responder_config, output, console)
+            try:
+                return _run(scenario, catalog, catalog_path, sandbox, clock, responder_config, output, console)
+            finally:
+                _flush_prefect()
+
+
+def _flush_prefect() -> None:
+    """Send buffered logs and events while the drill's server is still up (else they are
+    retried against a dead server at exit, for a minute, with errors)."""
+    APILogWorker.drain_all(timeout=10)
+    EventsWorker.drain_all(timeout=10)
 
 
 def _run(

@@ -119,9 +119,16 @@ def _unhealthy(bundle: EvidenceBundle, region: str) -> str:
     return ", ".join(f"{m}={ev.latest(m)}" for m in ev.unhealthy_metrics()) or "no data"
 
 
+def _undoable(change: ChangeEvent) -> bool:
+    """A change with a known previous state that differs: a creation (nothing before it) is
+    not something a rollback or a flag flip can undo."""
+    return change.before is not None and change.before != change.after
+
+
 def diagnose(bundle: EvidenceBundle, entry: ServiceEnvironment) -> list[Hypothesis]:
     """Ranked hypotheses, best first; a single ESCALATE hypothesis when nothing matches."""
-    changes = bundle.changes_between(bundle.onset - CHANGE_WINDOW, bundle.onset + GRACE_AFTER_ONSET)
+    window = bundle.changes_between(bundle.onset - CHANGE_WINDOW, bundle.onset + GRACE_AFTER_ONSET)
+    changes = [c for c in window if _undoable(c)]
     bad = set(bundle.unhealthy_regions())
     found = _rollbacks(bundle, changes, bad) + _flags(bundle, changes, entry) + _traffic(bundle, bad, entry)
     if not found:

@@ -56,7 +56,7 @@ def _record(
         rule=decision.rule,
         status=status,
         plan_hash=plan.hash,
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 

@@ -17,7 +17,11 @@ def planner_for(hypothesis: Hypothesis, run: IncidentRun) -> Callable[[], Plan]:
     region = hypothesis.region or run.region
     kind = hypothesis.kind
     if kind is HypothesisKind.ROLLBACK:
-        planners = {"ecs": plan_ecs_rollback, "lambda": plan_lambda_rollback, "asg": plan_asg_rollback}
+        planners: dict[str, Callable[..., Plan]] = {
+            "ecs": plan_ecs_rollback,
+            "lambda": plan_lambda_rollback,
+            "asg": plan_asg_rollback,
+        }
         planner = planners.get(hypothesis.mechanism or "")
         if planner is None:
             raise ActionError(f"no rollback planner for mechanism {hypothesis.mechanism!r}")

@@ -16,7 +16,7 @@ from policies.decide import Decision, RuleOutcome, decide
 from policies.errors import PolicyError
 from policies.explain import Explanation, explain
 from policies.guardrails import GuardrailResult
-from policies.limits import GuardrailSettings, LimitScope, RateLimit
+from policies.limits import BlastRadiusCap, GuardrailSettings, LimitScope, RateLimit
 from policies.loader import default_policy, load_policy, load_policy_or_deny, parse_policy
 from policies.policy import Policy
 from policies.request import ActionRequest, DecisionContext
@@ -38,6 +38,7 @@ __all__ = [
     "ApprovalRule",
     "ApprovalStatus",
     "ApprovalVerdict",
+    "BlastRadiusCap",
     "Decision",
     "DecisionContext",
     "Explanation",

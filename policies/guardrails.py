@@ -3,7 +3,7 @@
 Each check returns a :class:`GuardrailResult` whether it passed or not, so ``explain`` can show
 everything that was considered. Read-only kinds (declared in the policy) skip the checks that
 only protect against change: kill switch, freeze windows, target set and verified plan. The
-lockdown and the blast-radius cap apply to every kind.
+lockdown and the blast-radius caps apply to every kind they select.
 """
 
 from __future__ import annotations
@@ -83,10 +83,13 @@ def _freeze_windows(
 
 
 def _blast_radius(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
-    cap = policy.guardrails.max_blast_radius
-    if request.blast_radius > cap + 0.1:
-        return _fail("blast_radius_cap", f"blast radius {request.blast_radius:g} is above the cap {cap:g}")
-    return _ok("blast_radius_cap", f"blast radius {request.blast_radius:g} is within the cap {cap:g}")
+    cap = next((c for c in policy.guardrails.blast_radius_caps if c.selects(request)), None)
+    if cap is None:
+        return _ok("blast_radius_cap", f"no blast-radius cap applies to {request.kind}")
+    limit, name = cap.max_blast_radius, f"blast_radius_cap:{cap.name}"
+    if request.blast_radius > limit:
+        return _fail(name, f"blast radius {request.blast_radius:g} is above the cap {limit:g}")
+    return _ok(name, f"blast radius {request.blast_radius:g} is within the cap {limit:g}")
 
 
 def _targets(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:

@@ -1,4 +1,4 @@
-"""The guardrail settings a policy declares: hard caps, rate limits and change freezes.
+"""The guardrail settings a policy declares: blast-radius caps, rate limits and change freezes.
 
 The policy only declares limits. Counting happens outside (the flows keep the counts in the
 Prefect server) and comes back in :attr:`DecisionContext.action_counts`, keyed by
@@ -52,13 +52,25 @@ class RateLimit(Selector):
         return ":".join([self.name, *scope])
 
 
+class BlastRadiusCap(Selector):
+    """Hard cap for the selected kinds: a larger blast radius is denied, whatever the rules.
+
+    Caps are per kind because blast radius means different things: a traffic shift touches a
+    share of requests, while a flag or a single-region rollback always touches everyone who
+    uses it (1.0), and a global cap would deny those outright.
+    """
+
+    name: Name
+    max_blast_radius: float = Field(ge=0.0, le=1.0, description="Largest allowed blast radius.")
+
+
 class GuardrailSettings(BaseModel):
     """Limits that override every rule: breaking one denies the action."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_blast_radius: float = Field(
-        default=0.75, ge=0.0, le=1.0, description="Hard cap: anything above is denied, whatever the rules."
+    blast_radius_caps: list[BlastRadiusCap] = Field(
+        default_factory=list, description="First cap selecting the action applies; none: no cap."
     )
     require_verified_plan: bool = Field(
         default=True, description="Deny mutating actions in production whose plan is not verified."

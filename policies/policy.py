@@ -74,6 +74,7 @@ class Policy(BaseModel):
             ("approvals", [a.name for a in self.approvals]),
             ("guardrails.rate_limits", [r.name for r in self.rate_limits]),
             ("guardrails.freeze_windows", [w.name for w in self.guardrails.freeze_windows]),
+            ("guardrails.blast_radius_caps", [c.name for c in self.guardrails.blast_radius_caps]),
         ):
             if dups := _duplicates(names):
                 raise ValueError(f"{section}: duplicate name(s) {', '.join(dups)}")

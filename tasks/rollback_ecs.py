@@ -121,22 +121,19 @@ def _target(aws: AwsTarget, current: str, to_revision: str | None) -> str:
         name = f"{family}:{to_revision}" if to_revision.isdigit() else to_revision
         found = aws_call(KIND, name, ecs, "describe_task_definition", taskDefinition=name)
         return str(found["taskDefinition"]["taskDefinitionArn"])
+    older: list[tuple[int, str]] = []
     token: dict[str, str] = {}
     while True:
         page = aws_call(
-            KIND,
-            family,
-            ecs,
-            "list_task_definitions",
-            familyPrefix=family,
-            status="ACTIVE",
-            sort="DESC",
-            **token,
+            KIND, family, ecs, "list_task_definitions", familyPrefix=family, status="ACTIVE", **token
         )
         for arn in page["taskDefinitionArns"]:
             name, rev = _rev(arn).rsplit(":", 1)
             if name == family and int(rev) < int(revision):
-                return str(arn)
+                older.append((int(rev), str(arn)))
         if not page.get("nextToken"):
-            raise ActionError(f"{KIND}: {family} has no ACTIVE revision older than {revision}")
+            break
         token = {"nextToken": page["nextToken"]}
+    if not older:
+        raise ActionError(f"{KIND}: {family} has no ACTIVE revision older than {revision}")
+    return max(older)[1]

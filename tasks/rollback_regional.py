@@ -67,7 +67,7 @@ def pick_regions(
         raise CatalogError(f"no region has {what} in the catalog")
     for region in chosen:
         if not has(entry.region(region)):
-            raise CatalogError(f"region {region!r} has no {what} in the catalog")
+            raise CatalogError(f"region {region!r} lacks {what} in the catalog")
     return sorted(chosen)
 
 

@@ -93,7 +93,9 @@ def take_snapshot(
             try:
                 result = future.result()
             except Exception as e:  # any failure of one source is evidence, not a crash
-                logger.warning("snapshot source %s in %s failed", name, region, exc_info=True)
+                # A warning without the stack (moto's gaps would flood the log); debug has it.
+                logger.warning("snapshot source %s in %s failed: %r", name, region, e)
+                logger.debug("snapshot source %s in %s failed", name, region, exc_info=True)
                 errors.append(SourceError(source=name, region=region, error=f"{type(e).__name__}: {e}"))
                 continue
             found.setdefault(region, []).append(result)

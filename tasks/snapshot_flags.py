@@ -37,7 +37,9 @@ def flag_source(store: FlagStore, aws: AwsTarget, window: Window) -> Found:
                             region=aws.region,
                             resource=parameter,
                             at=at,
-                            summary=f"flag {flag}: {previous!r} -> {value!r}",
+                            summary=f"flag {flag}: {previous!r} -> {value!r}"
+                            if previous
+                            else f"flag {flag} set to {value!r}",
                             before=previous,
                             after=value,
                         )

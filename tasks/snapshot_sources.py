@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from tasks.aws import AwsTarget, call, client
+from tasks.aws import AwsTarget, aws_retry, call, client
 from tasks.catalog import RegionResources
 from tasks.evidence import AsgState, ChangeEvent, Datapoint, EcsState, LambdaState, LogLine, TargetHealth
 from tasks.metrics import alarm_states, read_metrics
@@ -113,10 +113,8 @@ def targets_source(res: RegionResources, aws: AwsTarget, window: Window) -> Foun
 
 def cloudtrail_source(res: RegionResources, aws: AwsTarget, window: Window) -> Found:
     """Write events in the window that name one of the service's catalogued resources."""
-    trail = client("cloudtrail", aws)
-    page = call(
-        trail,
-        "lookup_events",
+    page = _lookup_events(
+        client("cloudtrail", aws),
         LookupAttributes=[{"AttributeKey": "ReadOnly", "AttributeValue": "false"}],
         StartTime=window.start,
         EndTime=window.end,
@@ -138,6 +136,14 @@ def cloudtrail_source(res: RegionResources, aws: AwsTarget, window: Window) -> F
                 )
             )
     return Found(changes=changes)
+
+
+@aws_retry(attempts=2)
+def _lookup_events(trail: Any, **kwargs: Any) -> dict[str, Any]:
+    """One retry only: where LookupEvents is missing (moto server: HTTP 500) the default five
+    attempts cost ~10 s per snapshot, and a CloudTrail gap is recorded, not waited out."""
+    result: dict[str, Any] = trail.lookup_events(**kwargs)
+    return result
 
 
 def _identifiers(res: RegionResources) -> set[str]:

@@ -44,9 +44,9 @@ def shift_away(current: Weights, away_from: str, step: int | None = None) -> Wei
 def step_toward(current: Weights, target: Weights, step: int | None = None) -> Weights:
     """Move from ``current`` toward ``target`` by at most ``step`` points on each side.
 
-    Keys missing from ``target`` keep their weight. Used for gradual return during recovery:
-    call repeatedly until the result equals the target. Decreases and increases are taken in
-    key order, so the result is deterministic.
+    Keys missing from ``target`` keep their weight; new keys start from 0. Used for gradual
+    return during recovery: call repeatedly until the result equals the target. Decreases and
+    increases are taken in key order, so the result is deterministic.
 
     >>> step_toward({"a": 0, "b": 100}, {"a": 100, "b": 0}, step=25)
     {'a': 25, 'b': 75}
@@ -55,10 +55,10 @@ def step_toward(current: Weights, target: Weights, step: int | None = None) -> W
     full = {**current, **target}
     if step is None or moved_points(current, full) <= step:
         return full
-    after = dict(current)
+    after = {k: current.get(k, 0) for k in full}
     down_budget = up_budget = step
     for k in sorted(full):
-        delta = full[k] - current[k]
+        delta = full[k] - after[k]
         if delta < 0:
             take = min(-delta, down_budget)
             after[k] -= take

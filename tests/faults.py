@@ -84,17 +84,21 @@ def canned(
     key = f"canned-{next(_ids)}"
     aws_client.meta.events.register_first(f"before-parameter-build.{event}", remember, unique_id=key)
     try:
-        with _registered(aws_client, operation, answer):
+        with _registered(aws_client, operation, answer, first=False):
             yield seen
     finally:
         aws_client.meta.events.unregister(f"before-parameter-build.{event}", unique_id=key)
 
 
 @contextlib.contextmanager
-def _registered(aws_client: Any, operation: str, handler: Callable[..., Any]) -> Iterator[None]:
+def _registered(
+    aws_client: Any, operation: str, handler: Callable[..., Any], *, first: bool = True
+) -> Iterator[None]:
+    """Faults register first so they pre-empt a ``canned`` answer for the same operation."""
     name = f"before-call.{_event(aws_client, operation)}"
     key = f"fault-{next(_ids)}"
-    aws_client.meta.events.register_first(name, handler, unique_id=key)
+    register = aws_client.meta.events.register_first if first else aws_client.meta.events.register
+    register(name, handler, unique_id=key)
     try:
         yield
     finally:

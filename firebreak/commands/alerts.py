@@ -1,9 +1,142 @@
-"""CLI commands for the alerts area."""
+"""``firebreak alert ...`` (parse payloads, inspect and replay dead letters) and ``firebreak serve``.
+
+``parse`` shows what a recorded payload becomes without a receiver or Prefect, which is how a
+new sender or routing file is tried out. Signatures are not checked by ``parse``.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from alerts.dead_letters import DeadLetterStore
+from alerts.errors import AlertParseError, DeadLetterError, RoutingConfigError
+from alerts.prefect_starter import PrefectStarter
+from alerts.replay import replay
+from alerts.routing import load_routing
+from alerts.settings import ReceiverSettings, load_settings
+from alerts.sources import Source, parse_payload
+
+INVALID = 2
+
+alert_app = typer.Typer(
+    name="alert", help="Alert intake: parse payloads, list and replay dead letters.", no_args_is_help=True
+)
+
+_ENV_FILE = typer.Option("--env-file", help="Read FIREBREAK_* settings from this file too.")
+_DIR = typer.Option("--dir", help="Dead-letter directory (default: FIREBREAK_DEAD_LETTER_DIR).")
+
+
+def _settings(env_file: Path | None) -> ReceiverSettings:
+    try:
+        return load_settings(env_file)
+    except ValueError as e:  # pydantic ValidationError
+        typer.echo(f"invalid receiver settings: {e}", err=True)
+        raise typer.Exit(INVALID) from e
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(INVALID)
+
+
+@alert_app.command("parse")
+def parse(
+    file: Annotated[Path, typer.Argument(help="Payload as the sender posts it (JSON).")],
+    source: Annotated[Source, typer.Option(help="Which sender's format FILE is in.")],
+    routing: Annotated[Path | None, typer.Option(help="Routing YAML (default: built-in routing).")] = None,
+) -> None:
+    """Print the normalised alert(s) FILE becomes, as JSON; exit 2 naming the bad field."""
+    try:
+        result = parse_payload(source, file.read_bytes(), load_routing(routing))
+    except OSError as e:
+        raise _fail(f"{file}: cannot read: {e.strerror}") from e
+    except (AlertParseError, RoutingConfigError) as e:
+        raise _fail(f"{file}: {e}") from e
+    typer.echo(result.model_dump_json(indent=2))
+
+
+@alert_app.command("dead-letters")
+def dead_letters(
+    directory: Annotated[Path | None, _DIR] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the letters as JSON lines.")] = False,
+    env_file: Annotated[Path | None, _ENV_FILE] = None,
+) -> None:
+    """List kept payloads: when, from which source, why, and the file holding them."""
+    store = DeadLetterStore(directory or _settings(env_file).dead_letter_dir)
+    try:
+        entries = store.entries()
+    except DeadLetterError as e:
+        raise _fail(str(e)) from e
+    for path, dead in entries:
+        if as_json:
+            typer.echo(
+                dead.model_dump_json(include={"id", "received_at", "source", "reason", "detail", "retryable"})
+            )
+        else:
+            retry = "retryable" if dead.retryable else "-"
+            typer.echo(
+                f"{dead.received_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}  "
+                f"{dead.source:<12} {dead.reason:<20} {retry:<9} {path}"
+            )
+    if not entries and not as_json:
+        typer.echo(f"no dead letters in {store.directory}")
+
+
+@alert_app.command("replay")
+def replay_command(
+    directory: Annotated[Path | None, _DIR] = None,
+    env_file: Annotated[Path | None, _ENV_FILE] = None,
+) -> None:
+    """Start the incidents of alerts kept while Prefect was unavailable; exit 1 if some fail again."""
+    settings = _settings(env_file)
+    starter = _starter(settings)
+    try:
+        results = replay(DeadLetterStore(directory or settings.dead_letter_dir), starter)
+    except DeadLetterError as e:
+        raise _fail(str(e)) from e
+    finally:
+        starter.close()
+    for result in results:
+        typer.echo(f"{'delivered' if result.delivered else 'kept':<9} {result.path}: {result.detail}")
+    if any(not r.delivered for r in results):
+        raise typer.Exit(1)
+
+
+def _starter(settings: ReceiverSettings) -> PrefectStarter:
+    auth = None
+    if settings.prefect_api_auth_string is not None:
+        user, _, password = settings.prefect_api_auth_string.get_secret_value().partition(":")
+        auth = (user, password)
+    return PrefectStarter(settings.prefect_api_url, deployment=settings.deployment, auth=auth)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    env_file: Annotated[Path | None, _ENV_FILE] = None,
+) -> None:
+    """Run the alert receiver (POST /alerts/{source}, GET /healthz, docs at /docs)."""
+    import uvicorn
+
+    from alerts.receiver import create_app
+
+    settings = _settings(env_file)
+    try:
+        app = create_app(
+            settings,
+            starter=_starter(settings),
+            dead_letters=DeadLetterStore(settings.dead_letter_dir, max_letters=settings.dead_letter_max),
+        )
+    except RoutingConfigError as e:
+        raise _fail(str(e)) from e
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the top-level app."""
+    """Add ``firebreak alert ...`` and ``firebreak serve`` to the top-level app."""
+    app.add_typer(alert_app)
+    app.command("serve")(serve)

@@ -14,13 +14,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from alerts.sns import SnsEnvelope
-from alerts.sns_signature import canonical_string
-
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "alerts"
 CERT_URL = (
     "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem"
 )
+
+
+NOTIFICATION_KEYS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
+SUBSCRIPTION_KEYS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
+
+
+def aws_string_to_sign(envelope: dict[str, Any]) -> bytes:
+    """The string to sign, written from the AWS SNS docs independently of the code under test:
+    each key present, in this order, as "key\nvalue\n"."""
+    keys = NOTIFICATION_KEYS if envelope.get("Type") == "Notification" else SUBSCRIPTION_KEYS
+    return "".join(f"{k}\n{envelope[k]}\n" for k in keys if k in envelope).encode()
 
 
 def fixture_bytes(name: str) -> bytes:
@@ -60,7 +68,7 @@ class Signer:
     ) -> dict[str, Any]:
         """Return ``envelope`` signed as SNS would sign it."""
         signed = dict(envelope, SignatureVersion=version, SigningCertURL=cert_url)
-        data = canonical_string(SnsEnvelope.model_validate(signed))
+        data = aws_string_to_sign(signed)
         algorithm: hashes.HashAlgorithm = hashes.SHA1() if version == "1" else hashes.SHA256()
         signature = self.key.sign(data, padding.PKCS1v15(), algorithm)
         signed["Signature"] = base64.b64encode(signature).decode()

@@ -7,8 +7,8 @@ import pytest
 
 from alerts.errors import BadCredentialsError, FetchError, MissingCredentialsError
 from alerts.sns import parse_envelope
-from alerts.sns_signature import CertificateCache, verify_sns_signature
-from tests.alerts.signing import CERT_URL, Signer, fixture_json
+from alerts.sns_signature import CertificateCache, canonical_string, verify_sns_signature
+from tests.alerts.signing import CERT_URL, Signer, aws_string_to_sign, fixture_json
 
 FIXTURES = [
     "sns_notification_alarm.json",
@@ -129,3 +129,16 @@ def test_certificate_is_fetched_once_per_url(signer: Signer) -> None:
     for name in FIXTURES:
         verify_sns_signature(parse_envelope(json.dumps(signer.sign(fixture_json(name)))), cache)
     assert fetcher.urls == [CERT_URL]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_canonical_string_is_the_documented_one(name: str) -> None:
+    envelope = fixture_json(name)
+    assert canonical_string(parse_envelope(json.dumps(envelope))) == aws_string_to_sign(envelope)
+
+
+def test_notification_without_subject_leaves_subject_out(signer: Signer) -> None:
+    envelope = fixture_json("sns_notification_alarm.json")
+    del envelope["Subject"]
+    assert b"Subject" not in canonical_string(parse_envelope(json.dumps(envelope)))
+    _verify(signer.sign(envelope), signer.pem)

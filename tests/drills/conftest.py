@@ -1,7 +1,9 @@
-"""Shared fixtures for drill tests: one moto server per module, re-seeded for every test.
+"""Shared fixtures for drill tests: one moto server per session, re-seeded for every test.
 
-Seeding costs ~6 s the first time in a process (moto loads its backends lazily) and ~0.3 s
-after a reset, so the server is module-scoped and each test starts from a fresh seed.
+A new server costs ~6 s before its first seed is done (moto loads backends lazily, and
+``tasks.aws`` builds ~20 clients for the new endpoint), a re-seed after a reset ~0.3 s; so the
+server lives for the session and each test starts from a fresh seed. Only fake credentials are
+exported while it runs (``export_env=False``), so other packages' tests are not redirected.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from drills.seed import seed_checkout
 from tasks.catalog import Catalog
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox() as running:
         yield running

@@ -22,7 +22,8 @@ def test_bad_deploy_registers_a_new_revision_now_and_rolls_the_service_to_it(
     definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     assert service["taskDefinition"] == fault.after and fault.before.endswith(":1")
     assert (definition["revision"], definition["containerDefinitions"][0]["image"]) == (2, n.BAD_IMAGE)
-    assert abs(definition["registeredAt"] - before) < timedelta(seconds=5)
+    # moto's task definitions carry no registeredAt: the deployment's createdAt dates the deploy.
+    assert abs(service["deployments"][0]["createdAt"] - before) < timedelta(seconds=5)
     other = client("ecs", sandbox.target("us-east-1"))
     untouched = other.describe_services(cluster=n.CLUSTER, services=[n.ECS_SERVICE])["services"][0]
     assert untouched["taskDefinition"].endswith(":1")
@@ -45,7 +46,9 @@ def test_bad_lambda_publishes_a_version_and_moves_the_alias(sandbox: Sandbox, ca
     fault = inject_bad_lambda(sandbox.target(), catalog, "us-east-1")
     lam = client("lambda", sandbox.target("us-east-1"))
     alias = lam.get_alias(FunctionName=n.LAMBDA_FUNCTION, Name=n.LAMBDA_ALIAS)
-    version = lam.get_function_configuration(FunctionName=n.LAMBDA_FUNCTION, Qualifier=alias["FunctionVersion"])
+    version = lam.get_function_configuration(
+        FunctionName=n.LAMBDA_FUNCTION, Qualifier=alias["FunctionVersion"]
+    )
     assert (fault.before, fault.after, alias["FunctionVersion"]) == ("1", "2", "2")
     assert version["Description"] == n.BAD_LAMBDA_DESCRIPTION
     state = observe(catalog, sandbox.endpoint_url)

@@ -34,11 +34,15 @@ def test_regional_resources_exist_as_catalogued(sandbox: Sandbox, catalog: Catal
     elbv2 = client("elbv2", target)
     listener = elbv2.describe_listeners(ListenerArns=[res.alb.listener_arn])["Listeners"][0]
     forward = listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"]
-    assert [(g["TargetGroupArn"], g["Weight"]) for g in forward] == list(zip(res.alb.target_group_arns, [100, 0]))
+    assert [(g["TargetGroupArn"], g["Weight"]) for g in forward] == list(
+        zip(res.alb.target_group_arns, [100, 0], strict=True)
+    )
     blue_health = elbv2.describe_target_health(TargetGroupArn=res.alb.target_group_arns[0])
     assert len(blue_health["TargetHealthDescriptions"]) == 2  # the ASG's two hosts
 
-    asg = client("autoscaling", target).describe_auto_scaling_groups(AutoScalingGroupNames=[res.asg_name or ""])
+    asg = client("autoscaling", target).describe_auto_scaling_groups(
+        AutoScalingGroupNames=[res.asg_name or ""]
+    )
     group = asg["AutoScalingGroups"][0]
     assert group["LaunchTemplate"]["Version"] == "1" and group["DesiredCapacity"] == 2
 
@@ -64,8 +68,12 @@ def test_global_resources_exist_as_catalogued(sandbox: Sandbox, catalog: Catalog
     assert entry.route53 is not None and entry.flags is not None and entry.sns_topic_arn is not None
 
     records = client("route53", target).list_resource_record_sets(HostedZoneId=entry.route53.zone_id)
-    weighted = {r["SetIdentifier"]: r["Weight"] for r in records["ResourceRecordSets"] if "SetIdentifier" in r}
-    assert weighted == {region: 50 for region in n.REGIONS} == dict.fromkeys(entry.route53.set_identifiers, 50)
+    weighted = {
+        r["SetIdentifier"]: r["Weight"] for r in records["ResourceRecordSets"] if "SetIdentifier" in r
+    }
+    assert (
+        weighted == {region: 50 for region in n.REGIONS} == dict.fromkeys(entry.route53.set_identifiers, 50)
+    )
 
     ssm = client("ssm", target)
     for flag, parameter in entry.flags.flags.items():

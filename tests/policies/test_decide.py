@@ -14,7 +14,8 @@ RULES = [
 
 def test_rule_gives_tier_rule_name_and_reason() -> None:
     decision = decide(request("flags.disable.ssm"), context(), policy(rules=RULES))
-    assert (decision.tier, decision.rule, decision.reason) == (Tier.AUTOMATED, "auto-flags", "flags are cheap")
+    assert decision.tier is Tier.AUTOMATED
+    assert (decision.rule, decision.reason) == ("auto-flags", "flags are cheap")
     assert decision.approval is None
     assert all(g.passed for g in decision.guardrails)
 
@@ -33,9 +34,11 @@ def test_default_tier_when_no_rule_matches() -> None:
 
 def test_guardrail_failure_denies_and_names_every_failed_guardrail() -> None:
     req = request("flags.disable.ssm", blast_radius=0.9)
-    decision = decide(req, context(kill_switch=True), policy(rules=RULES))
+    cap = {"name": "flags", "max_blast_radius": 0.5}
+    capped = policy(rules=RULES, guardrails={"blast_radius_caps": [cap]})
+    decision = decide(req, context(kill_switch=True), capped)
     assert decision.tier is Tier.DENIED
-    assert decision.rule == "guardrail:kill_switch,blast_radius_cap"
+    assert decision.rule == "guardrail:kill_switch,blast_radius_cap:flags"
     assert "kill switch is on" in decision.reason
     assert "above the cap" in decision.reason
 

@@ -26,7 +26,9 @@ from tests.policies.helpers import context, request
         ("traffic.shift.alb", 0.26, "prod", Tier.APPROVAL),
         ("traffic.shift.lambda", 0.1, "prod", Tier.AUTOMATED),
         ("traffic.shift.route53", 0.76, "prod", Tier.DENIED),
-        ("rollback.ecs", 1.0, "prod", Tier.DENIED),
+        ("traffic.shift.lambda", 0.8, "prod", Tier.DENIED),
+        ("flags.disable.ssm", 1.0, "prod", Tier.AUTOMATED),
+        ("rollback.ecs", 1.0, "prod", Tier.APPROVAL),
         ("rollback.ecs", 0.5, "prod", Tier.APPROVAL),
         ("rollback.lambda", 0.5, "prod", Tier.APPROVAL),
         ("rollback.asg", 0.5, "prod", Tier.APPROVAL),
@@ -44,7 +46,9 @@ from tests.policies.helpers import context, request
         ("something.new", 0.1, "prod", Tier.APPROVAL),
     ],
 )
-def test_tiers_of_the_project_action_kinds(kind: str, blast_radius: float, environment: str, tier: Tier) -> None:
+def test_tiers_of_the_project_action_kinds(
+    kind: str, blast_radius: float, environment: str, tier: Tier
+) -> None:
     req = request(kind, blast_radius=blast_radius, environment=environment)
     decision = decide(req, context(), default_policy())
     assert decision.tier is tier, decision

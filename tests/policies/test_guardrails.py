@@ -29,13 +29,15 @@ def test_all_guardrails_pass_for_a_sound_request() -> None:
     assert all(g.passed for g in guardrails), guardrails
     names = [g.name.split(":")[0] for g in guardrails]
     assert names == [
-        "lockdown", "kill_switch", "rate_limit", "freeze_window", "blast_radius_cap", "target_set", "verified_plan",
+        "lockdown", "kill_switch", "rate_limit", "freeze_window",
+        "blast_radius_cap", "target_set", "verified_plan",
     ]
 
 
 def test_kill_switch_stops_mutating_but_not_read_only() -> None:
     on = context(kill_switch=True)
-    assert not only("kill_switch", check_guardrails(request("flags.disable.ssm"), on, default_policy())).passed
+    flag = only("kill_switch", check_guardrails(request("flags.disable.ssm"), on, default_policy()))
+    assert not flag.passed
     snapshot = only("kill_switch", check_guardrails(request("snapshot.collect"), on, default_policy()))
     assert snapshot.passed
     assert "read-only" in snapshot.detail
@@ -84,18 +86,38 @@ def test_freeze_window_exemptions() -> None:
     assert only("freeze_window", snapshot).passed
 
 
-def test_blast_radius_cap() -> None:
+def test_blast_radius_cap_applies_to_the_kinds_it_selects() -> None:
     p = default_policy()
-    assert only("blast_radius_cap", check_guardrails(request(blast_radius=0.75), context(), p)).passed
-    over = only("blast_radius_cap", check_guardrails(request(blast_radius=0.76), context(), p))
+    shift = "traffic.shift.alb"
+    assert only("blast_radius_cap", check_guardrails(request(shift, blast_radius=0.75), context(), p)).passed
+    over = only("blast_radius_cap", check_guardrails(request(shift, blast_radius=0.76), context(), p))
     assert not over.passed
+    assert over.name == "blast_radius_cap:traffic-shift"
     assert "above the cap 0.75" in over.detail
+    whole = request("flags.disable.ssm", blast_radius=1.0)
+    flag = only("blast_radius_cap", check_guardrails(whole, context(), p))
+    assert flag.passed
+    assert "no blast-radius cap" in flag.detail
+
+
+def test_first_blast_radius_cap_that_selects_wins() -> None:
+    p = policy(guardrails={"blast_radius_caps": [
+        {"name": "prod-rollbacks", "actions": ["rollback.*"], "environments": ["prod"],
+         "max_blast_radius": 0.5},
+        {"name": "everything", "max_blast_radius": 0.9},
+    ]})
+    prod = only("blast_radius_cap", check_guardrails(request(blast_radius=0.6), context(), p))
+    assert (prod.name, prod.passed) == ("blast_radius_cap:prod-rollbacks", False)
+    staging = request(blast_radius=0.6, environment="staging")
+    fallback = only("blast_radius_cap", check_guardrails(staging, context(), p))
+    assert fallback.name == "blast_radius_cap:everything"
 
 
 def test_target_set_must_be_explicit() -> None:
     p = default_policy()
     for targets in ([], ["*"], ["svc-*"], ["  "], ["ok", "i-?"]):
-        assert not only("target_set", check_guardrails(request(targets=targets), context(), p)).passed, targets
+        result = only("target_set", check_guardrails(request(targets=targets), context(), p))
+        assert not result.passed, targets
     assert only("target_set", check_guardrails(request("diagnostics.logs", targets=[]), context(), p)).passed
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from policies import PolicyError, Tier, decide, load_policy, load_policy_or_deny
+from policies import PolicyError, Tier, decide, load_policy, load_policy_or_deny, parse_policy
 from tests.policies.helpers import context, request
 
 RULE = "  - {name: r, actions: [rollback.*], tier: approval, reason: why}\n"
+FREEZE = "guardrails:\n  freeze_windows:\n    - {{name: f, start: {start}, end: {end}}}\n"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -49,25 +51,35 @@ def error_of(tmp_path: Path, text: str) -> str:
         ("rules:\n  - {name: r, actions: [x], tier: approval, reason: r, teir: denied}\n",
          "prod.yaml: rules[0].teir: unknown field"),
         ("polcy: 1\n", "prod.yaml: polcy: unknown field"),
-        ("rules:\n  - {name: r, actions: [x], tier: approval}\n", "prod.yaml: rules[0].reason: required field is missing"),
         (
-            "rules:\n  - {name: r, actions: [x], tier: approval, reason: r, during: {timezone: Mars/Olympus}}\n",
+            "rules:\n  - {name: r, actions: [x], tier: approval}\n",
+            "prod.yaml: rules[0].reason: required field is missing",
+        ),
+        (
+            "rules:\n  - {name: r, actions: [x], tier: approval, reason: r,\n"
+            "     during: {timezone: Mars/Olympus}}\n",
             "prod.yaml: rules[0].during.timezone: unknown timezone 'Mars/Olympus'",
         ),
         (
-            "guardrails: {max_blast_radius: -0.5}\n",
-            "prod.yaml: guardrails.max_blast_radius: input should be greater than or equal to 0 (got -0.5)",
+            "guardrails:\n  blast_radius_caps: [{name: c, max_blast_radius: -0.5}]\n",
+            "prod.yaml: guardrails.blast_radius_caps[0].max_blast_radius: "
+            "input should be greater than or equal to 0 (got -0.5)",
+        ),
+        (
+            "guardrails: {max_blast_radius: 0.5}\n",
+            "prod.yaml: guardrails.max_blast_radius: unknown field",
         ),
         (
             "rules:\n  - {name: r, actions: [x], tier: approval, reason: r, max_blast_radius: 1.5}\n",
             "prod.yaml: rules[0].max_blast_radius: input should be less than or equal to 1 (got 1.5)",
         ),
         (
-            "guardrails:\n  freeze_windows:\n    - {name: f, start: 2026-12-24T00:00:00, end: 2026-12-26T00:00:00Z}\n",
-            "prod.yaml: guardrails.freeze_windows[0].start: input should have timezone info (got 2026-12-24T00:00:00)",
+            FREEZE.format(start="2026-12-24T00:00:00", end="2026-12-26T00:00:00Z"),
+            "prod.yaml: guardrails.freeze_windows[0].start: input should have timezone info "
+            "(got 2026-12-24T00:00:00)",
         ),
         (
-            "guardrails:\n  freeze_windows:\n    - {name: f, start: 2026-12-26T00:00:00Z, end: 2026-12-24T00:00:00Z}\n",
+            FREEZE.format(start="2026-12-26T00:00:00Z", end="2026-12-24T00:00:00Z"),
             "prod.yaml: guardrails.freeze_windows[0]: freeze window 'f' ends before it starts",
         ),
         (
@@ -112,8 +124,9 @@ def test_every_problem_is_reported_one_per_line(tmp_path: Path) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    message = str(pytest.raises(PolicyError, load_policy, tmp_path / "absent.yaml").value)
-    assert message.startswith(f"{tmp_path / 'absent.yaml'}: cannot read:")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(tmp_path / "absent.yaml")
+    assert str(caught.value).startswith(f"{tmp_path / 'absent.yaml'}: cannot read:")
 
 
 def test_valid_file_loads(tmp_path: Path) -> None:
@@ -138,3 +151,13 @@ def test_load_or_deny_passes_a_valid_policy_through(tmp_path: Path) -> None:
     assert error is None
     assert policy.lockdown is None
     assert decide(request("rollback.ecs"), context(), policy).rule == "r"
+
+
+def test_the_annotated_example_in_the_docs_is_a_valid_policy() -> None:
+    docs = Path(__file__).parents[2] / "docs" / "policies.md"
+    block = re.search(r"```yaml\n(.*?)```", docs.read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    example = parse_policy(block.group(1), source="docs/policies.md")
+    assert example.name == "prod"
+    shift = request("traffic.shift.alb", blast_radius=0.2)
+    assert decide(shift, context(), example).rule == "small-traffic-shift"

@@ -35,8 +35,9 @@ PROPERTY = settings(max_examples=200, derandomize=True, database=None)
 kinds = st.sampled_from(KINDS)
 patterns = st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=3)
 tiers = st.sampled_from(list(Tier))
+# hypothesis wants naive bounds; every generated moment is UTC-aware.
 moments = st.datetimes(
-    min_value=datetime(2026, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(UTC)
+    min_value=datetime(2026, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(UTC)  # noqa: DTZ001
 )
 targets = st.lists(st.sampled_from(["svc-a", "i-123", "*", "", "tg-?", "arn:aws:ecs:x"]), max_size=3)
 
@@ -61,7 +62,13 @@ def policies(draw: st.DrawFn) -> Policy:
         default_tier=draw(tiers),
         rules=[draw(rules(i)) for i in range(count)],
         approvals=draw(st.sampled_from([[], [{"name": "anyone"}]])),
-        guardrails={"max_blast_radius": draw(st.floats(0, 1)), "require_verified_plan": draw(st.booleans())},
+        guardrails={
+            "blast_radius_caps": [
+                {"name": f"cap-{i}", "actions": draw(patterns), "max_blast_radius": draw(st.floats(0, 1))}
+                for i in range(draw(st.integers(0, 3)))
+            ],
+            "require_verified_plan": draw(st.booleans()),
+        },
     )
 
 
@@ -104,7 +111,7 @@ def test_guardrails_only_ever_lower_the_rules_tier(
 def test_human_only_is_never_made_automated(
     request: ActionRequest, context: DecisionContext, policy: Policy
 ) -> None:
-    human = ActionRule(name="human-first", actions=[request.kind], tier=Tier.HUMAN_ONLY, reason="people decide")
+    human = ActionRule(name="human-first", actions=[request.kind], tier=Tier.HUMAN_ONLY, reason="people")
     guarded = policy.model_copy(update={"rules": [human, *policy.rules]})
     assert decide(request, context, guarded).tier in (Tier.HUMAN_ONLY, Tier.DENIED)
 
@@ -114,10 +121,10 @@ def test_human_only_is_never_made_automated(
 def test_blast_radius_above_the_cap_is_always_denied(
     request: ActionRequest, context: DecisionContext, policy: Policy, excess: float
 ) -> None:
-    cap = policy.guardrails.max_blast_radius
-    if cap + excess > 1:
+    caps = [c for c in policy.guardrails.blast_radius_caps if c.selects(request)]
+    if not caps or caps[0].max_blast_radius + excess > 1:
         return
-    wide = request.model_copy(update={"blast_radius": cap + excess})
+    wide = request.model_copy(update={"blast_radius": caps[0].max_blast_radius + excess})
     decision = decide(wide, context, policy)
     assert decision.tier is Tier.DENIED
     assert "blast_radius_cap" in decision.rule
@@ -148,7 +155,7 @@ BROKEN = st.sampled_from([
     "rules:\n  - {name: a, actions: ['*'], tier: automated}\n",
     "rules:\n  - {name: a, actions: '*', tier: automated, reason: r}\n",
     "rules: [\n",
-    "guardrails: {max_blast_radius: 2}\ndefault_tier: automated\n",
+    "guardrails: {blast_radius_caps: [{name: c, max_blast_radius: 2}]}\ndefault_tier: automated\n",
     "default_tier: automated\nunknown: true\n",
     "- automated\n",
     "default_tier: automated\ndefault_tier: automated\n",

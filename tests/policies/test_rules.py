@@ -55,12 +55,14 @@ def test_blast_radius_bounds_are_inclusive() -> None:
 
 
 def test_business_hours_in_a_timezone() -> None:
-    window = TimeWindow(timezone="Europe/Paris", weekdays=[Weekday.MON, Weekday.FRI], start_hour=9, end_hour=18)
+    window = TimeWindow(
+        timezone="Europe/Paris", weekdays=[Weekday.MON, Weekday.FRI], start_hour=9, end_hour=18
+    )
     # Friday 2026-11-20: 08:30 UTC is 09:30 in Paris (CET, UTC+1).
     assert window.contains(datetime(2026, 11, 20, 8, 30, tzinfo=UTC))
     assert not window.contains(datetime(2026, 11, 20, 7, 30, tzinfo=UTC))
     assert not window.contains(datetime(2026, 11, 20, 17, 0, tzinfo=UTC))  # 18:00 Paris
-    # Saturday in Paris although still Friday in UTC-10.
+    # Saturday is not one of the listed weekdays.
     assert not window.contains(datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
 
 

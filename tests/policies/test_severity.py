@@ -27,7 +27,10 @@ def test_severity_rank_orders_sev1_as_most_severe() -> None:
         (IncidentFacts(revenue_per_hour_at_risk=100_000), Severity.SEV_2),
         (IncidentFacts(revenue_per_hour_at_risk=1_000_000), Severity.SEV_2),
         (IncidentFacts(users_affected=0.05, core_functionality=True), Severity.SEV_2),
-        (IncidentFacts(users_affected=0.05, core_functionality=True, workaround_available=True), Severity.SEV_3),
+        (
+            IncidentFacts(users_affected=0.05, core_functionality=True, workaround_available=True),
+            Severity.SEV_3,
+        ),
         (IncidentFacts(users_affected=0.05, workaround_available=True), Severity.SEV_3),
         (IncidentFacts(internal_only=True, regions_affected=3), Severity.SEV_4),
         (IncidentFacts(internal_only=True, data_exposure=True), Severity.SEV_1),

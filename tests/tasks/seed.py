@@ -12,6 +12,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import boto3
@@ -34,6 +35,16 @@ EAST, WEST = "us-east-1", "us-west-2"
 RECORD = "api.checkout.example.com"
 
 
+@cache
+def raw_client(service: str, region: str) -> Any:
+    """A plain boto3 client for seeding and observing, independent of tasks.aws.
+
+    Cached across tests (building one costs ~100 ms); moto intercepts its calls whenever a mock
+    is active.
+    """
+    return boto3.client(service, region_name=region)  # type: ignore[call-overload]
+
+
 def catalog(
     regions: dict[str, RegionResources] | None = None,
     *,
@@ -48,7 +59,7 @@ def catalog(
 
 def seed_route53(weights: dict[str, int]) -> Route53Weighted:
     """A weighted CNAME per region with ``weights``."""
-    r53 = boto3.client("route53", region_name=EAST)
+    r53 = raw_client("route53", EAST)
     zone = r53.create_hosted_zone(Name="checkout.example.com", CallerReference="seed")["HostedZone"]
     zone_id = zone["Id"].rsplit("/", 1)[-1]
     changes: list[Any] = [
@@ -71,7 +82,7 @@ def seed_route53(weights: dict[str, int]) -> Route53Weighted:
 
 def seed_alb(region: str, weights: dict[str, int]) -> AlbListener:
     """A load balancer whose listener forwards to target groups named after ``weights``' keys."""
-    ec2 = boto3.client("ec2", region_name=region)
+    ec2 = raw_client("ec2", region)
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [
         ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{region}{az}")["Subnet"][
@@ -79,7 +90,7 @@ def seed_alb(region: str, weights: dict[str, int]) -> AlbListener:
         ]
         for i, az in enumerate("ab")
     ]
-    elbv2 = boto3.client("elbv2", region_name=region)
+    elbv2 = raw_client("elbv2", region)
     lb = elbv2.create_load_balancer(Name="checkout", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
     arns = {
         name: elbv2.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0][
@@ -99,12 +110,12 @@ def seed_alb(region: str, weights: dict[str, int]) -> AlbListener:
 
 def seed_lambda(region: str, versions: int, alias_version: str) -> LambdaAlias:
     """A function with ``versions`` published versions and alias ``live`` -> ``alias_version``."""
-    iam = boto3.client("iam", region_name=region)
+    iam = raw_client("iam", region)
     try:
         role = iam.create_role(RoleName="checkout-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     except iam.exceptions.EntityAlreadyExistsException:
         role = iam.get_role(RoleName="checkout-fn")["Role"]["Arn"]
-    fn = boto3.client("lambda", region_name=region)
+    fn = raw_client("lambda", region)
     fn.create_function(
         FunctionName="checkout-fn",
         Runtime="python3.11",
@@ -121,9 +132,7 @@ def seed_lambda(region: str, versions: int, alias_version: str) -> LambdaAlias:
 
 def seed_ssm_flag(value: str = "on") -> FlagStore:
     """Flag ``new-pricing`` as SSM parameter ``/checkout/flags/new-pricing``."""
-    boto3.client("ssm", region_name=EAST).put_parameter(
-        Name="/checkout/flags/new-pricing", Value=value, Type="String"
-    )
+    raw_client("ssm", EAST).put_parameter(Name="/checkout/flags/new-pricing", Value=value, Type="String")
     return FlagStore(
         kind=FlagStoreKind.SSM, region=EAST, flags={"new-pricing": "/checkout/flags/new-pricing"}
     )
@@ -131,7 +140,7 @@ def seed_ssm_flag(value: str = "on") -> FlagStore:
 
 def seed_ecs(region: str, revisions: int) -> EcsService:
     """Cluster ``checkout`` running service ``web`` on the last of ``revisions`` task definitions."""
-    ecs = boto3.client("ecs", region_name=region)
+    ecs = raw_client("ecs", region)
     ecs.create_cluster(clusterName="checkout")
     arn = ""
     for n in range(1, revisions + 1):
@@ -145,7 +154,7 @@ def seed_ecs(region: str, revisions: int) -> EcsService:
 
 def seed_asg(region: str, versions: int) -> str:
     """Group ``checkout-asg`` on version ``versions`` of a launch template with that many versions."""
-    ec2 = boto3.client("ec2", region_name=region)
+    ec2 = raw_client("ec2", region)
     template = ec2.create_launch_template(
         LaunchTemplateName="checkout",
         LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"},
@@ -155,7 +164,7 @@ def seed_asg(region: str, versions: int) -> str:
             LaunchTemplateId=template,
             LaunchTemplateData={"ImageId": f"ami-{n:08x}", "InstanceType": "t3.micro"},
         )
-    boto3.client("autoscaling", region_name=region).create_auto_scaling_group(
+    raw_client("autoscaling", region).create_auto_scaling_group(
         AutoScalingGroupName="checkout-asg",
         LaunchTemplate={"LaunchTemplateId": template, "Version": str(versions)},
         MinSize=0,
@@ -220,7 +229,7 @@ def flag_content(enabled: bool) -> bytes:
 
 def seed_appconfig() -> tuple[FlagStore, FakeAppConfigDeployments]:
     """Application + feature-flag profile with version 1 (flag on) deployed to ``env-prod``."""
-    appconfig = boto3.client("appconfig", region_name=EAST)
+    appconfig = raw_client("appconfig", EAST)
     app = appconfig.create_application(Name="checkout")["Id"]
     profile = appconfig.create_configuration_profile(
         ApplicationId=app, Name="flags", LocationUri="hosted", Type="AWS.AppConfig.FeatureFlags"

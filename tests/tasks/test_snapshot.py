@@ -15,6 +15,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from moto import mock_aws
+from prefect.cache_policies import NO_CACHE
 
 from tasks.aws import AwsTarget, clear_client_cache, client
 from tasks.catalog import CatalogError
@@ -198,6 +199,7 @@ def test_bundle_round_trips_through_json(seeded: Seeded) -> None:
 def test_prefect_task_wraps_the_plain_function() -> None:
     assert collect_snapshot.name == "collect-snapshot"
     assert collect_snapshot.fn is take_snapshot
+    assert collect_snapshot.cache_policy is NO_CACHE
 
 
 def test_naive_onset_is_refused(seeded: Seeded) -> None:

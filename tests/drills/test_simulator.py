@@ -1,0 +1,170 @@
+"""The simulator against a real moto server: what a tick publishes reads back from CloudWatch,
+Logs and alarms, and a mitigation shows in the metrics within a couple of ticks."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from drills import seed_names as n
+from drills.faults import inject_bad_deploy
+from drills.sandbox import Sandbox
+from drills.simulator import Simulator, SimulatorError, TickRecord
+from tasks.aws import AwsTarget, client
+from tasks.catalog import Catalog
+from tasks.metrics import latest_value
+
+EU, US = n.REGIONS
+
+
+def metric_points(target: AwsTarget, metric: str, dims: dict[str, str], at: datetime) -> list[dict[str, Any]]:
+    """Datapoints around ``at`` with the catalog's 1-second period (moto truncates EndTime to the
+    second, so a reader must end after the tick's second to see it)."""
+    result = client("cloudwatch", target).get_metric_statistics(
+        Namespace=n.NAMESPACE,
+        MetricName=metric,
+        Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()],
+        StartTime=at - timedelta(seconds=10),
+        EndTime=at + timedelta(seconds=1),
+        Period=n.METRIC_PERIOD_SECONDS,
+        Statistics=["Average"],
+    )
+    return sorted(result["Datapoints"], key=lambda p: p["Timestamp"])
+
+
+def alarm_states(target: AwsTarget) -> dict[str, str]:
+    alarms = client("cloudwatch", target).describe_alarms(AlarmNamePrefix=f"{n.SERVICE}-")["MetricAlarms"]
+    return {a["AlarmName"]: a["StateValue"] for a in alarms}
+
+
+def rollback(sandbox: Sandbox, region: str) -> None:
+    ecs = client("ecs", sandbox.target(region))
+    ecs.update_service(cluster=n.CLUSTER, service=n.ECS_SERVICE, taskDefinition=f"{n.TASK_FAMILY}:1")
+
+
+def shift_route53(sandbox: Sandbox, catalog: Catalog, weights: dict[str, int]) -> None:
+    route53 = catalog.entry(n.SERVICE, n.ENVIRONMENT).route53
+    assert route53 is not None
+    r53 = client("route53", sandbox.target())
+    sets = r53.list_resource_record_sets(HostedZoneId=route53.zone_id)["ResourceRecordSets"]
+    changes = [
+        {"Action": "UPSERT", "ResourceRecordSet": r | {"Weight": weights[r["SetIdentifier"]]}}
+        for r in sets
+        if r.get("SetIdentifier") in weights
+    ]
+    r53.change_resource_record_sets(HostedZoneId=route53.zone_id, ChangeBatch={"Changes": changes})
+
+
+def test_tick_publishes_metrics_logs_and_alarm_states(sandbox: Sandbox, catalog: Catalog) -> None:
+    inject_bad_deploy(sandbox.target(), catalog, EU)
+    record = Simulator(catalog, sandbox.endpoint_url).tick()
+    eu = record.health.regions[EU]
+    assert record.state.regions[EU].ecs_bad and eu.error_rate > 20.0
+
+    for region, health in record.health.regions.items():
+        dims = {"Region": region}
+        target = sandbox.target(region)
+        for metric, expected in [
+            (n.ERROR_RATE, health.error_rate),
+            (n.LATENCY_P99, health.latency_p99_ms),
+            (n.REQUESTS, health.requests_per_min),
+        ]:
+            points = metric_points(target, metric, dims, record.at)
+            assert [p["Average"] for p in points] == [expected]
+    user = metric_points(sandbox.target(), n.ERROR_RATE, {"Service": n.SERVICE}, record.at)
+    assert [p["Average"] for p in user] == [pytest.approx(record.health.user_error_rate, abs=0.001)]
+
+    assert alarm_states(sandbox.target(EU)) == {
+        n.alarm_name(EU, n.ERROR_RATE): "ALARM",
+        n.alarm_name(EU, n.LATENCY_P99): "OK",
+    }
+    assert set(alarm_states(sandbox.target(US)).values()) == {"OK"}
+    assert record.alarms[n.alarm_name(EU, n.ERROR_RATE)] == "ALARM"
+
+    logs = client("logs", sandbox.target(EU))
+    errors = logs.filter_log_events(logGroupName=n.LOG_GROUP, filterPattern="ERROR")["events"]
+    assert len(errors) == round(20 * eu.error_rate / 100) and len(errors) >= 4
+    assert all("TypeError" in e["message"] and "revision=checkout:2" in e["message"] for e in errors)
+
+
+def test_rollback_recovers_metrics_and_alarm_on_the_next_tick(sandbox: Sandbox, catalog: Catalog) -> None:
+    simulator = Simulator(catalog, sandbox.endpoint_url)
+    inject_bad_deploy(sandbox.target(), catalog, EU)
+    simulator.tick()
+    assert alarm_states(sandbox.target(EU))[n.alarm_name(EU, n.ERROR_RATE)] == "ALARM"
+    rollback(sandbox, EU)
+    time.sleep(1.0)  # the next datapoint must fall in a later 1-second bucket
+    after = simulator.tick()
+    points = metric_points(sandbox.target(EU), n.ERROR_RATE, {"Region": EU}, after.at)
+    assert points[-1]["Average"] == after.health.regions[EU].error_rate < 1.0
+    assert points[0]["Average"] > 20.0  # the bad tick is still there, one bucket earlier
+    assert alarm_states(sandbox.target(EU))[n.alarm_name(EU, n.ERROR_RATE)] == "OK"
+
+
+def test_background_ticks_follow_runtime_faults_as_flows_read_them(
+    sandbox: Sandbox, catalog: Catalog
+) -> None:
+    spec = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(EU).metrics[0]
+    window = timedelta(seconds=3)
+
+    def wait_for(healthy: bool) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < 5.0:
+            value = latest_value(spec, aws=sandbox.target(EU), window=window)
+            if value is not None and spec.is_healthy(value) is healthy:
+                return time.monotonic() - started
+            time.sleep(0.1)
+        raise AssertionError(f"{spec.name} did not become {'healthy' if healthy else 'unhealthy'} in 5 s")
+
+    with Simulator(catalog, sandbox.endpoint_url, tick_seconds=0.5) as simulator:
+        wait_for(healthy=True)
+        simulator.degrade_region(EU)
+        assert wait_for(healthy=False) < 2.5
+        shift_route53(sandbox, catalog, {EU: 0, US: 100})
+        assert wait_for(healthy=True) < 2.5
+    history = simulator.history
+    assert simulator.failed_ticks == 0 and len(history) >= 3
+    assert history[-1].health.regions[EU].requests_per_min == 0.0
+    assert history[-1].health.regions[US].requests_per_min > 10_000
+    assert _strictly_increasing(history)
+
+
+def test_dependency_down_is_not_fixed_by_shifting_traffic(sandbox: Sandbox, catalog: Catalog) -> None:
+    simulator = Simulator(catalog, sandbox.endpoint_url)
+    simulator.set_dependency_down(True)
+    shift_route53(sandbox, catalog, {EU: 0, US: 100})
+    record = simulator.tick()
+    user = metric_points(sandbox.target(), n.ERROR_RATE, {"Service": n.SERVICE}, record.at)
+    assert user[-1]["Average"] > 29.5
+    assert alarm_states(sandbox.target(US))[n.alarm_name(US, n.ERROR_RATE)] == "ALARM"
+
+
+def test_sending_alb_traffic_to_the_empty_green_group_fails_it(sandbox: Sandbox, catalog: Catalog) -> None:
+    alb = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(EU).alb
+    assert alb is not None
+    blue, green = alb.target_group_arns
+    forward = {
+        "TargetGroups": [{"TargetGroupArn": blue, "Weight": 0}, {"TargetGroupArn": green, "Weight": 100}]
+    }
+    client("elbv2", sandbox.target(EU)).modify_listener(
+        ListenerArn=alb.listener_arn, DefaultActions=[{"Type": "forward", "ForwardConfig": forward}]
+    )
+    record = Simulator(catalog, sandbox.endpoint_url).tick()
+    assert record.state.regions[EU].alb_weights == {n.BLUE_TARGET_GROUP: 0, n.GREEN_TARGET_GROUP: 100}
+    assert record.state.regions[EU].alb_dead_share == 1.0
+    assert record.health.regions[EU].error_rate == 100.0
+
+
+def test_unknown_region_cannot_be_degraded(sandbox: Sandbox, catalog: Catalog) -> None:
+    simulator = Simulator(catalog, sandbox.endpoint_url)
+    with pytest.raises(SimulatorError, match="ap-south-1"):
+        simulator.degrade_region("ap-south-1")
+    assert simulator.faults.region_degraded == frozenset()
+
+
+def _strictly_increasing(history: list[TickRecord]) -> bool:
+    return all(a.tick < b.tick and a.drill_elapsed < b.drill_elapsed for a, b in itertools.pairwise(history))

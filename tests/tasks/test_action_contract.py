@@ -1,0 +1,112 @@
+"""The plan/apply/verify/inverse contract, checked for every action kind against moto.
+
+State is always read back from moto with plain boto3 calls (``Case.observe``), never taken
+from what the code under test reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import pytest
+
+from tasks.actions import apply_plan, inverse_plan, read_live, verify_plan
+from tasks.aws import AwsTarget
+from tasks.plan import DriftError, Plan
+from tasks.registry import REGISTRY
+from tasks.steps import ActionFailedError
+from tests.faults import ACCESS_DENIED, THROTTLE, UNAVAILABLE, inject_faults
+from tests.tasks.cases import CASES, TWO_STATE, Case
+
+
+@pytest.fixture(params=sorted(CASES))
+def case(request: pytest.FixtureRequest, aws: AwsTarget) -> Iterator[Case]:
+    with ExitStack() as stack:
+        yield CASES[request.param](aws, stack)
+
+
+def test_every_registered_kind_has_a_case_or_is_an_inverse() -> None:
+    covered = set(CASES) | {REGISTRY[k].inverse_kind for k in CASES}
+    assert covered == set(REGISTRY)
+
+
+def test_plan_describes_live_state(case: Case) -> None:
+    plan = case.plan
+    assert plan.kind in CASES
+    assert plan.before == case.observe() == read_live(plan)
+    assert plan.after != plan.before
+    assert plan.targets and 0 < plan.blast_radius <= 1
+    assert Plan.model_validate(plan.model_dump(exclude={"hash"})).hash == plan.hash
+    assert not verify_plan(plan)
+
+
+def test_apply_sets_after_and_reads_it_back(case: Case) -> None:
+    applied = apply_plan(case.plan)
+    assert applied.changed and applied.request_ids and all(applied.request_ids)
+    assert case.observe() == case.plan.after == applied.state_after
+    assert verify_plan(case.plan)
+
+
+def test_second_apply_changes_nothing(case: Case) -> None:
+    apply_plan(case.plan)
+    state, writes = case.observe(), case.history() if case.history else None
+    again = apply_plan(case.plan)
+    assert not again.changed and again.request_ids == []
+    assert case.observe() == state
+    assert (case.history() if case.history else None) == writes
+
+
+@pytest.mark.parametrize("kind", sorted(set(CASES) - TWO_STATE))
+def test_drift_is_refused_and_nothing_changes(kind: str, aws: AwsTarget) -> None:
+    with ExitStack() as stack:
+        case = CASES[kind](aws, stack)
+        assert case.drift is not None
+        _refuses_drift(case)
+
+
+def test_flags_have_no_third_state_to_drift_to(aws: AwsTarget) -> None:
+    with ExitStack() as stack:
+        assert all(CASES[kind](aws, stack).drift is None for kind in TWO_STATE)
+
+
+def _refuses_drift(case: Case) -> None:
+    assert case.drift is not None
+    case.drift()
+    drifted = case.observe()
+    with pytest.raises(DriftError, match=r"expected .* live "):
+        apply_plan(case.plan)
+    assert case.observe() == drifted
+
+
+def test_inverse_restores_before(case: Case) -> None:
+    applied = apply_plan(case.plan)
+    undo = inverse_plan(applied)
+    assert (undo.kind, undo.targets) == (REGISTRY[case.plan.kind].inverse_kind, case.plan.targets)
+    assert (undo.before, undo.after) == (case.plan.after, case.plan.before)
+    assert apply_plan(undo).changed
+    assert case.observe() == case.plan.before
+
+
+def test_throttled_twice_then_applied_exactly_once(case: Case) -> None:
+    writes = case.history() if case.history else 0
+    with inject_faults(case.write_client(), case.write_op[1], [THROTTLE, UNAVAILABLE]) as faults:
+        applied = apply_plan(case.plan)
+    assert faults.injected == 2 and faults.calls == 3  # the third call reached moto, once
+    assert applied.changed and case.observe() == case.plan.after
+    if case.history:
+        assert case.history() == writes + 1
+
+
+def test_access_denied_changes_nothing_and_says_why(case: Case) -> None:
+    writes = case.history() if case.history else 0
+    with (
+        inject_faults(case.write_client(), case.write_op[1], [ACCESS_DENIED]),
+        pytest.raises(ActionFailedError) as err,
+    ):
+        apply_plan(case.plan)
+    assert case.plan.kind in str(err.value) and "AccessDenied" in str(err.value)
+    assert err.value.code == "AccessDenied"
+    assert case.observe() == case.plan.before
+    if case.history:
+        assert case.history() == writes

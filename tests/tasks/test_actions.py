@@ -1,0 +1,89 @@
+"""The dispatcher and the Prefect task shells (called via ``.fn``, no Prefect server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tasks.actions import APPLIED_KEY, apply_action, apply_plan, undo_action, verify_action
+from tasks.aws import AwsTarget
+from tasks.flags import plan_flag_change
+from tasks.plan import Plan
+from tasks.registry import REGISTRY, UnknownKindError
+from tests.tasks import seed
+from tests.tasks.seed import EAST, ENV, SERVICE, raw_client
+
+NAME = "/checkout/flags/new-pricing"
+
+
+class FakeTransaction:
+    """The part of prefect.transactions.Transaction the rollback hook uses."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+
+def _txn(values: dict[str, Any]) -> Any:
+    return FakeTransaction(values)
+
+
+def _flag_plan(aws: AwsTarget) -> Plan:
+    cat = seed.catalog(flags=seed.seed_ssm_flag("on"))
+    return plan_flag_change(
+        catalog=cat, service=SERVICE, environment=ENV, flag="new-pricing", enabled=False, aws=aws
+    )
+
+
+def _value() -> str:
+    value: str = raw_client("ssm", EAST).get_parameter(Name=NAME)["Parameter"]["Value"]
+    return value
+
+
+def test_unknown_kind_is_refused() -> None:
+    plan = Plan(
+        kind="traffic.block",
+        service=SERVICE,
+        environment=ENV,
+        aws=AwsTarget(region=EAST),
+        targets=["x"],
+        before={},
+        after={},
+        blast_radius=0,
+        summary="s",
+    )
+    with pytest.raises(UnknownKindError, match=r"unknown action kind 'traffic\.block'"):
+        apply_plan(plan)
+
+
+def test_every_kind_declares_iam_actions_in_service_prefix_form() -> None:
+    for action in REGISTRY.values():
+        assert action.iam_actions and all(":" in a and "*" not in a for a in action.iam_actions)
+
+
+def test_tasks_apply_and_verify(aws: AwsTarget) -> None:
+    plan = _flag_plan(aws)
+    assert not verify_action.fn(plan)
+    applied = apply_action.fn(plan)
+    assert applied.changed and _value() == "off"
+    assert verify_action.fn(plan)
+
+
+def test_rollback_hook_applies_the_inverse(aws: AwsTarget) -> None:
+    applied = apply_plan(_flag_plan(aws))
+    undo_action(_txn({APPLIED_KEY: applied.model_dump(mode="json")}))
+    assert _value() == "on"
+
+
+def test_rollback_hook_leaves_an_unchanged_apply_alone(aws: AwsTarget) -> None:
+    plan = _flag_plan(aws)
+    apply_plan(plan)
+    noop = apply_plan(plan)
+    raw_client("ssm", EAST).put_parameter(Name=NAME, Value="off", Type="String", Overwrite=True)
+    undo_action(_txn({APPLIED_KEY: noop.model_dump(mode="json")}))
+    undo_action(_txn({}))
+    assert _value() == "off"
+    assert len(raw_client("ssm", EAST).get_parameter_history(Name=NAME)["Parameters"]) == 3
