@@ -125,7 +125,9 @@ def run_drill(scenario: Scenario, *, output: Path, console: Console, interactive
         ):
             console.print(f"prefect: UI at {server.ui_url} (paused steps can be approved there)")
             try:
-                return _run(scenario, catalog, catalog_path, sandbox, clock, responder_config, output, console)
+                return _run(
+                    scenario, catalog, catalog_path, sandbox, clock, responder_config, output, console
+                )
             finally:
                 _flush_prefect()
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from prefect import State, flow
-from prefect.artifacts import create_markdown_artifact
 from prefect.states import Cancelled, Completed, Failed
 
 from alerts.models import Alert, AlertStatus
 from flows.detect import classify, confirm
 from flows.diagnosis import diagnose
+from flows.evidence import gather_evidence
 from flows.incident_run import IncidentRun, incident_id_for
 from flows.report import IncidentReport, Outcome, publish_artifacts, write_report
 from flows.resolve import resolve
@@ -23,8 +23,6 @@ from flows.settings import RunSettings
 from flows.status import status_update
 from flows.timeline import Stage, Timeline
 from policies import Severity
-from tasks.evidence_store import store_evidence
-from tasks.snapshot import collect_snapshot
 
 
 @flow(name="incident-response", flow_run_name="{alert.name}", log_prints=True)
@@ -100,27 +98,7 @@ def _handle(
     classify(run, unhealthy_regions=1)
     status_update(run, Stage.DETECT, "Investigating: alert confirmed, collecting evidence.")
 
-    bundle = collect_snapshot(
-        catalog=catalog,
-        service=run.service,
-        environment=run.environment,
-        onset=alert.starts_at,
-        aws=run.aws(),
-    )
-    evidence_uri = None
-    if run.entry.evidence_bucket:
-        stored = store_evidence(
-            bundle,
-            bucket=run.entry.evidence_bucket,
-            key_prefix=run.incident_id,
-            aws=run.aws(run.entry.primary_region),
-        )
-        evidence_uri = f"{stored.uri}?versionId={stored.version_id}"
-    create_markdown_artifact(
-        key=f"{run.incident_id.lower()}-evidence",
-        markdown=bundle.summary_markdown(),
-        description=f"{run.incident_id} evidence snapshot",
-    )
+    bundle, evidence_uri = gather_evidence(run)
     unhealthy = bundle.unhealthy_regions()
     classify(run, unhealthy_regions=len(unhealthy))
     hypotheses = diagnose(bundle, run.entry)

@@ -136,7 +136,7 @@ def aws_retry(attempts: int = 5) -> Callable[[Callable[..., T]], Callable[..., T
     return retry(
         retry=retry_if_exception(is_retryable),
         stop=stop_after_attempt(attempts),
-        wait=wait_exponential_jitter(initial=0.5, max=10),
+        wait=wait_exponential_jitter(multiplier=0.5, max=10),
         reraise=True,
     )
 
