@@ -59,7 +59,7 @@ class DrillResponder:
                 self.console.print(f"[yellow]responder: cannot list paused steps: {e}")
                 continue
             for step in steps:
-                marker = f"{step.flow_run_id}:{step.description[:200]}"
+                marker = f"{step.flow_run_id}:{step.pause_key}"
                 if marker not in self._seen:
                     self._seen.add(marker)
                     self.asked += 1

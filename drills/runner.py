@@ -66,7 +66,7 @@ def _break(scenario: Scenario, sandbox: Sandbox, catalog: Catalog, sim: Simulato
         sim.set_dependency_down(True)
 
 
-def _wait_for_alarm(catalog: Catalog, sandbox: Sandbox, region: str, timeout: float = 30) -> datetime:
+def wait_for_alarm(catalog: Catalog, sandbox: Sandbox, region: str, timeout: float = 30) -> datetime:
     """Wait until the region's alarm fires (the simulator sets it); returns when it did."""
     names = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(region).alarms
     deadline = time.monotonic() + timeout
@@ -167,7 +167,7 @@ def _run(
         onset = (
             fault_at
             if scenario.fault.kind is FaultKind.NONE
-            else _wait_for_alarm(catalog, sandbox, scenario.alert_region)
+            else wait_for_alarm(catalog, sandbox, scenario.alert_region)
         )
         alert = drill_alert(scenario, catalog, onset)
         console.print(f"[bold]alert:[/] {alert.name} at {onset:%H:%M:%S}; running incident-response")

@@ -11,7 +11,9 @@ from policies import IncidentFacts, SeverityAssessment, classify_severity
 def confirm(run: IncidentRun) -> SignalCheck:
     """Read the alert's metric in CloudWatch; the alert is confirmed when it is unhealthy."""
     spec = signal_metric(run.entry, run.alert, run.region)
-    check: SignalCheck = confirm_signal(spec, run.aws(), run.settings.confirm_window_seconds)
+    check: SignalCheck = confirm_signal(
+        spec, run.aws(), run.settings.confirm_window_seconds, run.settings.confirm_attempts
+    )
     verdict = "confirmed" if not check.healthy else "NOT confirmed"
     run.timeline.add(
         Stage.DETECT,

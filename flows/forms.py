@@ -56,14 +56,19 @@ class HumanTaskInput(RunInput):
 
 
 def _cell(value: Any) -> str:
+    """One table cell. An ARN shows only its resource part (``task-definition/checkout:2``): the
+    full ARN is wider than the UI's form and pushes the "after" column out of sight; the
+    account and region are in the targets line, and the plan hash binds the full value."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text.replace("|", "\\|")
+    if text.startswith("arn:") and text.count(":") >= 5:
+        text = text.split(":", 5)[5]
+    return f"`{text}`".replace("|", "\\|")
 
 
 def plan_table(plan: Plan) -> str:
     """A markdown before → after table of the keys the plan changes (and the ones it keeps)."""
     keys = sorted(set(plan.before) | set(plan.after))
-    rows = ["| | before | after |", "|---|---|---|"]
+    rows = ["| changes | before | after |", "|---|---|---|"]
     for key in keys:
         before, after = plan.before.get(key), plan.after.get(key)
         mark = "**" if before != after else ""
@@ -81,27 +86,35 @@ def approval_markdown(
     needed: int,
     have: list[str],
 ) -> str:
-    """The description shown above the approval form."""
+    """The description shown above the approval form: what changes, by when to decide, why.
+
+    The deadline and the approvals count come first: the form scrolls, and they are what a
+    person paged at 3 a.m. needs before the details.
+    """
     supporting = "\n".join(f"- {line}" for line in evidence) or "- (none recorded)"
+    so_far = f" (so far: {', '.join(have)})" if have else ""
     lines = [
         f"### {incident_id}: approve `{plan.kind}` on {plan.service} ({plan.environment})?",
         "",
         f"**{plan.summary}**",
+        "",
+        f"Decide by **{deadline.strftime('%Y-%m-%d %H:%M:%S %Z')}**: {len(have)} of {needed} "
+        f"approval(s) so far{so_far}. Unanswered by then, the policy's timeout outcome applies.",
         "",
         plan_table(plan),
         "",
         f"- **Blast radius:** {plan.blast_radius:.0%} of the service's traffic or capacity",
         f"- **Targets:** {', '.join(f'`{t}`' for t in plan.targets)}",
         f"- **Reversible:** {'yes' if plan.reversible else 'NO'}",
-        f"- **Asked by rule:** `{decision.rule}` ({decision.reason})",
-        f"- **Approvals:** {len(have)} of {needed} needed" + (f" (so far: {', '.join(have)})" * bool(have)),
-        f"- **Deadline:** {deadline.strftime('%Y-%m-%d %H:%M:%S %Z')}; unanswered by then, the policy's "
-        "timeout outcome applies",
-        f"- **Plan hash:** `{plan.hash}`",
+        f"- **Asked by rule:** `{decision.rule}`: {decision.reason}",
         "",
         "**Evidence**",
         "",
         supporting,
+        "",
+        "**Your answer** (below): switch *Approve this plan* on to approve, leave it off to "
+        "reject; give your name as the policy lists it, and a reason for the record. Leave "
+        f"*Plan Hash* as filled in (`{plan.hash}`): it binds your answer to this exact plan.",
     ]
     return "\n".join(lines)
 

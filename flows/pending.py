@@ -14,7 +14,7 @@ from uuid import UUID
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
 from prefect.client.schemas.objects import FlowRun, StateType
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ResumeRefusedError(RuntimeError):
@@ -27,6 +27,7 @@ class PendingStep(BaseModel):
     flow_run_id: UUID
     flow_run_name: str
     kind: str  # "approval" or "human"
+    pause_key: str = Field(description="Unique per pause: a re-asked question is a new step.")
     description: str
     plan_hash: str | None = None
     schema_: dict[str, Any] = {}
@@ -58,6 +59,7 @@ def pending_steps(limit: int = 50) -> list[PendingStep]:
                     flow_run_id=run.id,
                     flow_run_name=run.name,
                     kind="approval" if "approve" in props else "human",
+                    pause_key=keyset["schema"],
                     description=str(description),
                     plan_hash=props.get("plan_hash", {}).get("default"),
                     schema_=schema,

@@ -20,7 +20,7 @@ from flows.mitigations import planner_for
 from flows.report import MitigationRecord
 from flows.timeline import Stage
 from flows.verify import signal_metric, watch_signal
-from policies import ActionRequest, Tier
+from policies import ActionRequest, Tier, TimeoutOutcome
 from tasks.actions import verify_action
 from tasks.catalog import CatalogError
 from tasks.plan import ActionError
@@ -46,6 +46,8 @@ def resolve(run: IncidentRun, hypotheses: list[Hypothesis], evidence: list[str])
         if record.verified:
             result.recovered_at = datetime.now(UTC)
             return result
+        if record.status == "timed_out" and record.detail == str(TimeoutOutcome.ESCALATE):
+            break  # the policy says an unanswered approval goes to a human, not to the next fix
     result.escalation = escalate(run, hypotheses, evidence)
     result.halted = result.escalation == "denied" and kill_switch_on()
     return result

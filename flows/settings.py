@@ -24,6 +24,7 @@ class RunSettings(BaseModel):
     output_dir: str = Field(default=".firebreak/incidents", description="Durable timeline records.")
     role_arn: str | None = Field(default=None, description="Role assumed for every AWS call.")
     confirm_window_seconds: int = Field(default=300, ge=1, description="Window read to confirm.")
+    confirm_attempts: int = Field(default=3, ge=1, description="Reads before 'not confirmed'.")
     bake_seconds: int = Field(default=300, ge=1, description="How long a fix must hold.")
     healthy_checks: int = Field(default=3, ge=1, description="Consecutive healthy reads = recovered.")
     watch_interval_seconds: float = Field(default=15.0, gt=0)

@@ -58,10 +58,19 @@ def _read(spec: MetricSpec, aws: AwsTarget, window: timedelta) -> Reading:
 
 
 @task(name="confirm-signal", cache_policy=NO_CACHE)
-def confirm_signal(spec: MetricSpec, aws: AwsTarget, window_seconds: int) -> SignalCheck:
-    """Read the metric once. The alert is confirmed when the reading is unhealthy."""
-    reading = _read(spec, aws, timedelta(seconds=window_seconds))
-    return SignalCheck(metric=spec.name, region=aws.region, healthy=reading.healthy, readings=[reading])
+def confirm_signal(spec: MetricSpec, aws: AwsTarget, window_seconds: int, attempts: int = 3) -> SignalCheck:
+    """Confirmed (``healthy=False``) only by a reading that is on the unhealthy side: no data
+    confirms nothing. Metrics lag the alarm that fired on them (the newest datapoint may not
+    be readable yet), so the metric is re-read up to ``attempts`` times, one period apart."""
+    readings: list[Reading] = []
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(spec.period_seconds)
+        reading = _read(spec, aws, timedelta(seconds=window_seconds))
+        readings.append(reading)
+        if reading.value is not None and not reading.healthy:
+            return SignalCheck(metric=spec.name, region=aws.region, healthy=False, readings=readings)
+    return SignalCheck(metric=spec.name, region=aws.region, healthy=True, readings=readings)
 
 
 @task(name="watch-signal", cache_policy=NO_CACHE)

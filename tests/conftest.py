@@ -8,6 +8,7 @@ import pytest
 from moto import mock_aws
 from tenacity import wait_none
 
+from drills.sandbox import Sandbox
 from tasks import aws as aws_module
 from tasks.aws import AwsTarget
 
@@ -47,3 +48,10 @@ def aws(aws_credentials: None, fresh_clients: None, instant_retries: None) -> It
     """moto active for the test; yields the AwsTarget actions should use (us-east-1)."""
     with mock_aws(config={"core": {"reset_boto3_session": False}}):
         yield AwsTarget(region=REGION)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    """One moto server for the session (a new one costs ~6 s to warm up); tests re-seed it."""
+    with Sandbox() as running:
+        yield running

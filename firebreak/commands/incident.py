@@ -1,9 +1,162 @@
-"""CLI commands for the incident area."""
+"""``firebreak pending / approve / kill-switch / trigger``: the on-call's commands.
+
+They talk to the Prefect API named by PREFECT_API_URL, exactly like the UI: an approval from
+the CLI goes through the same resume endpoint and the same policy checks as one from the UI.
+"""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from uuid import UUID
+
 import typer
+from rich.console import Console
+from rich.markdown import Markdown
+
+INVALID = 2
+
+
+class Switch(StrEnum):
+    ON = "on"
+    OFF = "off"
+    STATUS = "status"
+
+
+def _fail(message: str, code: int = INVALID) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def pending(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per step.")] = False,
+) -> None:
+    """List paused steps waiting for a human (approvals and human-only checklists), with their plans."""
+    from flows.pending import pending_steps
+
+    steps = pending_steps()
+    console = Console()
+    if as_json:
+        for step in steps:
+            typer.echo(step.model_dump_json(exclude={"schema_"}))
+        return
+    if not steps:
+        console.print("nothing is waiting for a human")
+    for step in steps:
+        console.rule(f"[bold]{step.kind}[/] flow run {step.flow_run_id} ({step.flow_run_name})")
+        console.print(Markdown(step.description))
+        verb = "approve" if step.kind == "approval" else "confirm done"
+        console.print(f"-> {verb}: firebreak approve {step.flow_run_id} --as NAME [--reject] [--reason TEXT]")
+
+
+def approve(
+    flow_run_id: Annotated[UUID, typer.Argument(help="The paused flow run (see `firebreak pending`).")],
+    as_: Annotated[str, typer.Option("--as", help="Your name, as in the policy's approvers.")],
+    reject: Annotated[
+        bool, typer.Option("--reject", help="Reject the plan (or: checklist NOT done).")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Why; recorded in the timeline.")] = "",
+) -> None:
+    """Answer a paused step: approve or reject a plan, or confirm a human-only checklist.
+
+    The answer is bound to the plan hash the step shows; the flow then checks it against the
+    policy (allowed approvers, M-of-N, requester may not approve) and records the verdict.
+    """
+    from flows.pending import ResumeRefusedError, answer_step, approval_input, human_input, pending_steps
+
+    step = next((s for s in pending_steps() if s.flow_run_id == flow_run_id), None)
+    if step is None:
+        raise _fail(f"flow run {flow_run_id} is not waiting for a human (see `firebreak pending`)")
+    run_input = (
+        approval_input(step, approver=as_, approve=not reject, reason=reason)
+        if step.kind == "approval"
+        else human_input(operator=as_, done=not reject, notes=reason)
+    )
+    try:
+        answer_step(flow_run_id, run_input)
+    except ResumeRefusedError as e:
+        raise _fail(str(e)) from e
+    verdict = (
+        ("rejected" if reject else "approved")
+        if step.kind == "approval"
+        else ("not done" if reject else "done")
+    )
+    typer.echo(
+        f"{verdict} by {as_}: answer accepted by Prefect; the flow checks it against the policy "
+        "and records the result in the incident timeline"
+    )
+
+
+def kill_switch(state: Annotated[Switch, typer.Argument(help="on, off, or status.")] = Switch.STATUS) -> None:
+    """Stop (on) or allow (off) every mutating action, in every flow run, immediately.
+
+    Read-only work (snapshots, status updates, paging a human) continues. Flows read the switch
+    right before each action. To also stop new runs from alerts: `prefect automation pause`.
+    """
+    from flows.killswitch import kill_switch_on, set_kill_switch
+
+    if state is not Switch.STATUS:
+        set_kill_switch(state is Switch.ON)
+    typer.echo(f"kill switch is {'ON: no mutating action will run' if kill_switch_on() else 'off'}")
+
+
+def trigger(
+    alert_file: Annotated[Path, typer.Argument(help="A saved alert payload (JSON).")],
+    source: Annotated[
+        str, typer.Option(help="Format: cloudwatch, eventbridge, alertmanager, pagerduty, generic.")
+    ] = "generic",
+    catalog: Annotated[
+        Path | None, typer.Option(help="Run locally in this process with this catalog.")
+    ] = None,
+    policy: Annotated[Path | None, typer.Option(help="Policy file for a local run.")] = None,
+    deployment: Annotated[
+        str, typer.Option(help="Deployment to start when not running locally.")
+    ] = "incident-response/incident",
+) -> None:
+    """Start an incident from a saved alert (on the deployment, or locally with --catalog).
+
+    The alert's fingerprint and onset are the idempotency key: the same alert never starts two
+    incidents on the deployment.
+    """
+    from alerts.errors import AlertParseError
+    from alerts.routing import load_routing
+    from alerts.sources import parse_payload, source_named
+
+    try:
+        result = parse_payload(source_named(source), alert_file.read_bytes(), load_routing(None))
+    except OSError as e:
+        raise _fail(f"{alert_file}: cannot read: {e.strerror}") from e
+    except (AlertParseError, ValueError) as e:
+        raise _fail(f"{alert_file}: {e}") from e
+    if not result.alerts:
+        raise _fail(f"{alert_file}: no alert that starts an incident (ignored: {result.ignored})")
+    for alert in result.alerts:
+        if catalog is not None:
+            from flows.incident import incident_response
+            from flows.settings import RunSettings
+
+            settings = RunSettings(catalog_path=str(catalog), policy_path=str(policy) if policy else None)
+            state = incident_response(alert=alert, settings=settings, return_state=True)
+            typer.echo(f"{alert.name}: {state.type.value}: {state.message}")
+            continue
+        from prefect.client.schemas.objects import FlowRun
+        from prefect.deployments import run_deployment
+
+        run: FlowRun = run_deployment(  # type: ignore[assignment]  # sync call: not a coroutine
+            deployment,
+            parameters={"alert": json.loads(alert.model_dump_json())},
+            idempotency_key=alert.dedup_key,
+            timeout=0,
+            tags=["incident"],
+        )
+        typer.echo(f"{alert.name}: flow run {run.id} ({run.name}) on {deployment}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the top-level app."""
+    """Add the on-call commands."""
+    app.command()(pending)
+    app.command()(approve)
+    app.command("kill-switch")(kill_switch)
+    app.command()(trigger)

@@ -138,15 +138,21 @@ def explain_command(
     policy = _load(policy_file)
     try:
         request = ActionRequest(
-            kind=action, service=service, environment=env, blast_radius=blast_radius,
+            kind=action,
+            service=service,
+            environment=env,
+            blast_radius=blast_radius,
             targets=[service] if targets is None else [t.strip() for t in targets.split(",")],
             verified=not unverified,
         )
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     context = DecisionContext(
-        severity=severity, now=_moment(now), kill_switch=kill_switch,
-        action_counts=_counts(count or []), requester=requester,
+        severity=severity,
+        now=_moment(now),
+        kill_switch=kill_switch,
+        action_counts=_counts(count or []),
+        requester=requester,
     )
     explanation = explain(request, context, policy)
     if as_json:

@@ -1,4 +1,4 @@
-"""Shared fixtures for drill tests: one moto server per session, re-seeded for every test.
+"""Drill test fixtures: the session's moto server (tests/conftest.py), re-seeded for every test.
 
 A new server costs ~6 s before its first seed is done (moto loads backends lazily, and
 ``tasks.aws`` builds ~20 clients for the new endpoint), a re-seed after a reset ~0.3 s; so the
@@ -8,19 +8,11 @@ exported while it runs (``export_env=False``), so other packages' tests are not 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from drills.sandbox import Sandbox
 from drills.seed import seed_checkout
 from tasks.catalog import Catalog
-
-
-@pytest.fixture(scope="session")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as running:
-        yield running
 
 
 @pytest.fixture

@@ -1,0 +1,186 @@
+"""Benchmark 1: from an alert POSTed to the receiver to the mitigation visible in AWS (moto).
+
+Stack: moto server seeded with checkout + the simulator, a local Prefect server, the
+incident-response deployment served by ``incident_response.serve`` in a subprocess, and the
+receiver (create_app + PrefectStarter) served by uvicorn in a thread. Each incident: switch
+the ``new-pricing-engine`` flag on (bad-flag fault), wait for the alarm, POST a generic-format
+alert with a new fingerprint and onset, and poll SSM until the flag reads ``off`` (the default
+policy automates flags.disable, so no approval is involved). Between incidents the same fault
+is mitigated by plain boto3 calls: the baseline.
+
+    python -m bench.alert_to_mitigation --incidents 10 --poll 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from bench.checkout import Checkout
+from bench.prefect_api import PrefectApi, RunRecord, seconds
+from bench.receiver import ReceiverThread, generic_alert, post_alert
+from bench.served import ServedDeployment
+from bench.stack import bench_settings, prefect_server, seeded_sandbox, workdir
+from bench.stats import emit, progress, summary
+from drills import seed_names as n
+from drills.faults import inject_bad_flag
+from drills.simulator import Simulator
+from flows.timeline import Timeline
+
+TARGET_P50_SECONDS = 3.0
+TARGET_RATIO = 3.0
+STAGES = (
+    "receiver",
+    "run_creation",
+    "pick_up",
+    "process_start",
+    "detect",
+    "diagnose",
+    "gate",
+    "apply",
+    "observed",
+)
+
+
+class NotMitigatedError(RuntimeError):
+    """An incident run ended without applying the mitigation: there is nothing to time."""
+
+
+def breakdown(
+    *,
+    posted: datetime,
+    answered: datetime,
+    run_creation: float,
+    run: RunRecord,
+    timeline: Timeline,
+    seen: datetime,
+) -> dict[str, float | None]:
+    """Seconds spent in each stage, from the receiver's clock, the run's states and its timeline.
+
+    receiver: the POST minus run creation; run_creation: the starter's create_flow_run call;
+    pick_up: answer to Pending (the runner's poll); process_start: Pending to Running;
+    detect/diagnose/gate/apply: timeline entries; observed: applied to seen in moto.
+    """
+    confirmed, applying, applied = (timeline.first(e) for e in ("confirmed", "applying", "applied"))
+    hypotheses = timeline.events("hypothesis")
+    if confirmed is None or applying is None or applied is None or not hypotheses:
+        raise NotMitigatedError(f"run {run.id} ({run.state_type}: {run.state_message}) applied nothing")
+    return {
+        "receiver": round((answered - posted).total_seconds() - run_creation, 3),
+        "run_creation": round(run_creation, 3),
+        "pick_up": seconds(answered, run.pending_at),
+        "process_start": seconds(run.pending_at, run.start_time),
+        "detect": seconds(run.start_time, confirmed.at),
+        "diagnose": seconds(confirmed.at, hypotheses[-1].at),
+        "gate": seconds(hypotheses[-1].at, applying.at),
+        "apply": seconds(applying.at, applied.at),
+        "observed": seconds(applied.at, seen),
+        "in_flow": seconds(run.start_time, applied.at),
+        "total": seconds(posted, seen),
+    }
+
+
+def run(incidents: int, poll_seconds: int, max_seconds: float, workdir: Path) -> dict[str, object]:
+    began = time.monotonic()
+    tag = uuid.uuid4().hex[:8]
+    measured: list[dict[str, float | None]] = []
+    baselines: list[dict[str, float]] = []
+    with seeded_sandbox(workdir) as seeded, prefect_server() as server:
+        settings = bench_settings(seeded.catalog_path, workdir / "incidents")
+        checkout = Checkout(seeded.sandbox, seeded.catalog)
+        api = PrefectApi(server.api_url)
+        with (
+            Simulator(seeded.catalog, seeded.sandbox.endpoint_url),
+            ServedDeployment(settings, workdir, api_url=server.api_url, poll_seconds=poll_seconds),
+            ReceiverThread(server.api_url, workdir / "dead-letters") as receiver,
+            httpx.Client(timeout=30) as http,
+        ):
+            progress(
+                f"stack up in {time.monotonic() - began:.1f}s; {incidents} incidents, poll {poll_seconds}s"
+            )
+            for i in range(incidents):
+                if time.monotonic() - began > max_seconds:
+                    progress(f"time budget of {max_seconds}s spent after {i} incidents")
+                    break
+                inject_bad_flag(seeded.sandbox.target(), seeded.catalog)
+                onset = checkout.wait_alarm(True)
+                alert = generic_alert(
+                    fingerprint=f"bench:{tag}:{i}",
+                    service=n.SERVICE,
+                    environment=n.ENVIRONMENT,
+                    region=checkout.region,
+                    metric=checkout.metric,
+                    starts_at=onset,
+                )
+                posted = datetime.now(UTC)
+                run_id = post_alert(http, receiver.url(), alert)
+                answered = datetime.now(UTC)
+                seen = checkout.wait_flag("off", timeout=120)
+                record = api.wait_terminal(run_id, timeout=120)
+                timeline = Timeline.load(settings.incident_dir(record.incident_id) / "timeline.json")
+                dedup = f"bench:{tag}:{i}:{int(onset.timestamp())}"
+                measured.append(
+                    breakdown(
+                        posted=posted,
+                        answered=answered,
+                        run_creation=receiver.starter.seconds[dedup],
+                        run=record,
+                        timeline=timeline,
+                        seen=seen,
+                    )
+                )
+                checkout.wait_alarm(False)
+                inject_bad_flag(seeded.sandbox.target(), seeded.catalog)
+                baselines.append(checkout.baseline(checkout.wait_alarm(True)))
+                checkout.wait_alarm(False)
+                progress(f"incident {i + 1}: {measured[-1]['total']}s end to end, run {record.state_type}")
+        api.close()
+    return _figures(measured, baselines, poll_seconds, time.monotonic() - began)
+
+
+def _figures(
+    measured: list[dict[str, float | None]], baselines: list[dict[str, float]], poll: int, wall: float
+) -> dict[str, object]:
+    def column(rows: list[dict[str, float | None]], key: str) -> list[float]:
+        return [v for r in rows if (v := r[key]) is not None]
+
+    total, in_flow = summary(column(measured, "total")), summary(column(measured, "in_flow"))
+    base = summary([b["total"] for b in baselines])
+    ratio = round(float(in_flow["p50"]) / float(base["p50"]), 2)
+    return {
+        "benchmark": "alert_to_mitigation",
+        "incidents": len(measured),
+        "runner_poll_seconds": poll,
+        "end_to_end_s": total,
+        "stages_p50_s": {s: summary(column(measured, s))["p50"] for s in STAGES},
+        "stages_p95_s": {s: summary(column(measured, s))["p95"] for s in STAGES},
+        "in_flow_s": in_flow,
+        "baseline_s": base,
+        "baseline_steps_p50_s": {
+            k: summary([b[k] for b in baselines])["p50"]
+            for k in ("confirm", "snapshot", "plan_read", "apply")
+        },
+        "in_flow_over_baseline_p50": ratio,
+        "target_p50_le_3s": float(total["p50"]) <= TARGET_P50_SECONDS,
+        "target_ratio_le_3": ratio <= TARGET_RATIO,
+        "wall_s": round(wall, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Alert to mitigation latency (issue #8).")
+    parser.add_argument("--incidents", type=int, default=10, help="Sequential incidents (>= 1).")
+    parser.add_argument("--poll", type=int, default=1, help="PREFECT_RUNNER_POLL_FREQUENCY of the runner.")
+    parser.add_argument("--max-seconds", type=float, default=270, help="Stop starting incidents after this.")
+    parser.add_argument("--workdir", type=Path, help="Keep logs, timelines and reports here.")
+    args = parser.parse_args(argv)
+    with workdir(args.workdir) as where:
+        emit(run(max(args.incidents, 1), args.poll, args.max_seconds, where))
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Scripted humans for flow tests: answer paused steps in order, through the resume API."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from flows.pending import PendingStep, ResumeRefusedError, answer_step, pending_steps
+
+
+class Script:
+    """Answers each new paused step with the next entry of ``answers``.
+
+    An entry is a dict of run input; for approvals ``plan_hash`` is filled from the step
+    unless the entry sets it (to test answers for another plan). ``None`` leaves the step
+    unanswered (to test timeouts). ``before(step)`` runs first (e.g. flip the kill switch).
+    """
+
+    def __init__(
+        self, answers: list[dict[str, Any] | None], *, before: Callable[[PendingStep], None] | None = None
+    ) -> None:
+        self.answers = list(answers)
+        self.before = before
+        self.steps: list[PendingStep] = []
+        self.refused: list[str] = []
+        self._seen: set[str] = set()
+        self._stop = threading.Event()
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(target=context.run, args=(self._loop,), daemon=True)
+
+    def __enter__(self) -> Script:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.3):
+            for step in pending_steps():
+                key = f"{step.flow_run_id}:{step.pause_key}"
+                if key in self._seen or not self.answers:
+                    continue
+                self._seen.add(key)
+                self.steps.append(step)
+                answer = self.answers.pop(0)
+                if self.before is not None:
+                    self.before(step)
+                if answer is None:
+                    continue
+                run_input = dict(answer)
+                if step.kind == "approval":
+                    run_input.setdefault("plan_hash", step.plan_hash)
+                try:
+                    answer_step(step.flow_run_id, run_input)
+                except ResumeRefusedError as e:
+                    self.refused.append(str(e))
+
+
+def approve(name: str, reason: str = "test") -> dict[str, Any]:
+    return {"approve": True, "approver": name, "reason": reason}
+
+
+def reject(name: str, reason: str = "test") -> dict[str, Any]:
+    return {"approve": False, "approver": name, "reason": reason}
+
+
+def done(name: str) -> dict[str, Any]:
+    return {"done": True, "operator": name, "notes": "did it"}
