@@ -4,11 +4,18 @@
 stores the key with the run, so the same alert posted again, to another receiver replica or
 after a restart, returns the same run (HTTP 200) instead of creating one (201). Resolutions are
 Prefect Variables named by :func:`alerts.resolved.resolved_variable_name`.
+
+Every request is safe to repeat (the idempotency key, PATCH, a 409 handled), so answers Prefect
+marks as retryable (503 when SQLite is locked under load, 429, 502/504 from a proxy) are retried
+a few times within seconds, as Prefect's own client does, before the alert is kept as a dead
+letter and the sender is told to retry later.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +29,8 @@ from alerts.starter import StartedRun
 log = logging.getLogger(__name__)
 
 DEFAULT_DEPLOYMENT = "incident-response/incident"
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
 
 
 class PrefectStarter:
@@ -35,6 +44,7 @@ class PrefectStarter:
         auth: tuple[str, str] | None = None,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
     ) -> None:
         flow_name, _, deployment_name = deployment.partition("/")
         if not flow_name or not deployment_name:
@@ -44,6 +54,7 @@ class PrefectStarter:
             base_url=api_url.rstrip("/"), auth=auth, timeout=timeout, transport=transport
         )
         self._deployment_id: str | None = None
+        self._retry_delays = tuple(retry_delays)
 
     def start(self, alert: Alert) -> StartedRun:
         """Create the incident run for ``alert`` (or get the existing one for its dedup key)."""
@@ -86,6 +97,23 @@ class PrefectStarter:
         return self._deployment_id
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response:
+        """Send, retrying answers Prefect marks as transient; the last answer otherwise."""
+        response = self._send(method, path, body)
+        for delay in self._retry_delays:
+            if response.status_code not in RETRYABLE_STATUS:
+                break
+            log.warning(
+                "Prefect API answered HTTP %s to %s %s; retrying in %.2fs",
+                response.status_code,
+                method,
+                path,
+                delay,
+            )
+            time.sleep(delay)
+            response = self._send(method, path, body)
+        return response
+
+    def _send(self, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response:
         try:
             return self._client.request(method, path, json=body)
         except httpx.TransportError as e:

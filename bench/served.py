@@ -1,9 +1,15 @@
-"""The incident-response deployment, served by ``incident_response.serve`` in a subprocess.
+"""The incident-response deployment, served by ``prefect.serve`` in a subprocess.
 
 This is Prefect's own long-running runner (no prefect.yaml, no work pool): it registers the
 deployment ``incident-response/incident`` with the benchmark's RunSettings as the default
 ``settings`` parameter (the receiver sends only ``alert``), polls for scheduled runs every
 PREFECT_RUNNER_POLL_FREQUENCY seconds and starts each in its own process, as production does.
+
+The deployment is built from the entrypoint, not from the imported flow: ``incident_response
+.serve()`` would cloudpickle the flow into a spawned process, and that copy cannot validate its
+parameters (``Incident_ResponseModel is not fully defined; define Alert``: the postponed
+annotations of flows/incident.py do not travel by value). From the entrypoint, each run is
+``python -m prefect.engine`` importing flows/incident.py, exactly as a process worker runs it.
 
 Run by :class:`ServedDeployment`; by hand: ``python -m bench.served SETTINGS_JSON``.
 """
@@ -20,11 +26,13 @@ from pathlib import Path
 from types import TracebackType
 
 import httpx
+from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
 
 from bench.stack import REPO_ROOT
-from flows.incident import incident_response
 from flows.settings import RunSettings
 
+ENTRYPOINT = "flows/incident.py:incident_response"
 DEPLOYMENT_NAME = "incident"
 DEPLOYMENT_PATH = f"/deployments/name/incident-response/{DEPLOYMENT_NAME}"
 
@@ -112,18 +120,20 @@ class ServedDeployment:
         self.stop()
 
 
+def deployment(settings: RunSettings) -> RunnerDeployment:
+    """``incident-response/incident`` from the entrypoint, with ``settings`` as the default."""
+    return RunnerDeployment.from_entrypoint(
+        ENTRYPOINT, name=DEPLOYMENT_NAME, parameters={"settings": settings.model_dump(mode="json")}
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("settings", type=Path, help="RunSettings JSON: the deployment's default settings.")
     parser.add_argument("--limit", type=int, default=5, help="Flow runs executed at once.")
     args = parser.parse_args(argv)
     settings = RunSettings.model_validate_json(args.settings.read_text())
-    incident_response.serve(
-        name=DEPLOYMENT_NAME,
-        parameters={"settings": settings.model_dump(mode="json")},
-        limit=args.limit,
-        print_starting_message=False,
-    )
+    serve(deployment(settings), limit=args.limit, print_starting_message=False)
 
 
 if __name__ == "__main__":

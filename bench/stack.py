@@ -6,6 +6,7 @@ buffered logs): a benchmark measures the same stack a drill exercises, never a l
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -50,6 +51,8 @@ class SeededSandbox:
 def seeded_sandbox(workdir: Path) -> Iterator[SeededSandbox]:
     """A moto server (endpoint exported, so served flow processes inherit it) seeded with checkout."""
     with Sandbox(export_env=True) as sandbox:
+        # moto answers unimplemented calls (CloudTrail LookupEvents) with a logged traceback.
+        logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
         catalog = seed_checkout(sandbox.endpoint_url)
         yield SeededSandbox(sandbox, catalog, write_catalog(catalog, workdir / "catalog.yaml"))
 
@@ -71,14 +74,14 @@ def prefect_server() -> Iterator[LocalPrefectServer]:
 def bench_settings(catalog_path: Path, output_dir: Path) -> RunSettings:
     """Drill-like compressed timings: a short confirm window and bake, 1 s polls.
 
-    The bake (3 s of 2 healthy reads) happens after the mitigation is applied, so it does not
+    The bake (6 s, 2 healthy reads) happens after the mitigation is applied, so it does not
     count in alert-to-mitigation; it only bounds how long each incident run lasts.
     """
     return RunSettings(
         catalog_path=str(catalog_path),
         output_dir=str(output_dir),
         confirm_window_seconds=10,
-        bake_seconds=3,
+        bake_seconds=6,
         healthy_checks=2,
         watch_interval_seconds=1.0,
         approval_poll_seconds=1,

@@ -56,12 +56,12 @@ class HumanTaskInput(RunInput):
 
 
 def _cell(value: Any) -> str:
-    """One table cell. An ARN shows only its resource part (``task-definition/checkout:2``): the
-    full ARN is wider than the UI's form and pushes the "after" column out of sight; the
-    account and region are in the targets line, and the plan hash binds the full value."""
+    """One table cell. An ARN shows only its resource name (``checkout:2``): a full ARN is wider
+    than the UI's form and pushes the "after" column out of sight; the account, region and
+    resource type are in the targets line, and the plan hash binds the full value."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     if text.startswith("arn:") and text.count(":") >= 5:
-        text = text.split(":", 5)[5]
+        text = text.split(":", 5)[5].rsplit("/", 1)[-1]
     return f"`{text}`".replace("|", "\\|")
 
 
@@ -92,7 +92,7 @@ def approval_markdown(
     person paged at 3 a.m. needs before the details.
     """
     supporting = "\n".join(f"- {line}" for line in evidence) or "- (none recorded)"
-    so_far = f" (so far: {', '.join(have)})" if have else ""
+    so_far = f" ({', '.join(have)})" if have else ""
     lines = [
         f"### {incident_id}: approve `{plan.kind}` on {plan.service} ({plan.environment})?",
         "",

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from prefect import pause_flow_run
-from prefect.exceptions import FlowPauseTimeout
+from prefect.exceptions import FlowPauseTimeout, Pause
 from pydantic import BaseModel, Field
 
 from flows.forms import ApprovalInput, HumanTaskInput, approval_markdown, checklist_markdown
@@ -82,6 +82,9 @@ def request_approval(
             )
         except FlowPauseTimeout:
             break
+        except Pause as e:  # the run cannot pause again once an earlier pause timed out
+            timeline.add(Stage.RESOLVE, "approval-impossible", f"cannot wait for approval: {e}")
+            return GateOutcome(status=GateStatus.TIMED_OUT, people=accepted, reason=str(rule.on_timeout))
         answers.append(
             ApprovalAnswer(
                 approver=answer.approver,
@@ -142,6 +145,13 @@ def request_human_action(
     except FlowPauseTimeout:
         timeline.add(Stage.RESOLVE, "human-action-timeout", f"Nobody confirmed '{title}'")
         return GateOutcome(status=GateStatus.TIMED_OUT)
+    except Pause as e:  # an earlier pause timed out: Prefect will not let this run pause again
+        timeline.add(
+            Stage.RESOLVE,
+            "human-action-impossible",
+            f"cannot wait for a human here ({e}); the status update pages them instead",
+        )
+        return GateOutcome(status=GateStatus.TIMED_OUT, reason=str(e))
     status = GateStatus.DONE if answer.done else GateStatus.NOT_DONE
     timeline.add(
         Stage.RESOLVE,

@@ -73,7 +73,8 @@ class ResumeForm:
 
     def __init__(self, page: Page) -> None:
         self.page = page
-        self.dialog = page.get_by_role("dialog", name="Resume Flow Run")
+        # aria-labelledby points at an id the title lacks, so the dialog has no accessible name.
+        self.dialog = page.get_by_role("dialog").filter(has_text="Resume Flow Run")
 
     @classmethod
     def open(cls, page: Page, ui_url: str, flow_run_id: UUID) -> ResumeForm:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 
@@ -28,8 +28,8 @@ FLOW_END_TIMEOUT = 90.0  # rollback + bake (20 s) on the approve path, refusals 
 
 
 def _revision(arn: str) -> str:
-    """``task-definition/checkout:2``: how the form shows an ARN."""
-    return arn.split(":", 5)[5]
+    """``checkout:2``: how the form's plan table shows a task definition ARN."""
+    return arn.rsplit("/", 1)[-1]
 
 
 def _timeline(incident: PausedIncident) -> Timeline:
@@ -54,11 +54,13 @@ def _check_plan_shown(form: ResumeForm, incident: PausedIncident) -> None:
     """The approver sees the change, its blast radius, the evidence, the rule and the deadline."""
     requested = _first(_timeline(incident), "approval-requested")
     deadline = requested.message.rsplit(" until ", 1)[1]  # "... until 03:56:51"
+    row = form.dialog.get_by_role("row").filter(has_text=incident.fault.region)
+    expect(row.get_by_role("cell")).to_have_text(  # region, before, after
+        [incident.fault.region, _revision(incident.fault.after), _revision(incident.fault.before)]
+    )
     for text in (
         incident.incident_id,
         "rollback.ecs",
-        _revision(incident.fault.after),  # before
-        _revision(incident.fault.before),  # after
         "Blast radius",
         "50%",
         "PRIMARY deployment of checkout:2 (was checkout:1)",  # the evidence that blames the deploy
@@ -67,9 +69,7 @@ def _check_plan_shown(form: ResumeForm, incident: PausedIncident) -> None:
         deadline,
     ):
         expect(form.dialog).to_contain_text(text)
-    header = form.dialog.get_by_role("row").first
-    expect(header).to_contain_text("before")
-    expect(header).to_contain_text("after")
+    expect(form.dialog.get_by_role("columnheader")).to_have_text(["changes", "before", "after"])
     expect(form.field("Your name")).to_contain_text("As listed in the policy's approvers")
 
 
@@ -84,12 +84,10 @@ def _answer_in_ui(
     return reason
 
 
-def _screenshot_artifacts(
-    page: Page, server: LocalPrefectServer, incident: PausedIncident, out: Path
-) -> None:
-    """The finished run's Artifacts tab lists the evidence, the timeline and the postmortem."""
-    page.goto(f"{server.ui_url}/runs/flow-run/{incident.step.flow_run_id}")
-    page.get_by_role("tab", name="Artifacts").click()
+def _screenshot_artifacts(page: Page, incident: PausedIncident, out: Path) -> None:
+    """The finished run's Artifacts tab (on the run page the form was on) lists the evidence,
+    the timeline and the postmortem."""
+    page.locator(".p-tab", has_text="Artifacts").click()  # the tabs are <li>s without a role
     key = incident.incident_id.lower()
     for suffix in ("evidence", "timeline", "postmortem"):
         expect(page.get_by_text(f"{key}-{suffix}").first).to_be_visible()
@@ -98,12 +96,11 @@ def _screenshot_artifacts(
 
 def test_approve_in_ui_rolls_back(
     incident: PausedIncident,
-    browser: BrowserContext,
+    page: Page,
     prefect_server: LocalPrefectServer,
     sandbox: Sandbox,
     tmp_path: Path,
 ) -> None:
-    page = browser.new_page()
     print(f"\nscreenshots: {tmp_path}")
     assert deployed_task_definition(sandbox) == incident.fault.after
 
@@ -116,17 +113,16 @@ def test_approve_in_ui_rolls_back(
     assert deployed_task_definition(sandbox) == incident.fault.before  # rolled back, read from moto
     answer = _first(_timeline(incident), "approval-answer")
     assert (answer.actor, reason in answer.message) == ("alice", True)
-    _screenshot_artifacts(page, prefect_server, incident, tmp_path)
+    _screenshot_artifacts(page, incident, tmp_path)
 
 
 def test_reject_in_ui_changes_nothing(
     incident: PausedIncident,
-    browser: BrowserContext,
+    page: Page,
     prefect_server: LocalPrefectServer,
     sandbox: Sandbox,
     tmp_path: Path,
 ) -> None:
-    page = browser.new_page()
     print(f"\nscreenshots: {tmp_path}")
 
     reason = _answer_in_ui(page, prefect_server, incident, tmp_path, approve=False, who="bob")
@@ -145,4 +141,4 @@ def test_reject_in_ui_changes_nothing(
     )
     assert [m.status for m in report.mitigations if m.status == "applied"] == []
     assert _timeline(incident).events("applied") == []
-    _screenshot_artifacts(page, prefect_server, incident, tmp_path)
+    _screenshot_artifacts(page, incident, tmp_path)

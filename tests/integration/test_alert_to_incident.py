@@ -112,7 +112,7 @@ def ecs_task_definition(stack: Stack, region: str) -> str:
     return str(described["services"][0]["taskDefinition"])
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(120)
 def test_prefect_yaml_deploys_every_flow_on_the_pool_with_the_published_settings(stack: Stack) -> None:
     with get_client(sync_client=True) as prefect:
         deployments = prefect.read_deployments()
@@ -130,7 +130,7 @@ def test_prefect_yaml_deploys_every_flow_on_the_pool_with_the_published_settings
     assert variable.value == stack.settings.model_dump(mode="json", exclude_defaults=True)
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(120)
 def test_eventbridge_alarm_becomes_an_approved_rollback_run_by_the_worker(stack: Stack) -> None:
     region = n.PRIMARY_REGION
     with Simulator(stack.catalog, stack.sandbox.endpoint_url, DrillClock()):
