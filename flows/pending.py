@@ -11,6 +11,7 @@ import json
 from typing import Any
 from uuid import UUID
 
+import httpx
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
 from prefect.client.schemas.objects import FlowRun, StateType
@@ -48,10 +49,15 @@ def pending_steps(limit: int = 50) -> list[PendingStep]:
             keyset = _keyset(run)
             if keyset is None:
                 continue
-            schema = json.loads(client.read_flow_run_input(run.id, keyset["schema"]) or "{}")
+            try:
+                schema = json.loads(client.read_flow_run_input(run.id, keyset["schema"]))
+            except httpx.HTTPStatusError:
+                # Paused a moment ago and its form not saved yet, or resumed meanwhile: the
+                # next look will see it as it settles.
+                continue
             try:
                 description = json.loads(client.read_flow_run_input(run.id, keyset["description"]))
-            except Exception:  # noqa: BLE001 - a pause without description is still pending
+            except httpx.HTTPStatusError:  # a pause without a description is still pending
                 description = ""
             props = schema.get("properties", {})
             steps.append(

@@ -40,7 +40,7 @@ class Plan(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: str = Field(description='Action kind, e.g. "traffic.shift.route53", "flags.disable.ssm", "rollback.ecs".')
+    kind: str = Field(description='Action kind, e.g. "traffic.shift.route53", "rollback.ecs".')
     service: str
     environment: str
     aws: AwsTarget = Field(description="Where the change is made.")
