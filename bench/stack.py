@@ -18,7 +18,7 @@ from unittest.mock import patch
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_API_URL, temporary_settings
 
 from drills.prefect_server import LocalPrefectServer
-from drills.runner import _flush_prefect
+from drills.runner import flush_prefect
 from drills.sandbox import Sandbox
 from drills.seed import seed_checkout, write_catalog
 from flows.settings import RunSettings
@@ -68,7 +68,7 @@ def prefect_server() -> Iterator[LocalPrefectServer]:
         try:
             yield server
         finally:
-            _flush_prefect()
+            flush_prefect()
 
 
 def bench_settings(catalog_path: Path, output_dir: Path) -> RunSettings:

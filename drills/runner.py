@@ -129,10 +129,10 @@ def run_drill(scenario: Scenario, *, output: Path, console: Console, interactive
                     scenario, catalog, catalog_path, sandbox, clock, responder_config, output, console
                 )
             finally:
-                _flush_prefect()
+                flush_prefect()
 
 
-def _flush_prefect() -> None:
+def flush_prefect() -> None:
     """Send buffered logs and events while the drill's server is still up (else they are
     retried against a dead server at exit, for a minute, with errors)."""
     APILogWorker.drain_all(timeout=10)

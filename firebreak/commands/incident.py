@@ -48,7 +48,10 @@ def pending(
         console.rule(f"[bold]{step.kind}[/] flow run {step.flow_run_id} ({step.flow_run_name})")
         console.print(Markdown(step.description))
         verb = "approve" if step.kind == "approval" else "confirm done"
-        console.print(f"-> {verb}: firebreak approve {step.flow_run_id} --as NAME [--reject] [--reason TEXT]")
+        bind = f" --plan-hash {step.plan_hash}" if step.plan_hash else ""
+        console.print(
+            f"-> {verb}: firebreak approve {step.flow_run_id} --as NAME{bind} [--reject] [--reason TEXT]"
+        )
 
 
 def approve(
@@ -58,6 +61,10 @@ def approve(
         bool, typer.Option("--reject", help="Reject the plan (or: checklist NOT done).")
     ] = False,
     reason: Annotated[str, typer.Option(help="Why; recorded in the timeline.")] = "",
+    plan_hash: Annotated[
+        str | None,
+        typer.Option(help="The hash `firebreak pending` showed you: refuse if the plan changed since."),
+    ] = None,
 ) -> None:
     """Answer a paused step: approve or reject a plan, or confirm a human-only checklist.
 
@@ -69,6 +76,11 @@ def approve(
     step = next((s for s in pending_steps() if s.flow_run_id == flow_run_id), None)
     if step is None:
         raise _fail(f"flow run {flow_run_id} is not waiting for a human (see `firebreak pending`)")
+    if plan_hash is not None and step.plan_hash != plan_hash:
+        raise _fail(
+            f"the plan changed: it is now {step.plan_hash}, you reviewed {plan_hash}; "
+            "read it again with `firebreak pending`"
+        )
     run_input = (
         approval_input(step, approver=as_, approve=not reject, reason=reason)
         if step.kind == "approval"
@@ -93,7 +105,8 @@ def kill_switch(state: Annotated[Switch, typer.Argument(help="on, off, or status
     """Stop (on) or allow (off) every mutating action, in every flow run, immediately.
 
     Read-only work (snapshots, status updates, paging a human) continues. Flows read the switch
-    right before each action. To also stop new runs from alerts: `prefect automation pause`.
+    right before each action. To also stop new runs from starting: `prefect work-pool pause
+    firebreak` (see docs/operations.md for what that does to the backlog).
     """
     from flows.killswitch import kill_switch_on, set_kill_switch
 

@@ -24,6 +24,7 @@ class FakePrefect:
 
     deployment_id: str = "3f1c0c4e-8d7a-4b9e-9a51-0d2b6c1e7f10"
     status: int | None = None  # force every answer to this status
+    fail_next_runs: int = 0  # answer this many create_flow_run calls with 503 first
     unreachable: bool = False
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
@@ -40,6 +41,9 @@ class FakePrefect:
         if request.method == "GET" and path == "/deployments/name/incident-response/incident":
             return httpx.Response(200, json={"id": self.deployment_id, "name": "incident"})
         if request.method == "POST" and path == f"/deployments/{self.deployment_id}/create_flow_run":
+            if self.fail_next_runs:
+                self.fail_next_runs -= 1
+                return httpx.Response(503, json={"detail": "database is locked"})
             key = body["idempotency_key"]
             if key in self.runs:
                 return httpx.Response(200, json=self.runs[key])
@@ -58,7 +62,7 @@ class FakePrefect:
 
 
 def _starter(prefect: FakePrefect) -> PrefectStarter:
-    return PrefectStarter(API, transport=httpx.MockTransport(prefect))
+    return PrefectStarter(API, transport=httpx.MockTransport(prefect), retry_delays=())
 
 
 def _alerts() -> tuple[Alert, Alert]:
@@ -144,3 +148,13 @@ def test_unreachable_variable_write_is_unavailable() -> None:
 def test_deployment_name_must_have_flow_and_deployment() -> None:
     with pytest.raises(ValueError, match="<flow>/<deployment>"):
         PrefectStarter(API, deployment="incident")
+
+
+def test_a_transient_503_is_retried_and_starts_exactly_one_run() -> None:
+    prefect = FakePrefect(fail_next_runs=1)
+    starter = PrefectStarter(API, transport=httpx.MockTransport(prefect), retry_delays=(0.0,))
+    firing, _ = _alerts()
+    started = starter.start(firing)
+    posts = [r for r in prefect.requests if r[0] == "POST"]
+    assert len(posts) == 2 and started.created
+    assert list(prefect.runs) == [firing.dedup_key]

@@ -26,7 +26,7 @@ from alerts.models import Alert
 from drills import seed_names as n
 from drills.faults import InjectedFault, inject_bad_deploy
 from drills.prefect_server import LocalPrefectServer
-from drills.runner import _flush_prefect, drill_alert, wait_for_alarm
+from drills.runner import flush_prefect, drill_alert, wait_for_alarm
 from drills.sandbox import Sandbox
 from drills.scenario import load_scenario
 from drills.seed import seed_checkout, write_catalog
@@ -51,7 +51,7 @@ def prefect_server() -> Iterator[LocalPrefectServer]:
         try:
             yield server
         finally:
-            _flush_prefect()
+            flush_prefect()
 
 
 @pytest.fixture(scope="module")
