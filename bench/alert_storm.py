@@ -32,7 +32,7 @@ from bench.checkout import wait_until
 from bench.prefect_api import PrefectApi
 from bench.receiver import HEADERS, TOKEN, generic_alert
 from bench.served import deployment
-from bench.stack import REPO_ROOT, bench_settings, prefect_server, workdir
+from bench.stack import REPO_ROOT, bench_settings, exit_on_sigterm, prefect_server, workdir
 from bench.stats import emit, progress, summary
 from drills import seed_names as n
 from drills.prefect_server import free_port
@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-seconds", type=float, default=240, help="Senders stop after this.")
     parser.add_argument("--workdir", type=Path, help="Keep the receiver's log and dead letters here.")
     args = parser.parse_args(argv)
+    exit_on_sigterm()
     with workdir(args.workdir) as where:
         emit(run(args.deliveries, args.incidents, args.senders, args.max_seconds, where))
 

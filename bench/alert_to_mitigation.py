@@ -26,7 +26,7 @@ from bench.checkout import Checkout
 from bench.prefect_api import PrefectApi, RunRecord, seconds
 from bench.receiver import ReceiverThread, generic_alert, post_alert
 from bench.served import ServedDeployment
-from bench.stack import bench_settings, prefect_server, seeded_sandbox, workdir
+from bench.stack import bench_settings, exit_on_sigterm, prefect_server, seeded_sandbox, workdir
 from bench.stats import emit, progress, summary
 from drills import seed_names as n
 from drills.faults import inject_bad_flag
@@ -188,8 +188,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-seconds", type=float, default=300, help="Stop starting incidents after this.")
     parser.add_argument("--workdir", type=Path, help="Keep logs, timelines and reports here.")
     args = parser.parse_args(argv)
+    exit_on_sigterm()
     with workdir(args.workdir) as where:
         emit(run(max(args.incidents, 1), args.poll, args.max_seconds, where))
+
 
 if __name__ == "__main__":
     main()

@@ -29,7 +29,7 @@ from bench.checkout import Checkout
 from bench.prefect_api import PrefectApi
 from bench.receiver import ReceiverThread, generic_alert, post_alert
 from bench.served import ServedDeployment
-from bench.stack import bench_settings, prefect_server, seeded_sandbox, workdir
+from bench.stack import bench_settings, exit_on_sigterm, prefect_server, seeded_sandbox, workdir
 from bench.stats import emit, progress, summary
 from drills import seed_names as n
 from drills.seed import write_catalog
@@ -65,7 +65,7 @@ class FlagWatcher:
         self.parameters = parameters
         self.poll = poll
         self.off_at: dict[str, datetime] = {}
-        self._armed: set[str] = set()
+        self._armed: dict[str, bool] = {}  # service -> seen on since armed
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-flag-watcher", daemon=True)
@@ -73,8 +73,8 @@ class FlagWatcher:
     def arm(self, services: list[str]) -> None:
         """Record, from now on, when each of ``services`` is first seen off."""
         with self._lock:
-            self._armed |= set(services)
             for service in services:
+                self._armed[service] = False
                 self.off_at.pop(service, None)
 
     def _values(self) -> dict[str, str]:
@@ -91,10 +91,13 @@ class FlagWatcher:
         while not self._stop.is_set():
             values, seen = self._values(), datetime.now(UTC)
             with self._lock:
-                for service in list(self._armed):
-                    if values.get(self.parameters[service]) == "off":
+                for service, was_on in list(self._armed.items()):
+                    value = values.get(self.parameters[service])
+                    if value == "on":
+                        self._armed[service] = True
+                    elif value == "off" and was_on:  # off again after the fault: mitigated
                         self.off_at[service] = seen
-                        self._armed.discard(service)
+                        del self._armed[service]
             wanted = "on" if "on" in values.values() else "off"
             if self.checkout.flag_value() != wanted:
                 ssm.put_parameter(Name=self.checkout.parameter, Value=wanted, Type="String", Overwrite=True)
@@ -139,7 +142,7 @@ def one_round(
         )
         with httpx.Client(timeout=60) as http:
             posted = datetime.now(UTC)
-            return service, posted, post_alert(http, receiver.url(), alert)
+            return service, posted, post_alert(http, receiver.url(), alert, retries=10, retry_after=3.0)
 
     with ThreadPoolExecutor(max_workers=len(services)) as pool:
         posts = list(pool.map(post, services))
@@ -197,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=150, help="Per round: wait for mitigations/runs.")
     parser.add_argument("--workdir", type=Path, help="Keep logs, timelines and reports here.")
     args = parser.parse_args(argv)
+    exit_on_sigterm()
     with workdir(args.workdir) as where:
         emit(run(max(args.incidents, 1), args.timeout, where))
 

@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.stack import workdir
+from bench.stack import exit_on_sigterm, workdir
 from bench.stats import emit, progress
 from drills import seed_names as n
 from drills.sandbox import Sandbox
@@ -40,7 +40,10 @@ def grow_regions(catalog: Catalog, sandbox: Sandbox, count: int) -> Catalog:
     for region in EXTRA_REGIONS[: max(count - len(regions), 0)]:
         regions[region] = seed_region(sandbox.target(region), role_arn)
     kept = dict(list(regions.items())[:count])
-    return Catalog(services={n.SERVICE: {n.ENVIRONMENT: entry.model_copy(update={"regions": kept})}})
+    # Weighted DNS across regions only makes sense (and validates) with every region it names.
+    route53 = entry.route53 if entry.route53 and set(entry.route53.set_identifiers) <= set(kept) else None
+    narrowed = entry.model_copy(update={"regions": kept, "route53": route53})
+    return Catalog(services={n.SERVICE: {n.ENVIRONMENT: narrowed}})
 
 
 def pad_services(catalog: Catalog, total: int) -> Catalog:
@@ -123,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workdir", type=Path, help="Keep the synthetic catalogs here.")
     args = parser.parse_args(argv)
+    exit_on_sigterm()
     with workdir(args.workdir) as where:
         emit(run(args.max_regions, args.services, args.workers, max(args.repeats, 1), where))
 

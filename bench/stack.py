@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +27,12 @@ from flows.settings import RunSettings
 from tasks.catalog import Catalog
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM (``timeout``, CI) into SystemExit, so every ``with`` block stops its servers
+    and subprocesses instead of leaving them orphaned."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 @contextmanager

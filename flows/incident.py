@@ -5,8 +5,6 @@ One flow run per incident (the receiver's idempotency key makes sure of that). R
 see flows/recover.py.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 
 from prefect import State, flow

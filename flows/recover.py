@@ -5,8 +5,6 @@ a bake between them; disabled flags are re-enabled one at a time. Every step goe
 same gate as any action, and the first step that does not hold stops the recovery.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Callable
 

@@ -4,8 +4,6 @@ They go through exactly the same gate as the incident flow (policy decision, app
 kill switch, rate limits), under a manual "incident" id so the timeline is kept the same way.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from datetime import UTC, datetime
 
