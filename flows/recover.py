@@ -16,7 +16,7 @@ from flows.execute import execute_plan
 from flows.incident_run import IncidentRun
 from flows.settings import RunSettings
 from flows.timeline import Stage, Timeline
-from flows.verify import signal_metric, watch_signal
+from flows.verify import bake
 from policies import Severity
 from tasks.actions import inverse_plan
 from tasks.plan import Applied, Plan
@@ -88,7 +88,6 @@ def recover(incident_id: str, settings: RunSettings, requester: str = "firebreak
         actor=requester,
         policy_error=error,
     )
-    spec = signal_metric(run.entry, alert, run.region)
     for plan in measures:
         for label, planner in _steps_for(run, plan):
             record, applied = execute_plan(
@@ -99,19 +98,15 @@ def recover(incident_id: str, settings: RunSettings, requester: str = "firebreak
             if applied is None:
                 timeline.add(Stage.RECOVER, "recovery-stopped", f"{label}: {record.status} ({record.detail})")
                 return Failed(message=f"{incident_id}: recovery stopped at '{label}': {record.status}")
-            check = watch_signal(
-                spec,
-                run.aws(),
-                bake_seconds=settings.bake_seconds,
-                interval_seconds=settings.watch_interval_seconds,
-                healthy_checks=settings.healthy_checks,
-            )
+            check = bake(run)
             timeline.add(
                 Stage.RECOVER,
                 "step-held" if check.healthy else "step-failed",
-                f"{label}: {spec.name}={check.last_value}",
+                f"{label}: {check.metric}={check.last_value}",
             )
             if not check.healthy:
-                return Failed(message=f"{incident_id}: '{label}' made {spec.name} unhealthy; stopped there")
+                return Failed(
+                    message=f"{incident_id}: '{label}' made {check.metric} unhealthy; stopped there"
+                )
     timeline.add(Stage.RECOVER, "recovered", "all emergency measures undone; signal healthy")
     return Completed(message=f"{incident_id}: recovered, {len(measures)} measure(s) undone")

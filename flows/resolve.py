@@ -19,7 +19,7 @@ from flows.killswitch import kill_switch_on
 from flows.mitigations import planner_for
 from flows.report import MitigationRecord
 from flows.timeline import Stage
-from flows.verify import signal_metric, watch_signal
+from flows.verify import bake
 from policies import ActionRequest, Tier, TimeoutOutcome
 from tasks.actions import verify_action
 from tasks.catalog import CatalogError
@@ -80,19 +80,11 @@ def _try(run: IncidentRun, hypothesis: Hypothesis, evidence: list[str]) -> Mitig
     if applied is not None and not verify_action(applied.plan):
         tl.add(Stage.VERIFY, "not-in-effect", f"{record.kind}: read-back does not show the change")
         return record.model_copy(update={"verified": False, "detail": "change not visible on read-back"})
-    spec = signal_metric(run.entry, run.alert, run.region)
-    s = run.settings
-    check = watch_signal(
-        spec,
-        run.aws(),
-        bake_seconds=s.bake_seconds,
-        interval_seconds=s.watch_interval_seconds,
-        healthy_checks=s.healthy_checks,
-    )
+    check = bake(run)
     tl.add(
         Stage.VERIFY,
         "recovered" if check.healthy else "not-recovered",
-        f"{spec.name} in {run.region} after {record.kind}: last {check.last_value} "
+        f"{check.metric} in {run.region} after {record.kind}: last {check.last_value} "
         f"({len(check.readings)} readings) -> {'recovered' if check.healthy else 'NOT recovered'}",
         readings=[r.model_dump(mode="json") for r in check.readings],
     )

@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from alerts.models import Alert
+from flows.incident_run import IncidentRun
 from tasks.aws import AwsTarget
 from tasks.catalog import CatalogError, MetricSpec, ServiceEnvironment
 from tasks.metrics import latest_value
@@ -92,3 +93,15 @@ def watch_signal(
         if time.monotonic() + interval_seconds > deadline:
             return SignalCheck(metric=spec.name, region=aws.region, healthy=False, readings=readings)
         time.sleep(interval_seconds)
+
+
+def bake(run: IncidentRun) -> SignalCheck:
+    """Watch the incident's signal with the run's bake settings (after a fix or a recovery step)."""
+    s = run.settings
+    return watch_signal(
+        signal_metric(run.entry, run.alert, run.region),
+        run.aws(),
+        bake_seconds=s.bake_seconds,
+        interval_seconds=s.watch_interval_seconds,
+        healthy_checks=s.healthy_checks,
+    )
