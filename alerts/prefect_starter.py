@@ -59,7 +59,7 @@ class PrefectStarter:
     def start(self, alert: Alert) -> StartedRun:
         """Create the incident run for ``alert`` (or get the existing one for its dedup key)."""
         body = {
-            "parameters": {"alert": alert.model_dump(mode="json")},
+            "parameters": {"alert": inert(alert.model_dump(mode="json"))},
             "idempotency_key": alert.dedup_key,
             "tags": [tag for tag in ("incident", alert.service) if tag],
         }
@@ -138,3 +138,17 @@ def _checked(response: httpx.Response, what: str) -> httpx.Response:
             f"{what}: Prefect API answered HTTP {response.status_code}: {response.text[:300]}"
         )
     return response
+
+
+def inert(value: Any) -> Any:
+    """``value`` with every ``__prefect_kind`` key renamed, recursively.
+
+    Prefect interprets dicts carrying ``__prefect_kind`` inside run parameters (Jinja templates,
+    workspace variables). An alert's raw payload is the sender's text and must stay data, so a
+    sender cannot make the server render a template or read a variable.
+    """
+    if isinstance(value, dict):
+        return {("_prefect_kind_" if k == "__prefect_kind" else k): inert(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [inert(v) for v in value]
+    return value

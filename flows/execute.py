@@ -138,6 +138,11 @@ def execute_plan(
     return _record(run, label, plan, decision, "failed", detail="state kept drifting"), None
 
 
+def _limit_of(run: IncidentRun, request: ActionRequest, key: str) -> int:
+    """The maximum of the rate limit behind ``key``: the count that makes the policy deny."""
+    return next(lim.max_count for lim in run.policy.rate_limits if lim.key_for(request) == key)
+
+
 class _Halted(Exception):
     def __init__(self, decision: Decision) -> None:
         super().__init__(decision.reason)
@@ -158,7 +163,7 @@ def _apply_guarded(run: IncidentRun, plan: Plan, stage: Stage) -> Applied:
         context = DecisionContext(
             severity=run.severity,
             now=datetime.now(UTC),
-            action_counts={exhausted: 10**6},
+            action_counts={exhausted: _limit_of(run, request, exhausted)},
             requester=run.requester,
         )
         denied = decide(request, context, run.policy)

@@ -83,7 +83,9 @@ def client(service: str, target: AwsTarget) -> Any:
     Clients are cached per (service, target) and share one session per target: a fresh
     session costs ~100 ms, and a flow-run process needs ~20 clients (bench: diagnose 5 s cold).
     Building is serialised because boto3 sessions are not thread-safe while creating clients
-    (snapshot sources run in threads).
+    (snapshot sources run in threads). Assumed-role credentials are cached with the session for
+    the life of the process (an incident's flow-run process); a long-lived process calls
+    :func:`clear_client_cache` before the role's session expires.
     """
     with _BUILD_LOCK:
         return _cached_client(service, target.region, target.role_arn, target.resolved_endpoint())

@@ -158,3 +158,14 @@ def test_a_transient_503_is_retried_and_starts_exactly_one_run() -> None:
     posts = [r for r in prefect.requests if r[0] == "POST"]
     assert len(posts) == 2 and started.created
     assert list(prefect.runs) == [firing.dedup_key]
+
+
+def test_prefect_templating_keys_in_a_raw_payload_stay_inert() -> None:
+    prefect = FakePrefect()
+    firing, _ = _alerts()
+    hostile = firing.model_copy(
+        update={"raw": {"x": {"__prefect_kind": "workspace_variable", "variable_name": "s"}}}
+    )
+    _starter(prefect).start(hostile)
+    sent = next(iter(prefect.runs.values()))["parameters"]["alert"]["raw"]
+    assert sent == {"x": {"_prefect_kind_": "workspace_variable", "variable_name": "s"}}
