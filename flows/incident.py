@@ -27,7 +27,9 @@ from policies import Severity
 def incident_response(alert: Alert, settings: RunSettings) -> State:
     """Handle one alert end to end. The final state's message says what happened."""
     incident_id = incident_id_for(alert)
-    timeline = Timeline(incident_id=incident_id, path=settings.incident_dir(incident_id) / "timeline.json")
+    timeline = Timeline.open(incident_id, settings.incident_dir(incident_id) / "timeline.json")
+    if timeline.entries:
+        timeline.add(Stage.DETECT, "restarted", "incident run started again; live state is re-read")
     timeline.add(
         Stage.DETECT,
         "alert",

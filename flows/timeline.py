@@ -80,3 +80,9 @@ class Timeline(BaseModel):
     @classmethod
     def load(cls, path: Path) -> Timeline:
         return cls.model_validate(json.loads(path.read_text()))
+
+    @classmethod
+    def open(cls, incident_id: str, path: Path) -> Timeline:
+        """The incident's timeline, continued if a record exists (a re-run after a crashed
+        worker, a retried run): the audit log is appended to, never overwritten."""
+        return cls.load(path) if path.exists() else cls(incident_id=incident_id, path=path)

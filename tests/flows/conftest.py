@@ -58,7 +58,7 @@ class World:
             policy_path=str(policy_path) if policy_path else None,
             output_dir=str(self.tmp / "incidents"),
             confirm_window_seconds=10,
-            bake_seconds=8,
+            bake_seconds=20,
             watch_interval_seconds=1,
             healthy_checks=2,
             approval_poll_seconds=1,
