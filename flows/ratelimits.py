@@ -45,10 +45,13 @@ def current_counts(request: ActionRequest, policy: Policy) -> dict[str, int]:
     return counts
 
 
-def acquire(request: ActionRequest, policy: Policy, *, timeout_seconds: float = 2.0) -> str | None:
+def acquire(request: ActionRequest, policy: Policy, *, timeout_seconds: float = 10.0) -> str | None:
     """Take one slot of every limit that applies, right before applying.
 
     Returns None when allowed, else the key of the exhausted limit (the action must not run).
+    The decision already denied what the counts showed exhausted, so this only settles races
+    between runs; the timeout is generous because a loaded server answers slowly, and a slot
+    that is really gone would otherwise take window/N to come back.
     """
     for limit in policy.rate_limits:
         key = limit.key_for(request)

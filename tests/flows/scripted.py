@@ -47,11 +47,13 @@ class Script:
                 continue
             for step in steps:
                 key = f"{step.flow_run_id}:{step.pause_key}"
-                if key in self._seen or not self.answers:
+                if key in self._seen:
                     continue
                 self._seen.add(key)
                 self.steps.append(step)
-                answer = self.answers.pop(0)
+                # A step the script did not expect is refused at once, so a test fails on its
+                # assertions instead of hanging until the approval deadline.
+                answer = self.answers.pop(0) if self.answers else _refusal(step)
                 if self.before is not None:
                     self.before(step)
                 if answer is None:
@@ -63,6 +65,12 @@ class Script:
                     answer_step(step.flow_run_id, run_input)
                 except ResumeRefusedError as e:
                     self.refused.append(str(e))
+
+
+def _refusal(step: PendingStep) -> dict[str, Any]:
+    if step.kind == "approval":
+        return reject("unexpected-step")
+    return {"done": False, "operator": "unexpected-step", "notes": "not in the test's script"}
 
 
 def approve(name: str, reason: str = "test") -> dict[str, Any]:
