@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from flows.forms import ApprovalInput, HumanTaskInput, approval_markdown, checklist_markdown
 from flows.timeline import Stage, Timeline
-from policies import ApprovalAnswer, ApprovalRule, Decision, Policy, evaluate_approvals
+from policies import ApprovalAnswer, Decision, Policy, evaluate_approvals
 from tasks.plan import Plan
 
 
@@ -45,7 +45,9 @@ def request_approval(
     poll_seconds: int,
 ) -> GateOutcome:
     """Pause until the plan is approved by enough distinct allowed people, rejected, or timed out."""
-    rule: ApprovalRule = decision.approval or _fallback_rule()
+    rule = decision.approval
+    if rule is None:  # policies.decide never returns approval without a rule; refuse, never guess
+        raise ValueError(f"decision {decision.rule} asks for approval but names no approval rule")
     deadline = datetime.now(UTC) + timedelta(seconds=rule.timeout_seconds)
     answers: list[ApprovalAnswer] = []
     accepted: list[str] = []
@@ -160,15 +162,3 @@ def request_human_action(
         actor=answer.operator,
     )
     return GateOutcome(status=status, people=[answer.operator], reason=answer.notes)
-
-
-def _fallback_rule() -> ApprovalRule:
-    """Used only if a policy returns tier approval without a rule: one approver, deny on timeout."""
-    return ApprovalRule(
-        approvers=[],
-        groups=[],
-        min_approvers=1,
-        requester_may_approve=False,
-        timeout_seconds=900,
-        on_timeout="deny",
-    )
