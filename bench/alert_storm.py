@@ -5,9 +5,12 @@ The production receiver (``firebreak serve``) runs in a subprocess, so its peak 
 (no runner, no worker): runs stay Scheduled, so this measures intake alone. Each incident is
 delivered ``--deliveries / --incidents`` times, shuffled, by ``--senders`` threads; afterwards
 the Prefect API must hold exactly one run per incident, and every delivery must have been
-answered 200 with its incident's run.
+answered 200 with its incident's run. The receiver logs one line per ``create_flow_run`` answer
+(``incident run ... for ...``), which counts the deliveries that reached Prefect; the rest of the
+200 answers came from the receiver's recent-runs memory (``--no-recent-runs`` turns it off).
 
     python -m bench.alert_storm --deliveries 10000 --incidents 100 --senders 8
+    python -m bench.alert_storm --deliveries 10000 --incidents 100 --senders 8 --no-recent-runs
 """
 
 from __future__ import annotations
@@ -50,10 +53,12 @@ class Delivery:
 
 
 @contextmanager
-def receiver_process(where: Path) -> Iterator[tuple[str, int]]:
-    """``firebreak serve`` on a free port; yields (alerts URL, pid)."""
+def receiver_process(where: Path, *, recent_runs: bool = True) -> Iterator[tuple[str, int]]:
+    """``firebreak serve`` on a free port, logging to ``where/receiver.log``; yields (alerts URL, pid)."""
     port = free_port()
     env = {**os.environ, "FIREBREAK_GENERIC_TOKEN": TOKEN, "FIREBREAK_DEAD_LETTER_DIR": str(where / "dl")}
+    if not recent_runs:
+        env["FIREBREAK_RECENT_RUNS_MAX"] = "0"
     firebreak = str(Path(sys.executable).with_name("firebreak"))
     with (where / "receiver.log").open("wb") as log:
         process = subprocess.Popen(
@@ -104,7 +109,15 @@ def _send(
             out.append(Delivery(incident, elapsed, response.status_code, run_id))
 
 
-def run(deliveries: int, incidents: int, senders: int, max_seconds: float, where: Path) -> dict[str, object]:
+def prefect_answers(log: Path) -> int:
+    """How many ``create_flow_run`` calls answered (PrefectStarter logs one line each)."""
+    with log.open(encoding="utf-8", errors="replace") as lines:
+        return sum(" incident run " in line for line in lines)
+
+
+def run(
+    deliveries: int, incidents: int, senders: int, max_seconds: float, where: Path, *, recent_runs: bool
+) -> dict[str, object]:
     onset = datetime.now(UTC).replace(microsecond=0)
     bodies: list[dict[str, object]] = [
         generic_alert(
@@ -121,7 +134,7 @@ def run(deliveries: int, incidents: int, senders: int, max_seconds: float, where
     random.Random(8).shuffle(work)
     with prefect_server() as server:
         deployment_id = str(deployment(bench_settings(where / "catalog.yaml", where / "incidents")).apply())
-        with receiver_process(where) as (url, pid):
+        with receiver_process(where, recent_runs=recent_runs) as (url, pid):
             results: list[list[Delivery]] = [[] for _ in range(senders)]
             began = time.monotonic()
             threads = [
@@ -141,7 +154,14 @@ def run(deliveries: int, incidents: int, senders: int, max_seconds: float, where
         api.close()
     done = [d for batch in results for d in batch]
     progress(f"{len(done)} deliveries in {wall:.1f}s; {len(runs)} runs in Prefect")
-    return _figures(done, runs, deliveries, incidents, senders, wall, peak)
+    figures = _figures(done, runs, deliveries, incidents, senders, wall, peak)
+    asked = prefect_answers(where / "receiver.log")
+    return {
+        **figures,
+        "recent_runs": recent_runs,
+        "prefect_create_flow_run_answers": asked,
+        "answered_from_memory": sum(d.status == 200 for d in done) - asked,
+    }
 
 
 def _figures(
@@ -190,10 +210,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--senders", type=int, default=8, help="Concurrent sending threads.")
     parser.add_argument("--max-seconds", type=float, default=240, help="Senders stop after this.")
     parser.add_argument("--workdir", type=Path, help="Keep the receiver's log and dead letters here.")
+    parser.add_argument(
+        "--no-recent-runs",
+        action="store_true",
+        help="Receiver asks Prefect for every delivery (FIREBREAK_RECENT_RUNS_MAX=0).",
+    )
     args = parser.parse_args(argv)
     exit_on_sigterm()
     with workdir(args.workdir) as where:
-        emit(run(args.deliveries, args.incidents, args.senders, args.max_seconds, where))
+        figures = run(
+            args.deliveries,
+            args.incidents,
+            args.senders,
+            args.max_seconds,
+            where,
+            recent_runs=not args.no_recent_runs,
+        )
+        emit(figures)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ buffered logs): a benchmark measures the same stack a drill exercises, never a l
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -59,8 +58,6 @@ class SeededSandbox:
 def seeded_sandbox(workdir: Path) -> Iterator[SeededSandbox]:
     """A moto server (endpoint exported, so served flow processes inherit it) seeded with checkout."""
     with Sandbox(export_env=True) as sandbox:
-        # moto answers unimplemented calls (CloudTrail LookupEvents) with a logged traceback.
-        logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
         catalog = seed_checkout(sandbox.endpoint_url)
         yield SeededSandbox(sandbox, catalog, write_catalog(catalog, workdir / "catalog.yaml"))
 

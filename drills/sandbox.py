@@ -18,6 +18,7 @@ from types import TracebackType
 
 from moto.server import ThreadedMotoServer
 
+from drills import moto_gaps
 from drills import seed_names as n
 from tasks.aws import AwsTarget
 
@@ -82,6 +83,7 @@ class Sandbox:
             raise SandboxError("the sandbox is already running")
         # werkzeug logs every request at INFO: a ticking simulator would flood the drill's output.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        moto_gaps.install()
         server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()

@@ -1,7 +1,9 @@
 """Apply, verify and undo any plan, and the Prefect tasks the flows call.
 
 ``apply_plan`` is the contract in one place: re-read live state; already at ``after`` -> do
-nothing; no longer at ``before`` -> DriftError; else write and read back. The per-kind work is
+nothing; no longer at ``before`` -> DriftError; else write and read back. A write that failed
+is read back too, so the error says what is live now (nothing half-applied goes unreported),
+and a write whose answer was lost counts as applied only if the read-back proves it. The per-kind work is
 a StateStore looked up in tasks.registry, so every action kind gets the same guarantees.
 
 Inside a flow, wrap related actions in ``prefect.transactions.transaction()``: if a later step
@@ -19,8 +21,9 @@ from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 from prefect.transactions import get_transaction
 
-from tasks.plan import Applied, DriftError, JsonDict, Plan
+from tasks.plan import ActionError, Applied, DriftError, JsonDict, Plan
 from tasks.registry import action_kind
+from tasks.steps import UnconfirmedActionError
 
 APPLIED_KEY = "firebreak.applied"
 
@@ -41,9 +44,26 @@ def apply_plan(plan: Plan) -> Applied:
             f"{plan.kind} plan {plan.hash} on {', '.join(plan.targets)}: live state drifted since planning "
             f"(expected {plan.before}, live {live}); re-plan and re-approve"
         )
-    request_ids = store.write(plan)
+    try:
+        request_ids = store.write(plan)
+    except UnconfirmedActionError as e:
+        if _read_back_after(e, plan) != plan.after:
+            raise
+        request_ids = [f"unconfirmed: {e.operation} got no answer; the change was read back as live"]
+    except ActionError as e:
+        _read_back_after(e, plan)
+        raise
     state = store.read(plan.kind, plan.aws, plan.params)
     return Applied(plan=plan, changed=True, request_ids=request_ids, state_after=state)
+
+
+def _read_back_after(error: ActionError, plan: Plan) -> JsonDict:
+    """Record on ``error`` the live state after a failed write (or why it could not be read)."""
+    try:
+        error.live_state = read_live(plan)
+    except ActionError as unreadable:
+        error.live_state = {"unreadable": str(unreadable)}
+    return error.live_state
 
 
 def verify_plan(plan: Plan) -> bool:

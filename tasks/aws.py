@@ -6,7 +6,10 @@ call at a moto server just by setting ``endpoint_url``.
 
 botocore's own retries are switched off (``total_max_attempts=1``) so that tenacity is the
 single owner of retries: attempts never multiply, and a mutating call is retried only on errors
-that prove it was not applied (throttling, 5xx), never on permanent ones.
+that prove it was not applied (throttling, 5xx, a connection that never opened), never on
+permanent ones. A write whose *response* was lost (read timeout, connection closed mid-answer)
+may have been applied: it is not retried blindly but raised as :class:`UnconfirmedWriteError`,
+and the action reads live state back to find out (``tasks.actions.apply_plan``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import (
     retry,
@@ -50,6 +53,17 @@ RETRYABLE_CODES = frozenset(
         "InternalServerError",
     }
 )
+
+
+READ_ONLY_PREFIXES = ("get_", "list_", "describe_", "lookup_", "filter_", "head_", "batch_get_")
+
+
+class UnconfirmedWriteError(Exception):
+    """A mutating call was sent but its answer never came: it may or may not have been applied."""
+
+    def __init__(self, operation: str, cause: HTTPClientError) -> None:
+        super().__init__(f"{operation}: no answer ({type(cause).__name__}); it may have been applied")
+        self.operation = operation
 
 
 class AwsTarget(BaseModel):
@@ -131,9 +145,18 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
+def is_read_only(operation: str) -> bool:
+    """``describe_services`` is a read, ``update_service`` a write (boto3 method names)."""
+    return operation.startswith(READ_ONLY_PREFIXES)
+
+
 def is_retryable(exc: BaseException) -> bool:
-    """Throttling, 5xx and connection drops are retried; everything else is permanent."""
-    if isinstance(exc, ConnectionError | ReadTimeoutError):
+    """Throttling, 5xx and connection failures are retried; everything else is permanent.
+
+    A lost answer (HTTPClientError: read timeout, connection closed) reaches this predicate only
+    from a read: :func:`call` turns a write's into UnconfirmedWriteError, never retried.
+    """
+    if isinstance(exc, ConnectionError | HTTPClientError):
         return True
     if not isinstance(exc, ClientError):
         return False
@@ -158,6 +181,8 @@ def call(aws_client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
     """Call ``aws_client.<operation>(**kwargs)`` under the retry policy.
 
     The single choke point for AWS calls made by actions, so every one is retried the same way.
+    Raises ClientError (permanent or retries exhausted), BotoCoreError (no connection), or
+    UnconfirmedWriteError (a write sent but not answered).
     """
     result: dict[str, Any] = _retrying_call(aws_client, operation, kwargs)
     return result
@@ -165,7 +190,12 @@ def call(aws_client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
 
 @aws_retry()
 def _retrying_call(aws_client: Any, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = getattr(aws_client, operation)(**kwargs)
+    try:
+        result: dict[str, Any] = getattr(aws_client, operation)(**kwargs)
+    except HTTPClientError as e:
+        if is_read_only(operation):
+            raise
+        raise UnconfirmedWriteError(operation, e) from e
     return result
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from tasks.aws import AwsTarget, client, request_id
 from tasks.catalog import FlagStore
 from tasks.plan import ActionError, JsonDict, Plan
-from tasks.steps import Step, aws_call, run_steps
+from tasks.steps import Step, UnconfirmedActionError, aws_call, run_steps
 
 IAM_ACTIONS = (
     "appconfig:GetConfigurationProfile",
@@ -59,17 +59,22 @@ class AppConfigFlag:
         created: dict[str, int] = {}
 
         def create_version() -> str:
-            response = aws_call(
-                plan.kind,
-                _resource(p),
-                appconfig,
-                "create_hosted_configuration_version",
-                ApplicationId=p["application"],
-                ConfigurationProfileId=p["profile"],
-                Content=json.dumps(content).encode(),
-                ContentType="application/json",
-                Description=f"firebreak plan {plan.hash}",
-            )
+            try:
+                response = aws_call(
+                    plan.kind,
+                    _resource(p),
+                    appconfig,
+                    "create_hosted_configuration_version",
+                    ApplicationId=p["application"],
+                    ConfigurationProfileId=p["profile"],
+                    Content=json.dumps(content).encode(),
+                    ContentType="application/json",
+                    Description=f"firebreak plan {plan.hash}",
+                )
+            except UnconfirmedActionError as e:
+                # The deployment needs the version number the lost answer carried; a version
+                # created meanwhile stays undeployed (harmless) and is named by its description.
+                raise ActionError(f"{e}; nothing was deployed (look for 'firebreak plan {plan.hash}')") from e
             created["version"] = int(response["VersionNumber"])
             return request_id(response)
 

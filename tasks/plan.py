@@ -20,7 +20,17 @@ JsonDict = dict[str, Any]
 
 
 class ActionError(RuntimeError):
-    """An action could not be planned or applied; the message says what and why."""
+    """An action could not be planned or applied; the message says what and why.
+
+    ``live_state`` is set when a write failed and the targets were read back afterwards, so the
+    record says what is live now (nothing changed, or what a partial failure left behind).
+    """
+
+    live_state: JsonDict | None = None
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return message if self.live_state is None else f"{message}; live state read back: {self.live_state}"
 
 
 class DriftError(ActionError):

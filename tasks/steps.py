@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from tasks.aws import AwsTarget, call, error_code
+from tasks.aws import AwsTarget, UnconfirmedWriteError, call, error_code
 from tasks.plan import ActionError, JsonDict, PartialApplyError, Plan
 
 
@@ -31,6 +31,10 @@ class ActionFailedError(ActionError):
         self.resource = resource
         self.operation = operation
         self.code = code
+
+
+class UnconfirmedActionError(ActionFailedError):
+    """A write was sent and not answered: whether it applied is known only by reading back."""
 
 
 class StateStore(Protocol):
@@ -50,18 +54,21 @@ class StateStore(Protocol):
 def aws_call(kind: str, resource: str, aws_client: Any, operation: str, **kwargs: Any) -> JsonDict:
     """``tasks.aws.call`` that turns a failed call into an :class:`ActionFailedError`.
 
+    A write that got no answer becomes :class:`UnconfirmedActionError`; connection failures
+    that outlasted the retries are reported like AWS errors, with the exception's name as code.
+
     Example: ``aws_call("flags.disable.ssm", "/flags/x", ssm, "put_parameter", Name=..., ...)``.
     """
+    where = {"kind": kind, "resource": resource, "operation": operation}
     try:
         return call(aws_client, operation, **kwargs)
     except ClientError as e:
-        raise ActionFailedError(
-            kind=kind,
-            resource=resource,
-            operation=operation,
-            code=error_code(e) or "UnknownError",
-            detail=str(e.response.get("Error", {}).get("Message", e)),
-        ) from e
+        message = str(e.response.get("Error", {}).get("Message", e))
+        raise ActionFailedError(**where, code=error_code(e) or "UnknownError", detail=message) from e
+    except UnconfirmedWriteError as e:
+        raise UnconfirmedActionError(**where, code="NoAnswer", detail=str(e)) from e
+    except BotoCoreError as e:
+        raise ActionFailedError(**where, code=type(e).__name__, detail=str(e)) from e
 
 
 @dataclass(frozen=True)
@@ -81,18 +88,26 @@ def run_steps(kind: str, steps: Sequence[Step]) -> list[str]:
     """Run ``steps`` in order; on a failure undo the completed ones and raise PartialApplyError.
 
     A failure of the very first step re-raises that step's error unchanged: nothing was done.
+    A step whose write went unanswered counts as done (its undo sets an absolute state, harmless
+    if it never applied) and the rest still run; its UnconfirmedActionError is raised at the end
+    so that the caller reads back whether the whole change is live.
     """
     done: list[Step] = []
     ids: list[str] = []
+    unconfirmed: list[UnconfirmedActionError] = []
     for step in steps:
         try:
             ids.append(step.do())
+        except UnconfirmedActionError as e:
+            unconfirmed.append(e)
         # Any failure (even one we did not foresee) must trigger the undo of earlier steps.
         except Exception as e:
             if not done:
                 raise
             raise _undo(kind, step, done, e) from e
         done.append(step)
+    if unconfirmed:
+        raise unconfirmed[0]
     return ids
 
 

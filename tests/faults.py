@@ -10,6 +10,10 @@ one injected error is exactly one failed attempt, which keeps tenacity tests det
 
     canned(appconfig, "appconfig.StartDeployment", lambda params: {...})   # moto lacks it
 
+Timeouts come in the two shapes that matter: ``CONNECT_TIMEOUT`` is raised before the request
+is sent (it certainly did not apply), while :func:`lose_answers` lets the request reach moto and
+then raises a read timeout, as when AWS applied a write but the answer never arrived.
+
 ``operation`` is ``"<service>.<Operation>"``; the service part may be boto3's name (``elbv2``,
 ``route53``): it is translated to botocore's event name for the client's service.
 """
@@ -23,14 +27,16 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
-Fault = tuple[str, int, str]
+Fault = tuple[str, int, str] | Exception
 Response = dict[str, Any]
 
 THROTTLE: Fault = ("ThrottlingException", 400, "Rate exceeded")
 UNAVAILABLE: Fault = ("ServiceUnavailable", 503, "Service is unavailable")
 INTERNAL: Fault = ("InternalFailure", 500, "Internal failure")
 ACCESS_DENIED: Fault = ("AccessDenied", 403, "User is not authorized to perform this operation")
+CONNECT_TIMEOUT: Fault = ConnectTimeoutError(endpoint_url="https://fault.injected")
 
 _ids = itertools.count()
 
@@ -47,8 +53,11 @@ class FaultPlan:
         self.calls += 1
         if not self.faults:
             return None  # fall through to moto
-        code, status, message = self.faults.pop(0)
+        fault = self.faults.pop(0)
         self.injected += 1
+        if isinstance(fault, Exception):
+            raise fault
+        code, status, message = fault
         return _response(status, {"Error": {"Code": code, "Message": message}})
 
 
@@ -58,6 +67,30 @@ def inject_faults(aws_client: Any, operation: str, faults: list[Fault]) -> Itera
     plan = FaultPlan(faults)
     with _registered(aws_client, operation, plan):
         yield plan
+
+
+@contextlib.contextmanager
+def lose_answers(aws_client: Any, operation: str, count: int = 1) -> Iterator[FaultPlan]:
+    """Let the next ``count`` calls of ``operation`` reach moto, then raise a read timeout.
+
+    The call's effect is real (moto applied it); only the answer is lost.
+    """
+    plan = FaultPlan([])
+    lost = [ReadTimeoutError(endpoint_url="https://fault.injected") for _ in range(count)]
+
+    def after(**_: Any) -> None:
+        plan.calls += 1
+        if lost:
+            plan.injected += 1
+            raise lost.pop()
+
+    name = f"after-call.{_event(aws_client, operation)}"
+    key = f"lost-{next(_ids)}"
+    aws_client.meta.events.register_first(name, after, unique_id=key)
+    try:
+        yield plan
+    finally:
+        aws_client.meta.events.unregister(name, unique_id=key)
 
 
 @contextlib.contextmanager

@@ -31,6 +31,8 @@ class Case:
     write_op: tuple[str, str]  # (boto3 service, "Service.Operation") of the mutating call
     drift: Callable[[], None] | None = None  # None: the state has no third value to drift to
     history: Callable[[], int] | None = None
+    # False where the write's answer is needed to go on (AppConfig: the new version's number)
+    lost_answer_applies: bool = True
 
     def write_client(self) -> Any:
         return client(self.write_op[0], AwsTarget(region=EAST))
@@ -149,6 +151,7 @@ def appconfig_flag(aws: AwsTarget, stack: ExitStack) -> Case:
         observe,
         ("appconfig", "appconfig.CreateHostedConfigurationVersion"),
         history=lambda: len(fake.items),
+        lost_answer_applies=False,
     )
 
 

@@ -13,10 +13,10 @@ import pytest
 
 from tasks.actions import apply_plan, inverse_plan, read_live, verify_plan
 from tasks.aws import AwsTarget
-from tasks.plan import DriftError, Plan
+from tasks.plan import ActionError, DriftError, Plan
 from tasks.registry import REGISTRY
 from tasks.steps import ActionFailedError
-from tests.faults import ACCESS_DENIED, THROTTLE, UNAVAILABLE, inject_faults
+from tests.faults import ACCESS_DENIED, CONNECT_TIMEOUT, THROTTLE, UNAVAILABLE, inject_faults, lose_answers
 from tests.tasks.cases import CASES, TWO_STATE, Case
 
 
@@ -107,6 +107,35 @@ def test_access_denied_changes_nothing_and_says_why(case: Case) -> None:
         apply_plan(case.plan)
     assert case.plan.kind in str(err.value) and "AccessDenied" in str(err.value)
     assert err.value.code == "AccessDenied"
-    assert case.observe() == case.plan.before
+    assert case.observe() == case.plan.before == err.value.live_state
+    assert "live state read back" in str(err.value)
     if case.history:
         assert case.history() == writes
+
+
+def test_connect_timeouts_are_retried_then_applied_exactly_once(case: Case) -> None:
+    writes = case.history() if case.history else 0
+    with inject_faults(case.write_client(), case.write_op[1], [CONNECT_TIMEOUT, CONNECT_TIMEOUT]) as faults:
+        applied = apply_plan(case.plan)
+    assert faults.injected == 2 and faults.calls == 3
+    assert applied.changed and case.observe() == case.plan.after
+    if case.history:
+        assert case.history() == writes + 1
+
+
+def test_a_lost_answer_is_read_back_not_sent_again(case: Case) -> None:
+    """AWS applied the write but the answer timed out: the read-back proves it, no second write."""
+    writes = case.history() if case.history else 0
+    if not case.lost_answer_applies:
+        with lose_answers(case.write_client(), case.write_op[1]), pytest.raises(ActionError) as err:
+            apply_plan(case.plan)
+        assert "nothing was deployed" in str(err.value)
+        assert case.observe() == case.plan.before == err.value.live_state
+        return
+    with lose_answers(case.write_client(), case.write_op[1]) as lost:
+        applied = apply_plan(case.plan)
+    assert lost.injected == 1 and lost.calls == 1  # sent once, never re-sent
+    assert applied.changed and applied.request_ids[0].startswith("unconfirmed:")
+    assert case.observe() == case.plan.after == applied.state_after
+    if case.history:
+        assert case.history() == writes + 1

@@ -17,6 +17,7 @@ from botocore.compat import HTTPHeaders
 from moto import mock_aws
 from prefect.cache_policies import NO_CACHE
 
+from drills import moto_gaps
 from tasks.aws import AwsTarget, clear_client_cache, client
 from tasks.catalog import CatalogError
 from tasks.evidence import EvidenceBundle
@@ -28,6 +29,7 @@ AWS = AwsTarget(region=BAD)
 
 @pytest.fixture(scope="module")
 def seeded() -> Iterator[Seeded]:
+    moto_gaps.install()  # LookupEvents answers "no events", as in the drill sandbox
     clear_client_cache()
     with mock_aws(config={"core": {"reset_boto3_session": False}}):
         yield seed()
@@ -137,12 +139,21 @@ def test_changes_outside_the_window_are_left_out(seeded: Seeded) -> None:
     assert bundle.regions[BAD].ecs is not None  # state is still read
 
 
-def test_cloudtrail_gap_is_a_source_error_not_a_crash(seeded: Seeded) -> None:
-    bundle = snapshot(seeded)
+DENIED_TRAIL = {"Error": {"Code": "AccessDeniedException", "Message": "not authorized: LookupEvents"}}
+
+
+def test_a_complete_snapshot_has_no_source_errors(seeded: Seeded) -> None:
+    assert snapshot(seeded).source_errors == []
+
+
+def test_a_failing_cloudtrail_is_a_source_error_not_a_crash(seeded: Seeded) -> None:
+    with answer(BAD, "cloudtrail", "LookupEvents", DENIED_TRAIL):
+        bundle = snapshot(seeded)
     trail_errors = {e.region: e.error for e in bundle.source_errors if e.source == "cloudtrail"}
-    assert set(trail_errors) == {BAD, GOOD}
-    assert trail_errors[BAD].startswith("NotImplementedError")
+    assert set(trail_errors) == {BAD}
+    assert "AccessDeniedException" in trail_errors[BAD]
     assert bundle.failed_sources() == {"cloudtrail"}
+    assert bundle.regions[BAD].ecs is not None  # the other sources of the region are complete
 
 
 def test_cloudtrail_events_naming_our_resources_become_changes(seeded: Seeded) -> None:
@@ -159,7 +170,7 @@ def test_cloudtrail_events_naming_our_resources_become_changes(seeded: Seeded) -
     [trail] = [c for c in bundle.changes if c.kind == "cloudtrail"]
     assert (trail.region, trail.summary, trail.at) == (BAD, "UpdateService by deployer", at)
     assert trail.resource.endswith("service/checkout/web")
-    assert {(e.source, e.region) for e in bundle.source_errors} == {("cloudtrail", GOOD)}
+    assert bundle.source_errors == []
 
 
 def test_one_denied_source_leaves_the_rest_complete(seeded: Seeded) -> None:
@@ -183,12 +194,13 @@ def test_metric_names_limit_what_is_read(seeded: Seeded) -> None:
 
 
 def test_summary_markdown_is_short_and_names_the_evidence(seeded: Seeded) -> None:
-    text = snapshot(seeded).summary_markdown()
+    with answer(BAD, "cloudtrail", "LookupEvents", DENIED_TRAIL):
+        text = snapshot(seeded).summary_markdown()
     assert len(text.splitlines()) <= 40
     bad_row = next(line for line in text.splitlines() if line.startswith(f"| {BAD}"))
     assert "error_rate 12 ✗" in bad_row and f"checkout-5xx-{BAD}" in bad_row and "1/2" in bad_row
     assert "checkout-web:2 2/2" in bad_row
-    assert "cloudtrail (eu-west-1): NotImplementedError" in text
+    assert f"cloudtrail ({BAD}): " in text and "AccessDeniedException" in text
 
 
 def test_bundle_round_trips_through_json(seeded: Seeded) -> None:
