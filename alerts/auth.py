@@ -24,6 +24,8 @@ from alerts.sns import parse_envelope
 from alerts.sns_signature import CertificateCache, verify_sns_signature
 from alerts.sources import Source
 
+_KNOWN_SCHEMES = frozenset({"basic", "bearer", "digest", "negotiate", "token", "apikey", "aws4-hmac-sha256"})
+
 
 def authenticate(
     source: Source,
@@ -81,7 +83,9 @@ def check_authorization(
             return
         raise BadCredentialsError(f"basic credentials for {source} are wrong")
     accepted = " or ".join(n for n, s in (("Bearer", token), ("Basic", basic)) if s is not None)
-    raise BadCredentialsError(f"{source} accepts {accepted} authorization, not {scheme or 'empty'!r}")
+    # Only a known scheme name is echoed: a bare "Authorization: <token>" has the token there.
+    offered = repr(scheme) if scheme in _KNOWN_SCHEMES else "an unknown scheme" if scheme else "'empty'"
+    raise BadCredentialsError(f"{source} accepts {accepted} authorization, not {offered}")
 
 
 def _same(offered: str, expected: SecretStr) -> bool:

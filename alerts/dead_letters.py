@@ -29,7 +29,15 @@ log = logging.getLogger(__name__)
 _SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-amz-security-token"}
 )
-_SECRET_WORDS = ("token", "secret", "password", "signature", "api-key", "apikey", "auth")
+_SECRET_WORDS = ("token", "secret", "password", "signature", "api-key", "apikey", "auth", "credential")
+# A credential-like query parameter inside a kept header value (a proxy's X-Forwarded-Uri, a
+# Referer, a presigned URL): the name stays, the value goes.
+_SECRET_PARAM = re.compile(
+    r"(?P<name>[?&;][^=&;#\s]*(?:{})[^=&;#\s]*=)[^&;#\s]*".format(
+        "|".join(re.escape(word).replace(r"\-", "[-_]?") for word in _SECRET_WORDS)
+    ),
+    re.IGNORECASE,
+)
 
 
 class Reason(StrEnum):
@@ -69,14 +77,28 @@ class DeadLetter(BaseModel):
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The headers without anything that authenticates: safe to write to disk or a log."""
+    """The headers without anything that authenticates: safe to write to disk or a log.
+
+    Headers named like a credential (``X-Api-Key``, ``x_auth_token``...) are dropped; in the
+    others, credential-like query parameters are blanked (``?token=REDACTED``), because a proxy
+    forwards the original URL, query string included, in headers such as ``X-Forwarded-Uri``.
+    """
     kept = {}
     for name, value in headers.items():
         key = name.lower()
-        if key in _SECRET_HEADERS or any(word in key for word in _SECRET_WORDS):
+        if key in _SECRET_HEADERS or any(word in key.replace("_", "-") for word in _SECRET_WORDS):
             continue
-        kept[key] = value
+        kept[key] = redact_query(value)
     return kept
+
+
+def redact_query(text: str) -> str:
+    """``text`` with the value of every credential-like query parameter blanked.
+
+    >>> redact_query("/alerts/generic?team=web&access_token=s3cr3t")
+    '/alerts/generic?team=web&access_token=REDACTED'
+    """
+    return _SECRET_PARAM.sub(r"\g<name>REDACTED", text)
 
 
 def letter(

@@ -22,6 +22,12 @@ class ReceiverSettings(BaseSettings):
     dead_letter_dir: Path = Path(".firebreak/dead-letters")
     dead_letter_max: int = Field(default=10_000, ge=1)
     routing_file: Path | None = None
+    recent_runs_max: int = Field(
+        default=10_000, ge=0, description="Dedup keys whose run is remembered (LRU); 0 disables."
+    )
+    recent_runs_ttl_seconds: float = Field(
+        default=900.0, ge=0, description="After this, Prefect is asked again for a key; 0 disables."
+    )
 
     alertmanager_token: SecretStr | None = Field(default=None, description="Bearer token.")
     alertmanager_basic: SecretStr | None = Field(default=None, description='Basic auth "user:password".')

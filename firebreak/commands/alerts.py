@@ -6,19 +6,22 @@ new sender or routing file is tried out. Signatures are not checked by ``parse``
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from alerts.dead_letters import DeadLetterStore
 from alerts.errors import AlertParseError, DeadLetterError, RoutingConfigError
 from alerts.prefect_starter import PrefectStarter
+from alerts.recent_runs import RecentRuns
 from alerts.replay import replay
 from alerts.routing import load_routing
 from alerts.settings import ReceiverSettings, load_settings
 from alerts.sources import Source, parse_payload
+from alerts.starter import IncidentStarter
 
 INVALID = 2
 
@@ -114,6 +117,29 @@ def _starter(settings: ReceiverSettings) -> PrefectStarter:
     return PrefectStarter(settings.prefect_api_url, deployment=settings.deployment, auth=auth)
 
 
+def serve_starter(settings: ReceiverSettings) -> IncidentStarter:
+    """The starter ``firebreak serve`` uses: Prefect behind the recent-runs memory, unless disabled.
+
+    Duplicate deliveries are answered from memory (see :mod:`alerts.recent_runs`); ``replay``
+    does not use this, because a kept alert must always be checked against Prefect.
+    """
+    prefect = _starter(settings)
+    if settings.recent_runs_max == 0 or settings.recent_runs_ttl_seconds == 0:
+        return prefect
+    return RecentRuns(
+        prefect, max_keys=settings.recent_runs_max, ttl_seconds=settings.recent_runs_ttl_seconds
+    )
+
+
+def serve_log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus Firebreak's ``alerts`` loggers at INFO (one line per run started)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["alerts"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
@@ -128,12 +154,12 @@ def serve(
     try:
         app = create_app(
             settings,
-            starter=_starter(settings),
+            starter=serve_starter(settings),
             dead_letters=DeadLetterStore(settings.dead_letter_dir, max_letters=settings.dead_letter_max),
         )
     except RoutingConfigError as e:
         raise _fail(str(e)) from e
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", log_config=serve_log_config())
 
 
 def register(app: typer.Typer) -> None:
