@@ -132,11 +132,15 @@ def serve_starter(settings: ReceiverSettings) -> IncidentStarter:
 
 
 def serve_log_config() -> dict[str, Any]:
-    """uvicorn's logging, plus Firebreak's ``alerts`` loggers at INFO (one line per run started)."""
+    """uvicorn's logging, plus Firebreak's ``alerts`` loggers at INFO (one line per run started),
+    and query-string credentials redacted from the access log (see alerts/log_redaction.py)."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["alerts"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    config.setdefault("filters", {})["redact"] = {"()": "alerts.log_redaction.RedactQuerySecrets"}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact")
     return config
 
 

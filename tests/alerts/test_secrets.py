@@ -16,7 +16,8 @@ What is kept and what is redacted (also in docs/alerts.md):
   ``X-Forwarded-Uri`` or ``Referer``; and an unknown Authorization scheme is not echoed (a bare
   ``Authorization: <token>`` would otherwise come back in the 403 detail).
 - Never seen: the request's own query string does not reach intake, so ``?token=`` is never
-  written. (Behind ``firebreak serve``, uvicorn's access log does print the path with its query.)
+  written; uvicorn's access log under ``firebreak serve`` prints the path with its query, so
+  its handlers redact credential-like query values (alerts/log_redaction.py).
 - Kept: the body, as the sender's evidence, even when it contains something secret-looking.
   None of the receiver's credentials travel in a body: PagerDuty signs in a header, and the
   SNS ``Signature`` in the body is a public-key signature that proves but grants nothing. The
@@ -32,6 +33,7 @@ import hashlib
 import hmac
 import json
 import logging
+import logging.config
 from collections import Counter
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
@@ -50,6 +52,7 @@ from alerts.replay import replay
 from alerts.settings import load_settings
 from alerts.starter import StartedRun
 from firebreak.cli import app as cli
+from firebreak.commands.alerts import serve_log_config
 from tests.alerts.fakes import FakeStarter
 from tests.alerts.signing import fixture_bytes
 
@@ -277,3 +280,26 @@ def test_a_secret_in_the_senders_own_body_is_kept_as_evidence(
     ((path, dead),) = DeadLetterStore(canary_env).entries()
     assert "sender-secret-in-body" in dead.body
     assert not _leaks(path.read_text())
+
+
+def test_the_access_log_of_firebreak_serve_redacts_query_credentials(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The request line uvicorn logs (same call as uvicorn's h11 protocol) loses its token."""
+    names = ("uvicorn", "uvicorn.error", "uvicorn.access", "alerts")
+    saved = {name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate) for name in names}
+    try:
+        logging.config.dictConfig(serve_log_config())
+        access = logging.getLogger("uvicorn.access")
+        path = f"/alerts/generic?team=web&token={CANARY}"
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", path, "1.1", 200)
+        logging.getLogger("uvicorn.error").info("could not parse %s", path)
+    finally:
+        for name, (handlers, propagate) in saved.items():
+            logging.getLogger(name).handlers[:] = handlers
+            logging.getLogger(name).propagate = propagate
+    printed = capsys.readouterr()
+    out = printed.out + printed.err
+    assert '"POST /alerts/generic?team=web&token=REDACTED HTTP/1.1" 200' in out
+    assert "could not parse /alerts/generic?team=web&token=REDACTED" in out
+    assert CANARY not in out
