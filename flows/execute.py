@@ -129,7 +129,14 @@ def execute_plan(
                 run, label, plan, e.decision, "denied", detail=e.decision.reason, people=people
             ), None
         except ActionError as e:
-            tl.add(stage, "apply-failed", f"{plan.kind}: {e}", error=str(e))
+            tl.add(
+                stage,
+                "apply-failed",
+                f"{plan.kind}: {e}",
+                error=str(e),
+                aws_faults=e.aws_faults,
+                live_state=e.live_state,
+            )
             return _record(run, label, plan, decision, "failed", detail=str(e), people=people), None
         return _record(
             run, label, plan, decision, "applied" if applied.changed else "noop", people=people
@@ -171,6 +178,13 @@ def _apply_guarded(run: IncidentRun, plan: Plan, stage: Stage) -> Applied:
         raise _Halted(denied)
     run.timeline.add(stage, "applying", f"{plan.summary}", plan_hash=plan.hash)
     applied: Applied = apply_action(plan)
+    if applied.aws_faults:
+        run.timeline.add(
+            stage,
+            "aws-faults",
+            f"{plan.kind}: {len(applied.aws_faults)} AWS error(s) met and overcome",
+            aws_faults=applied.aws_faults,
+        )
     run.timeline.add(
         stage,
         "applied" if applied.changed else "noop",

@@ -21,6 +21,7 @@ from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
 from prefect.transactions import get_transaction
 
+from tasks.aws import note_fault, recording_faults
 from tasks.plan import ActionError, Applied, DriftError, JsonDict, Plan
 from tasks.registry import action_kind
 from tasks.steps import UnconfirmedActionError
@@ -44,17 +45,21 @@ def apply_plan(plan: Plan) -> Applied:
             f"{plan.kind} plan {plan.hash} on {', '.join(plan.targets)}: live state drifted since planning "
             f"(expected {plan.before}, live {live}); re-plan and re-approve"
         )
-    try:
-        request_ids = store.write(plan)
-    except UnconfirmedActionError as e:
-        if _read_back_after(e, plan) != plan.after:
+    with recording_faults() as faults:
+        try:
+            request_ids = store.write(plan)
+        except UnconfirmedActionError as e:
+            if _read_back_after(e, plan) != plan.after:
+                e.aws_faults = [*faults, str(e)]
+                raise
+            note_fault(f"{e.operation}: no answer; the read-back shows the change live, not sent again")
+            request_ids = [f"unconfirmed: {e.operation} got no answer; the change was read back as live"]
+        except ActionError as e:
+            _read_back_after(e, plan)
+            e.aws_faults = [*faults, str(e)]
             raise
-        request_ids = [f"unconfirmed: {e.operation} got no answer; the change was read back as live"]
-    except ActionError as e:
-        _read_back_after(e, plan)
-        raise
     state = store.read(plan.kind, plan.aws, plan.params)
-    return Applied(plan=plan, changed=True, request_ids=request_ids, state_after=state)
+    return Applied(plan=plan, changed=True, request_ids=request_ids, state_after=state, aws_faults=faults)
 
 
 def _read_back_after(error: ActionError, plan: Plan) -> JsonDict:

@@ -14,9 +14,12 @@ and the action reads live state back to find out (``tasks.actions.apply_plan``).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any, TypeVar
 
@@ -25,6 +28,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import (
+    RetryCallState,
     retry,
     retry_if_exception,
     stop_after_attempt,
@@ -32,6 +36,7 @@ from tenacity import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 NO_BOTO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
@@ -164,6 +169,39 @@ def is_retryable(exc: BaseException) -> bool:
     return error_code(exc) in RETRYABLE_CODES or int(status) >= 500
 
 
+_FAULTS: ContextVar[list[str] | None] = ContextVar("firebreak_aws_faults", default=None)
+
+
+@contextmanager
+def recording_faults() -> Iterator[list[str]]:
+    """Collect one line per AWS error met inside the block, retried or not, for the audit trail.
+
+    A retried throttle leaves no trace in the result of the call that finally worked; an
+    incident timeline must still show it (``tasks.actions.apply_plan`` records these).
+    """
+    faults: list[str] = []
+    token = _FAULTS.set(faults)
+    try:
+        yield faults
+    finally:
+        _FAULTS.reset(token)
+
+
+def note_fault(line: str) -> None:
+    """Log an AWS fault and add it to the enclosing :func:`recording_faults` block, if any."""
+    log.warning("%s", line)
+    faults = _FAULTS.get()
+    if faults is not None:
+        faults.append(line)
+
+
+def _note_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    operation = state.args[1] if len(state.args) > 1 else getattr(state.fn, "__name__", "call")
+    cause = (error_code(exc) or type(exc).__name__) if exc else "error"
+    note_fault(f"{operation}: {cause} on attempt {state.attempt_number}, retried")
+
+
 def aws_retry(attempts: int = 5) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Decorator: retry a function making AWS calls on retryable errors, with jittered backoff.
 
@@ -173,6 +211,7 @@ def aws_retry(attempts: int = 5) -> Callable[[Callable[..., T]], Callable[..., T
         retry=retry_if_exception(is_retryable),
         stop=stop_after_attempt(attempts),
         wait=wait_exponential_jitter(multiplier=0.5, max=10),
+        before_sleep=_note_retry,
         reraise=True,
     )
 

@@ -27,6 +27,7 @@ class ActionError(RuntimeError):
     """
 
     live_state: JsonDict | None = None
+    aws_faults: list[str] = []  # noqa: RUF012 - replaced per instance, never mutated
 
     def __str__(self) -> str:
         message = super().__str__()
@@ -92,4 +93,5 @@ class Applied(BaseModel):
     changed: bool = Field(description="False when live state already equalled plan.after.")
     request_ids: list[str] = Field(default_factory=list)
     state_after: JsonDict
+    aws_faults: list[str] = Field(default_factory=list, description="AWS errors met and overcome.")
     applied_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))

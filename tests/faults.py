@@ -30,13 +30,14 @@ from botocore.compat import HTTPHeaders
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 Fault = tuple[str, int, str] | Exception
+INJECTED_URL = "https://fault.injected"
 Response = dict[str, Any]
 
 THROTTLE: Fault = ("ThrottlingException", 400, "Rate exceeded")
 UNAVAILABLE: Fault = ("ServiceUnavailable", 503, "Service is unavailable")
 INTERNAL: Fault = ("InternalFailure", 500, "Internal failure")
 ACCESS_DENIED: Fault = ("AccessDenied", 403, "User is not authorized to perform this operation")
-CONNECT_TIMEOUT: Fault = ConnectTimeoutError(endpoint_url="https://fault.injected")
+CONNECT_TIMEOUT: Fault = ConnectTimeoutError(endpoint_url=INJECTED_URL)
 
 _ids = itertools.count()
 
@@ -76,9 +77,11 @@ def lose_answers(aws_client: Any, operation: str, count: int = 1) -> Iterator[Fa
     The call's effect is real (moto applied it); only the answer is lost.
     """
     plan = FaultPlan([])
-    lost = [ReadTimeoutError(endpoint_url="https://fault.injected") for _ in range(count)]
+    lost = [ReadTimeoutError(endpoint_url=INJECTED_URL) for _ in range(count)]
 
-    def after(**_: Any) -> None:
+    def after(http_response: AWSResponse, **_: Any) -> None:
+        if http_response.url == INJECTED_URL:
+            return  # answered by inject_faults: it never reached moto
         plan.calls += 1
         if lost:
             plan.injected += 1
@@ -147,5 +150,5 @@ def _event(aws_client: Any, operation: str) -> str:
 
 def _response(status: int, body: Response) -> tuple[AWSResponse, Response]:
     meta = {"HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0, "RequestId": "canned"}
-    http = AWSResponse("https://fault.injected", status, HTTPHeaders(), None)
+    http = AWSResponse(INJECTED_URL, status, HTTPHeaders(), None)
     return http, {**body, "ResponseMetadata": meta}

@@ -9,6 +9,8 @@ from typing import Any
 
 from flows.pending import PendingStep, ResumeRefusedError, answer_step, pending_steps
 
+REFUSER = "alice"
+
 
 class Script:
     """Answers each new paused step with the next entry of ``answers``.
@@ -69,7 +71,9 @@ class Script:
 
 def _refusal(step: PendingStep) -> dict[str, Any]:
     if step.kind == "approval":
-        return reject("unexpected-step")
+        # An answer from someone the policy does not allow would be refused and asked again;
+        # alice leads on-call in the default policy, so her rejection ends the step.
+        return reject(REFUSER, "not in the test's script")
     return {"done": False, "operator": "unexpected-step", "notes": "not in the test's script"}
 
 

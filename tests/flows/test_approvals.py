@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from drills import seed_names as n
@@ -143,3 +144,28 @@ def test_rate_limit_is_shared_across_runs_and_denies_the_second_action(world: Wo
     assert world.flag() == "on"  # the second disable was refused
     assert report.mitigations[0].status == "denied"
     assert "limit reached" in report.mitigations[0].detail
+
+
+def test_two_concurrent_runs_contend_for_one_rate_limit_and_only_one_acts(world: World) -> None:
+    """Both regions get a bad deploy at once; a limit of one rollback per service lets one through."""
+    policy = default_policy_data()
+    next(rule for rule in policy["rules"] if rule["name"] == "rollbacks")["tier"] = "automated"
+    limit = next(lim for lim in policy["guardrails"]["rate_limits"] if lim["name"] == "rollback-per-service")
+    limit["max_count"] = 1
+    settings = world.settings(policy)
+    for region in n.REGIONS:
+        inject_bad_deploy(world.sandbox.target(), world.catalog, region)
+    alerts = [world.alert(region) for region in n.REGIONS]
+    with Script([]), ThreadPoolExecutor(max_workers=2) as pool:  # any later step is refused
+        runs = [pool.submit(incident_response, alert=a, settings=settings, return_state=True) for a in alerts]
+        for run in runs:
+            run.result(timeout=240)
+    revisions = sorted(world.task_definition(region) for region in n.REGIONS)
+    assert revisions == ["checkout:1", "checkout:2"]  # exactly one region was rolled back
+    first = {a.region: world.report(a, settings)[0].mitigations[0] for a in alerts}
+    assert sorted((m.kind, m.status) for m in first.values()) == [
+        ("rollback.ecs", "applied"),
+        ("rollback.ecs", "denied"),
+    ]
+    denied = next(m for m in first.values() if m.status == "denied")
+    assert "limit reached" in (denied.detail or "")

@@ -1,5 +1,5 @@
-"""What survives faults during a whole incident: AWS throttling and permission errors on the
-mutating call, and secrets that must never leak into the records."""
+"""Secrets that must never leak into an incident's records (AWS faults on every mutating
+action during a whole incident: test_fault_matrix.py)."""
 
 from __future__ import annotations
 
@@ -8,62 +8,13 @@ import json
 import pytest
 from prefect.client.orchestration import get_client
 
-from drills import seed_names as n
 from drills.faults import inject_bad_flag
 from flows.incident import incident_response
 from flows.incident_run import incident_id_for
-from flows.report import Outcome
-from tasks.aws import AwsTarget, call, clear_client_cache, client
-from tests.faults import ACCESS_DENIED, THROTTLE, UNAVAILABLE, inject_faults
+from tasks.aws import clear_client_cache
 from tests.flows.conftest import World
-from tests.flows.scripted import Script, done
 
 CANARY = "canary-Zq8vXr2LmT0wPqK9"
-
-
-def _ssm(world: World) -> object:
-    """The very client the flow will use for the flag store (tasks.aws caches per target)."""
-    store = world.catalog.entry(n.SERVICE, n.ENVIRONMENT).flags
-    assert store is not None
-    return client("ssm", AwsTarget(region=store.region))
-
-
-def _history(world: World) -> list[str]:
-    store = world.catalog.entry(n.SERVICE, n.ENVIRONMENT).flags
-    assert store is not None
-    ssm = client("ssm", world.sandbox.target(store.region))
-    return [
-        p["Value"]
-        for p in call(ssm, "get_parameter_history", Name=store.flags[n.FLAG_NEW_PRICING])["Parameters"]
-    ]
-
-
-def test_throttled_then_5xx_flag_disable_is_applied_exactly_once(world: World, instant_retries: None) -> None:
-    inject_bad_flag(world.sandbox.target(), world.catalog)
-    before = _history(world)
-    alert = world.alert()
-    settings = world.settings()
-    with inject_faults(_ssm(world), "ssm.PutParameter", [THROTTLE, UNAVAILABLE]) as faults:
-        incident_response(alert=alert, settings=settings, return_state=True)
-    report, _ = world.report(alert, settings)
-    assert faults.injected == 2 and faults.calls == 3
-    assert _history(world) == [*before, "off"]  # one new version, not three
-    assert report.outcome is Outcome.MITIGATED
-
-
-def test_access_denied_changes_nothing_is_recorded_and_escalates(world: World) -> None:
-    inject_bad_flag(world.sandbox.target(), world.catalog)
-    before = _history(world)
-    alert = world.alert()
-    settings = world.settings()
-    with inject_faults(_ssm(world), "ssm.PutParameter", [ACCESS_DENIED]), Script([done("carol")]) as humans:
-        incident_response(alert=alert, settings=settings, return_state=True)
-    report, timeline = world.report(alert, settings)
-    assert _history(world) == before and world.flag() == "on"
-    failure = timeline.events("apply-failed")[0]
-    assert "AccessDenied" in failure.message
-    assert report.mitigations[0].status == "failed"
-    assert [s.kind for s in humans.steps] == ["human"] and report.outcome is Outcome.ESCALATED
 
 
 def test_a_canary_secret_never_reaches_parameters_logs_artifacts_or_the_timeline(
