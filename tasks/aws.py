@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import (
     RetryCallState,
@@ -63,11 +63,17 @@ RETRYABLE_CODES = frozenset(
 READ_ONLY_PREFIXES = ("get_", "list_", "describe_", "lookup_", "filter_", "head_", "batch_get_")
 
 
-class UnconfirmedWriteError(Exception):
-    """A mutating call was sent but its answer never came: it may or may not have been applied."""
+class UnconfirmedWriteError(BotoCoreError):
+    """A mutating call was sent but its answer never came: it may or may not have been applied.
+
+    A BotoCoreError, so every handler of "AWS could not be reached" also handles it; never
+    retried (the predicate below retries only connection failures and lost answers of reads).
+    """
+
+    fmt = "{operation}: no answer ({cause}); it may have been applied"
 
     def __init__(self, operation: str, cause: HTTPClientError) -> None:
-        super().__init__(f"{operation}: no answer ({type(cause).__name__}); it may have been applied")
+        super().__init__(operation=operation, cause=type(cause).__name__)
         self.operation = operation
 
 

@@ -145,3 +145,25 @@ def test_access_denied_changes_nothing_is_recorded_and_escalates(world: World, k
     assert failure.data["live_state"] == timeline.events("decision")[0].data["plan"]["before"]
     assert "human" in [s.kind for s in humans.steps]  # handed to a person
     assert report.outcome is not Outcome.MITIGATED
+
+
+def test_failed_status_updates_and_evidence_upload_never_stop_the_fix(world: World) -> None:
+    """Telling people and filing evidence are writes too: their failures are recorded, not fatal."""
+    inject_bad_flag(world.sandbox.target(), world.catalog)
+    alert, settings = world.alert(), world.settings()
+    primary = AwsTarget(region=world.catalog.entry(n.SERVICE, n.ENVIRONMENT).primary_region)
+    sns, s3 = client("sns", primary), client("s3", primary)
+    with (
+        inject_faults(sns, "sns.Publish", [ACCESS_DENIED]),  # the first update is refused...
+        lose_answers(sns, "sns.Publish") as lost,  # ...the last one is sent but not answered
+        inject_faults(s3, "s3.PutObject", [ACCESS_DENIED]),
+        Script([]),
+    ):
+        incident_response(alert=alert, settings=settings, return_state=True)
+    report, timeline = world.report(alert, settings)
+    assert world.flag() == "off" and report.outcome is Outcome.MITIGATED
+    failed = [e.message for e in timeline.events("status-failed")]
+    assert len(failed) == 2 and "AccessDenied" in failed[0] and "no answer" in failed[1]
+    assert lost.calls == 1  # the unanswered update was not sent again
+    assert "AccessDenied" in timeline.events("evidence-not-stored")[0].message
+    assert report.evidence_uri is None
