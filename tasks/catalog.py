@@ -159,10 +159,15 @@ class Catalog(_Strict):
             ) from None
 
 
+# libyaml's safe loader when PyYAML was built with it: every flow run loads the catalog, and
+# for 1,000 services (4 MB) it takes 2.2 s against 7.3 s for the pure-Python one (bench/).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_catalog(path: Path) -> Catalog:
     """Read and validate a catalog file; errors name the file and the field path."""
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_SAFE_LOADER)  # a safe loader
     except OSError as e:
         raise CatalogError(f"{path}: cannot read catalog: {e.strerror}") from e
     except yaml.YAMLError as e:
