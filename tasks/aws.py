@@ -105,8 +105,9 @@ class AwsTarget(BaseModel):
 def client(service: str, target: AwsTarget) -> Any:
     """A boto3 client for ``service`` at ``target``, with botocore retries off.
 
-    Clients are cached per (service, target) and share one session per target: a fresh
-    session costs ~100 ms, and a flow-run process needs ~20 clients (bench: diagnose 5 s cold).
+    Clients are cached per (service, target) and share one session per (role, endpoint) across
+    regions: a session loads each service's model once, and a flow-run process needs ~20 clients
+    in two regions (bench: the cold clients are most of the diagnose stage).
     Building is serialised because boto3 sessions are not thread-safe while creating clients
     (snapshot sources run in threads). Assumed-role credentials are cached with the session for
     the life of the process (an incident's flow-run process); a long-lived process calls
@@ -121,15 +122,25 @@ _BUILD_LOCK = threading.Lock()
 
 @cache
 def _cached_client(service: str, region: str, role_arn: str | None, endpoint: str | None) -> Any:
-    session = _session(region, role_arn, endpoint)
+    session = _session(role_arn, endpoint, sts_region=region)
     # boto3-stubs types client() per literal service name; ours is a runtime string.
     return session.client(  # type: ignore[call-overload]
         service, region_name=region, endpoint_url=endpoint, config=NO_BOTO_RETRIES
     )
 
 
-@cache
-def _session(region: str, role_arn: str | None, endpoint: str | None) -> boto3.Session:
+def _session(role_arn: str | None, endpoint: str | None, *, sts_region: str) -> boto3.Session:
+    """The session of a (role, endpoint); ``sts_region`` only serves the first assume-role."""
+    key = (role_arn, endpoint)
+    if key not in _SESSIONS:
+        _SESSIONS[key] = _new_session(role_arn, endpoint, sts_region)
+    return _SESSIONS[key]
+
+
+_SESSIONS: dict[tuple[str | None, str | None], boto3.Session] = {}
+
+
+def _new_session(role_arn: str | None, endpoint: str | None, region: str) -> boto3.Session:
     if role_arn is None:
         return boto3.Session(region_name=region)
     sts = boto3.client("sts", region_name=region, endpoint_url=endpoint, config=NO_BOTO_RETRIES)
@@ -146,7 +157,7 @@ def clear_client_cache() -> None:
     """Forget cached clients (tests that restart moto, credential rotation)."""
     with _BUILD_LOCK:
         _cached_client.cache_clear()
-        _session.cache_clear()
+        _SESSIONS.clear()
 
 
 def error_code(exc: BaseException) -> str | None:
