@@ -3,8 +3,8 @@
 ``apply_plan`` is the contract in one place: re-read live state; already at ``after`` -> do
 nothing; no longer at ``before`` -> DriftError; else write and read back. A write that failed
 is read back too, so the error says what is live now (nothing half-applied goes unreported),
-and a write whose answer was lost counts as applied only if the read-back proves it. The per-kind work is
-a StateStore looked up in tasks.registry, so every action kind gets the same guarantees.
+and a write whose answer was lost counts as applied only if the read-back proves it. The
+per-kind work is a StateStore looked up in tasks.registry, so every kind gets the same guarantees.
 
 Inside a flow, wrap related actions in ``prefect.transactions.transaction()``: if a later step
 fails, :func:`apply_action`'s rollback hook applies the inverse of what it changed.

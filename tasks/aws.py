@@ -129,15 +129,15 @@ def _cached_client(service: str, region: str, role_arn: str | None, endpoint: st
     )
 
 
+_SESSIONS: dict[tuple[str | None, str | None], boto3.Session] = {}
+
+
 def _session(role_arn: str | None, endpoint: str | None, *, sts_region: str) -> boto3.Session:
     """The session of a (role, endpoint); ``sts_region`` only serves the first assume-role."""
     key = (role_arn, endpoint)
     if key not in _SESSIONS:
         _SESSIONS[key] = _new_session(role_arn, endpoint, sts_region)
     return _SESSIONS[key]
-
-
-_SESSIONS: dict[tuple[str | None, str | None], boto3.Session] = {}
 
 
 def _new_session(role_arn: str | None, endpoint: str | None, region: str) -> boto3.Session:
