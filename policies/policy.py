@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from policies.approvals import ApprovalRule
 from policies.limits import GuardrailSettings, RateLimit
+from policies.modes import EnvironmentSettings, IncidentSettings, Mode
 from policies.rules import ActionRule
 from policies.selectors import Glob, Name, matches_any
 from policies.severity import SeverityMatrix
@@ -48,6 +49,11 @@ class Policy(BaseModel):
     rules: list[ActionRule] = Field(default_factory=list, description="First match wins.")
     guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
     approvals: list[ApprovalRule] = Field(default_factory=list, description="First match wins.")
+    mode: Mode = Field(default=Mode.ACT, description="shadow: decide and record, never write.")
+    environments: dict[Glob, EnvironmentSettings] = Field(
+        default_factory=dict, description="Per-environment overrides (first matching glob wins)."
+    )
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
 
     @classmethod
     def deny_all(cls, reason: str) -> Policy:
@@ -62,6 +68,13 @@ class Policy(BaseModel):
     def is_read_only(self, kind: str) -> bool:
         """True when the kind is declared read-only."""
         return matches_any(self.read_only, kind)
+
+    def mode_for(self, environment: str) -> Mode:
+        """The mode in ``environment``: its own override if a glob matches, else the policy's."""
+        for pattern, settings in self.environments.items():
+            if settings.mode is not None and matches_any([pattern], environment):
+                return settings.mode
+        return self.mode
 
     def is_production(self, environment: str) -> bool:
         """True when the environment counts as production."""
