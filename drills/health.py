@@ -6,10 +6,14 @@ that the right mitigation genuinely brings the metrics back and a wrong one does
 
 - baseline: 0.5 % errors, 120 ms p99, 12,000 requests/min shared by Route 53 weight;
 - a bad ECS revision serving in a region: ~25 % errors there; a bad Lambda version live: ~12 %;
+  every fault is slow as well as failing (p99 over the latency alarm's 800 ms), so a service's
+  two alarms fire together;
 - ``new-pricing-engine`` on: ~18 % errors and slow everywhere;
 - ALB traffic sent to a target group with no healthy target: that share fails (503);
 - a degraded region: ~40 % errors there, while it receives traffic;
-- Route 53 weight 0: the region serves no one (0 requests, 0 % errors), the others take its share;
+- Route 53 weight 0: the region serves no one (0 requests and, as in real CloudWatch, no error
+  rate or latency at all: a rate over zero requests is no datapoint, not 0 %); the others take
+  its share;
 - dependency down: ~30 % everywhere, whatever is done (nothing automated can fix it).
 
 Causes combine as independent failure probabilities; p99 is the worst cause's latency.
@@ -32,8 +36,8 @@ ONE_CLICK_OFF_TRAFFIC = 0.9  # one-click-buy off: 10 % fewer checkouts (a busine
 
 # cause -> (error rate %, p99 ms) while it applies
 EFFECTS: dict[str, tuple[float, float]] = {
-    "bad_deploy": (25.0, 450.0),
-    "bad_lambda": (12.0, 300.0),
+    "bad_deploy": (25.0, 1400.0),
+    "bad_lambda": (12.0, 1100.0),
     "bad_flag": (18.0, 950.0),
     "region_degraded": (40.0, 2400.0),
     "dependency_down": (30.0, 3000.0),
@@ -74,8 +78,8 @@ class SimulatorFaults(_Frozen):
 
 
 class RegionHealth(_Frozen):
-    error_rate: float = Field(description="Percent of requests failing.")
-    latency_p99_ms: float
+    error_rate: float | None = Field(description="Percent of requests failing; None without requests.")
+    latency_p99_ms: float | None = Field(description="None without requests: nothing to measure.")
     requests_per_min: float
     traffic_share: float = Field(ge=0.0, le=1.0, description="Share of users routed here.")
     causes: tuple[str, ...] = Field(description="Active causes, for log lines and explanations.")
@@ -87,10 +91,11 @@ class ServiceHealth(_Frozen):
     @property
     def user_error_rate(self) -> float:
         """The error rate users see: the traffic-weighted mean over regions."""
-        total = sum(h.requests_per_min for h in self.regions.values())
+        served = [h for h in self.regions.values() if h.error_rate is not None]
+        total = sum(h.requests_per_min for h in served)
         if total == 0:
             return 0.0
-        return sum(h.error_rate * h.requests_per_min for h in self.regions.values()) / total
+        return sum((h.error_rate or 0.0) * h.requests_per_min for h in served) / total
 
 
 def compute_health(state: SandboxState, faults: SimulatorFaults, *, tick: int = 0) -> ServiceHealth:
@@ -136,7 +141,7 @@ def _region_health(
 ) -> RegionHealth:
     if share == 0.0:
         return RegionHealth(
-            error_rate=0.0, latency_p99_ms=0.0, requests_per_min=0.0, traffic_share=0.0, causes=()
+            error_rate=None, latency_p99_ms=None, requests_per_min=0.0, traffic_share=0.0, causes=()
         )
     weighted = _causes(rs, faults, region, bad_flag_on=bad_flag_on)
     ok = 1.0 - _jittered(BASELINE_ERROR_RATE, tick, region, "error") / 100.0

@@ -2,7 +2,9 @@
 
 Metrics are high-resolution (StorageResolution=1) datapoints stamped with the real wall time,
 one per tick, so a reader using the catalog's 1-second period sees the latest tick as the
-newest datapoint. moto never evaluates alarms, so their state is set here from the same value.
+newest datapoint. A region that served no requests publishes no datapoint at all, as real
+CloudWatch has none for it (not 0 %). moto never evaluates alarms, so their state is set here
+from the same values, and an alarm whose metric has no datapoint follows its TreatMissingData.
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ BASELINE_ERROR = "ERROR POST /checkout 500 card declined handling failed (retrya
 
 
 def metric_values(health: RegionHealth) -> dict[str, float]:
-    """metric name -> value for one region's datapoints."""
+    """metric name -> value for one region's datapoints; empty for a region without requests.
+
+    Real CloudWatch publishes nothing for a region nobody is routed to: no error rate and no
+    latency (nothing to measure), and no request count either (no request, no datapoint).
+    """
+    if health.requests_per_min == 0 or health.error_rate is None or health.latency_p99_ms is None:
+        return {}
     return {
         n.ERROR_RATE: health.error_rate,
         n.LATENCY_P99: health.latency_p99_ms,
@@ -35,7 +43,8 @@ def metric_values(health: RegionHealth) -> dict[str, float]:
 
 
 def publish_metrics(target: AwsTarget, health: RegionHealth, at: datetime) -> None:
-    """One datapoint per key metric into ``target.region``'s CloudWatch, dimension Region."""
+    """One datapoint per key metric into ``target.region``'s CloudWatch, dimension Region;
+    nothing for a region without requests."""
     units = {n.ERROR_RATE: "Percent", n.LATENCY_P99: "Milliseconds", n.REQUESTS: "Count"}
     dims = [{"Name": n.REGION_DIMENSION, "Value": target.region}]
     data = [
@@ -49,6 +58,8 @@ def publish_metrics(target: AwsTarget, health: RegionHealth, at: datetime) -> No
         }
         for name, value in metric_values(health).items()
     ]
+    if not data:
+        return
     call(client("cloudwatch", target), "put_metric_data", Namespace=n.NAMESPACE, MetricData=data)
 
 
@@ -73,10 +84,10 @@ def log_lines(region: str, health: RegionHealth, revision: str) -> list[str]:
     """
     if health.requests_per_min == 0:
         return []
-    errors = round(LINES_PER_TICK * health.error_rate / 100.0)
+    errors = round(LINES_PER_TICK * (health.error_rate or 0.0) / 100.0)
     messages = [ERROR_MESSAGES[c].format(region=region) for c in health.causes] or [BASELINE_ERROR]
     lines = [f"{messages[i % len(messages)]} revision={revision}" for i in range(errors)]
-    latency = round(health.latency_p99_ms)
+    latency = round(health.latency_p99_ms or 0.0)
     lines += [f"INFO POST /checkout 200 {latency}ms revision={revision}"] * (LINES_PER_TICK - errors)
     return lines
 
@@ -97,7 +108,8 @@ def write_logs(target: AwsTarget, lines: list[str], at: datetime) -> None:
 
 
 def sync_alarms(target: AwsTarget, alarm_names: list[str], values: dict[str, float]) -> dict[str, str]:
-    """Set each alarm to ALARM or OK from its metric's value; returns alarm name -> state.
+    """Set each alarm to ALARM or OK from its metric's value, or, when ``values`` has no
+    datapoint for its metric, to what its TreatMissingData gives; returns alarm name -> state.
 
     Only alarms whose state changes are set, as CloudWatch itself only records transitions.
     """
@@ -109,10 +121,13 @@ def sync_alarms(target: AwsTarget, alarm_names: list[str], values: dict[str, flo
     for alarm in alarms:
         value = values.get(alarm["MetricName"])
         if value is None:
-            continue
-        state = alarm_state(value, alarm["Threshold"], alarm["ComparisonOperator"])
-        if state != alarm["StateValue"]:
+            treat = alarm.get("TreatMissingData") or "missing"
+            state = missing_data_state(treat, alarm["StateValue"])
+            reason = f"no datapoints for {alarm['MetricName']} (TreatMissingData={treat}; simulator)"
+        else:
+            state = alarm_state(value, alarm["Threshold"], alarm["ComparisonOperator"])
             reason = f"{alarm['MetricName']}={value:g} vs threshold {alarm['Threshold']:g} (simulator)"
+        if state != alarm["StateValue"]:
             call(
                 cloudwatch,
                 "set_alarm_state",
@@ -135,3 +150,15 @@ def alarm_state(value: float, threshold: float, operator: str) -> str:
     if operator not in breaches:
         raise ValueError(f"unsupported ComparisonOperator {operator!r}")
     return "ALARM" if breaches[operator] else "OK"
+
+
+def missing_data_state(treat_missing_data: str, current: str) -> str:
+    """The state CloudWatch gives an alarm whose evaluation periods all lack data.
+
+    ``missing`` (the default, and the seeded alarms') -> INSUFFICIENT_DATA; ``notBreaching``
+    -> OK; ``breaching`` -> ALARM; ``ignore`` keeps the current state.
+    """
+    states = {"missing": "INSUFFICIENT_DATA", "notBreaching": "OK", "breaching": "ALARM", "ignore": current}
+    if treat_missing_data not in states:
+        raise ValueError(f"unsupported TreatMissingData {treat_missing_data!r}")
+    return states[treat_missing_data]

@@ -14,6 +14,7 @@ from drills.health import (
     BASELINE_ERROR_RATE,
     BASELINE_LATENCY_MS,
     TOTAL_REQUESTS_PER_MIN,
+    RegionHealth,
     RegionState,
     SandboxState,
     SimulatorFaults,
@@ -22,6 +23,7 @@ from drills.health import (
 )
 
 EU, US = n.REGIONS
+LATENCY_ALARM_THRESHOLD_MS = 800.0  # the seeded latency alarm's threshold (drills/seed_region.py)
 HEALTHY = SimulatorFaults()
 
 
@@ -49,11 +51,21 @@ def state(
     )
 
 
+def errors(health: RegionHealth) -> float:
+    assert health.error_rate is not None, "no error rate: the region served no requests"
+    return health.error_rate
+
+
+def latency(health: RegionHealth) -> float:
+    assert health.latency_p99_ms is not None, "no latency: the region served no requests"
+    return health.latency_p99_ms
+
+
 def test_baseline_is_healthy_within_jitter_and_splits_traffic_by_weight() -> None:
     health = compute_health(state(), HEALTHY, tick=7)
     for h in health.regions.values():
-        assert h.error_rate == pytest.approx(BASELINE_ERROR_RATE, rel=0.051)
-        assert h.latency_p99_ms == pytest.approx(BASELINE_LATENCY_MS, rel=0.051)
+        assert errors(h) == pytest.approx(BASELINE_ERROR_RATE, rel=0.051)
+        assert latency(h) == pytest.approx(BASELINE_LATENCY_MS, rel=0.051)
         assert h.requests_per_min == pytest.approx(TOTAL_REQUESTS_PER_MIN / 2, rel=0.051)
         assert h.causes == ()
 
@@ -66,15 +78,15 @@ def test_jitter_is_deterministic_per_tick_and_varies_between_ticks() -> None:
 
 def test_bad_revision_breaks_only_its_region_and_rollback_recovers() -> None:
     broken = compute_health(state(eu=region(ecs_revision=2, ecs_bad=True)), HEALTHY)
-    assert 24.0 < broken.regions[EU].error_rate < 26.5 and broken.regions[EU].causes == ("bad_deploy",)
-    assert broken.regions[US].error_rate < 1.0
+    assert 24.0 < errors(broken.regions[EU]) < 26.5 and broken.regions[EU].causes == ("bad_deploy",)
+    assert errors(broken.regions[US]) < 1.0
     rolled_back = compute_health(state(eu=region(ecs_revision=1)), HEALTHY)
-    assert rolled_back.regions[EU].error_rate < 1.0
+    assert errors(rolled_back.regions[EU]) < 1.0
 
 
 def test_bad_flag_breaks_every_region_and_only_turning_it_off_recovers() -> None:
     broken = compute_health(state(new_pricing=True), HEALTHY)
-    assert all(17.0 < h.error_rate < 19.5 and h.latency_p99_ms > 800 for h in broken.regions.values())
+    assert all(17.0 < errors(h) < 19.5 and latency(h) > 800 for h in broken.regions.values())
     wrong_fix = compute_health(state(new_pricing=True, eu=region(ecs_revision=0)), HEALTHY)  # a rollback
     assert wrong_fix.user_error_rate > 17.0
     assert compute_health(state(new_pricing=False), HEALTHY).user_error_rate < 1.0
@@ -83,15 +95,15 @@ def test_bad_flag_breaks_every_region_and_only_turning_it_off_recovers() -> None
 def test_degraded_region_recovers_for_users_only_when_all_traffic_is_shifted_away() -> None:
     degraded = SimulatorFaults(region_degraded=frozenset({EU}))
     broken = compute_health(state(), degraded)
-    assert 39.0 < broken.regions[EU].error_rate < 41.5 and broken.regions[US].error_rate < 1.0
+    assert 39.0 < errors(broken.regions[EU]) < 41.5 and errors(broken.regions[US]) < 1.0
     assert broken.user_error_rate > 19.0
     partial = compute_health(state(eu=region(route53_weight=10), us=region(route53_weight=90)), degraded)
-    assert partial.regions[EU].error_rate > 39.0 and 3.0 < partial.user_error_rate < 5.0
+    assert errors(partial.regions[EU]) > 39.0 and 3.0 < partial.user_error_rate < 5.0
     shifted = compute_health(state(eu=region(route53_weight=0), us=region(route53_weight=100)), degraded)
-    assert shifted.regions[EU].requests_per_min == 0.0 and shifted.regions[EU].error_rate == 0.0
+    assert shifted.regions[EU].requests_per_min == 0.0
     assert shifted.regions[US].requests_per_min == pytest.approx(TOTAL_REQUESTS_PER_MIN, rel=0.051)
     assert shifted.user_error_rate < 1.0
-    assert shifted.regions[US].latency_p99_ms < 800  # double load is slower, still healthy
+    assert latency(shifted.regions[US]) < 800  # double load is slower, still healthy
 
 
 def test_dependency_down_never_recovers_whatever_is_changed() -> None:
@@ -108,18 +120,18 @@ def test_dependency_down_never_recovers_whatever_is_changed() -> None:
 
 def test_alb_traffic_to_a_target_group_without_healthy_targets_fails() -> None:
     health = compute_health(state(eu=region(alb_dead_share=0.5)), HEALTHY)
-    assert 49.0 < health.regions[EU].error_rate < 51.0
+    assert 49.0 < errors(health.regions[EU]) < 51.0
 
 
 def test_bad_lambda_canary_only_fails_its_share() -> None:
     health = compute_health(state(us=region(lambda_bad_share=0.5)), HEALTHY)
-    assert 6.0 < health.regions[US].error_rate < 7.0 and health.regions[EU].error_rate < 1.0
+    assert 6.0 < errors(health.regions[US]) < 7.0 and errors(health.regions[EU]) < 1.0
 
 
 def test_causes_combine_as_independent_failures() -> None:
     health = compute_health(state(eu=region(ecs_bad=True), new_pricing=True), HEALTHY)
     # 1 - 0.995 * 0.75 * 0.82 = 38.8 %
-    assert health.regions[EU].error_rate == pytest.approx(38.8, abs=0.1)
+    assert errors(health.regions[EU]) == pytest.approx(38.8, abs=0.1)
 
 
 def test_route53_all_zero_weights_share_traffic_equally() -> None:
@@ -146,7 +158,33 @@ def test_dependency_down_keeps_users_failing_and_rates_stay_percentages(
     faults = SimulatorFaults(region_degraded=frozenset(degraded), dependency_down=True)
     health = compute_health(sandbox, faults, tick=tick)
     assert health.user_error_rate > 29.5
-    assert all(0.0 <= h.error_rate <= 100.0 for h in health.regions.values())
+    assert all(h.error_rate is None or 0.0 <= h.error_rate <= 100.0 for h in health.regions.values())
     assert sum(h.requests_per_min for h in health.regions.values()) == pytest.approx(
         TOTAL_REQUESTS_PER_MIN, rel=0.051
     )
+
+
+def test_a_region_without_requests_has_no_error_rate_or_latency() -> None:
+    """Real CloudWatch has no datapoint for a rate over zero requests: not 0 %, nothing."""
+    degraded = SimulatorFaults(region_degraded=frozenset({EU}))
+    drained = compute_health(state(eu=region(route53_weight=0), us=region(route53_weight=100)), degraded)
+    eu = drained.regions[EU]
+    assert (eu.requests_per_min, eu.error_rate, eu.latency_p99_ms) == (0.0, None, None)
+    assert drained.regions[US].error_rate is not None and drained.user_error_rate < 1.0
+
+
+@pytest.mark.parametrize(
+    ("faults", "eu"),
+    [
+        (HEALTHY, region(ecs_bad=True)),
+        (HEALTHY, region(lambda_bad_share=1.0)),
+        (SimulatorFaults(region_degraded=frozenset({EU})), region()),
+        (SimulatorFaults(dependency_down=True), region()),
+    ],
+    ids=["bad_deploy", "bad_lambda", "region_degraded", "dependency_down"],
+)
+def test_every_fault_kind_raises_latency_over_its_alarm_threshold_too(
+    faults: SimulatorFaults, eu: RegionState
+) -> None:
+    latency = compute_health(state(eu=eu), faults).regions[EU].latency_p99_ms
+    assert latency is not None and latency > LATENCY_ALARM_THRESHOLD_MS

@@ -15,7 +15,7 @@ from drills.faults import inject_bad_deploy
 from drills.sandbox import Sandbox
 from drills.simulator import Simulator, SimulatorError, TickRecord
 from tasks.aws import AwsTarget, client
-from tasks.catalog import Catalog
+from tasks.catalog import Catalog, MetricSpec
 from tasks.metrics import latest_value
 
 EU, US = n.REGIONS
@@ -62,8 +62,8 @@ def shift_route53(sandbox: Sandbox, catalog: Catalog, weights: dict[str, int]) -
 def test_tick_publishes_metrics_logs_and_alarm_states(sandbox: Sandbox, catalog: Catalog) -> None:
     inject_bad_deploy(sandbox.target(), catalog, EU)
     record = Simulator(catalog, sandbox.endpoint_url).tick()
-    eu = record.health.regions[EU]
-    assert record.state.regions[EU].ecs_bad and eu.error_rate > 20.0
+    eu_errors = record.health.regions[EU].error_rate
+    assert record.state.regions[EU].ecs_bad and eu_errors is not None and eu_errors > 20.0
 
     for region, health in record.health.regions.items():
         dims = {"Region": region}
@@ -80,14 +80,14 @@ def test_tick_publishes_metrics_logs_and_alarm_states(sandbox: Sandbox, catalog:
 
     assert alarm_states(sandbox.target(EU)) == {
         n.alarm_name(EU, n.ERROR_RATE): "ALARM",
-        n.alarm_name(EU, n.LATENCY_P99): "OK",
+        n.alarm_name(EU, n.LATENCY_P99): "ALARM",  # a bad build is slow as well as failing
     }
     assert set(alarm_states(sandbox.target(US)).values()) == {"OK"}
     assert record.alarms[n.alarm_name(EU, n.ERROR_RATE)] == "ALARM"
 
     logs = client("logs", sandbox.target(EU))
     errors = logs.filter_log_events(logGroupName=n.LOG_GROUP, filterPattern="ERROR")["events"]
-    assert len(errors) == round(20 * eu.error_rate / 100) and len(errors) >= 4
+    assert len(errors) == round(20 * eu_errors / 100) and len(errors) >= 4
     assert all("TypeError" in e["message"] and "revision=checkout:2" in e["message"] for e in errors)
 
 
@@ -100,7 +100,8 @@ def test_rollback_recovers_metrics_and_alarm_on_the_next_tick(sandbox: Sandbox, 
     time.sleep(1.0)  # the next datapoint must fall in a later 1-second bucket
     after = simulator.tick()
     points = metric_points(sandbox.target(EU), n.ERROR_RATE, {"Region": EU}, after.at)
-    assert points[-1]["Average"] == after.health.regions[EU].error_rate < 1.0
+    assert points[-1]["Average"] == after.health.regions[EU].error_rate
+    assert points[-1]["Average"] < 1.0
     assert points[0]["Average"] > 20.0  # the bad tick is still there, one bucket earlier
     assert alarm_states(sandbox.target(EU))[n.alarm_name(EU, n.ERROR_RATE)] == "OK"
 
@@ -108,24 +109,28 @@ def test_rollback_recovers_metrics_and_alarm_on_the_next_tick(sandbox: Sandbox, 
 def test_background_ticks_follow_runtime_faults_as_flows_read_them(
     sandbox: Sandbox, catalog: Catalog
 ) -> None:
-    spec = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(EU).metrics[0]
+    eu_spec = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(EU).metrics[0]
+    us_spec = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(US).metrics[0]
     window = timedelta(seconds=3)
 
-    def wait_for(healthy: bool) -> float:
+    def wait_for(spec: MetricSpec, region: str, healthy: bool | None) -> float:
+        """Seconds until the region's latest reading is healthy / unhealthy / absent (None)."""
         started = time.monotonic()
         while time.monotonic() - started < 5.0:
-            value = latest_value(spec, aws=sandbox.target(EU), window=window)
-            if value is not None and spec.is_healthy(value) is healthy:
+            value = latest_value(spec, aws=sandbox.target(region), window=window)
+            seen = None if value is None else spec.is_healthy(value)
+            if seen is healthy:
                 return time.monotonic() - started
             time.sleep(0.1)
-        raise AssertionError(f"{spec.name} did not become {'healthy' if healthy else 'unhealthy'} in 5 s")
+        raise AssertionError(f"{spec.name} in {region} did not become {healthy} in 5 s")
 
     with Simulator(catalog, sandbox.endpoint_url, tick_seconds=0.5) as simulator:
-        wait_for(healthy=True)
+        wait_for(eu_spec, EU, healthy=True)
         simulator.degrade_region(EU)
-        assert wait_for(healthy=False) < 2.5
+        assert wait_for(eu_spec, EU, healthy=False) < 2.5
         shift_route53(sandbox, catalog, {EU: 0, US: 100})
-        assert wait_for(healthy=True) < 2.5
+        assert wait_for(eu_spec, EU, healthy=None) < 4.0  # drained: no datapoints at all
+        assert wait_for(us_spec, US, healthy=True) < 1.0
     history = simulator.history
     assert simulator.failed_ticks == 0 and len(history) >= 3
     assert history[-1].health.regions[EU].requests_per_min == 0.0
@@ -168,3 +173,23 @@ def test_unknown_region_cannot_be_degraded(sandbox: Sandbox, catalog: Catalog) -
 
 def _strictly_increasing(history: list[TickRecord]) -> bool:
     return all(a.tick < b.tick and a.drill_elapsed < b.drill_elapsed for a, b in itertools.pairwise(history))
+
+
+def test_a_drained_region_publishes_no_datapoints_and_its_alarms_lack_data(
+    sandbox: Sandbox, catalog: Catalog
+) -> None:
+    simulator = Simulator(catalog, sandbox.endpoint_url)
+    simulator.degrade_region(EU)
+    simulator.tick()
+    assert alarm_states(sandbox.target(EU))[n.alarm_name(EU, n.ERROR_RATE)] == "ALARM"
+    shift_route53(sandbox, catalog, {EU: 0, US: 100})
+    time.sleep(1.0)  # the drained tick must fall in a later 1-second bucket
+    drained = simulator.tick()
+    for metric in (n.ERROR_RATE, n.LATENCY_P99, n.REQUESTS):
+        points = metric_points(sandbox.target(EU), metric, {"Region": EU}, drained.at)
+        assert all(p["Timestamp"] < drained.at.replace(microsecond=0) for p in points), metric
+    # TreatMissingData=missing: CloudWatch has nothing to evaluate, so the state is INSUFFICIENT_DATA.
+    assert set(alarm_states(sandbox.target(EU)).values()) == {"INSUFFICIENT_DATA"}
+    assert set(alarm_states(sandbox.target(US)).values()) == {"OK"}
+    us = metric_points(sandbox.target(US), n.REQUESTS, {"Region": US}, drained.at)
+    assert us[-1]["Average"] > 10_000
