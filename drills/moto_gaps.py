@@ -1,33 +1,339 @@
-"""Operations the sandbox answers although moto does not implement them.
+"""What the sandbox answers although moto does not: a CloudTrail that records, instance refreshes.
 
 A drill's flows run in other processes (a Prefect worker, a served deployment), so the
 ``before-call`` hooks the unit tests use to fill moto's gaps cannot reach them; the moto server
-itself has to answer. Only read-only calls are filled, each with the answer an account with no
-matching history gives, so nothing a flow decides is invented here.
+itself has to answer. :func:`install` patches moto's response classes process-wide, so
+in-process ``mock_aws`` tests see the same behaviour.
 
-- ``cloudtrail:LookupEvents``: moto raises NotImplementedError, which its server turns into an
-  HTTP 500 and a traceback in the drill's output; the snapshot then retried it once per region
-  (~1 s per drill) and recorded a source error. The sandbox keeps no CloudTrail history, so it
-  answers "no events"; changes are still found from the ECS, Lambda, SSM and ASG APIs.
+- **CloudTrail.** Every successful mutating call moto handles for the services a drill touches
+  (ECS, Lambda, Auto Scaling, SSM, Route 53, ELBv2, AppConfig, EC2) is recorded as a management
+  event: eventName, eventTime, eventSource, awsRegion, requestParameters (API member names with a
+  lower-case first letter, as CloudTrail writes them), requestID (the id the caller got back),
+  userIdentity derived from the request's access key id, userAgent, and resources named by the
+  request's identifier parameters. ``LookupEvents`` answers from that record in AWS's shape:
+  one LookupAttribute (ResourceName, EventName, ReadOnly, Username, EventSource, AccessKeyId,
+  EventId, ResourceType), StartTime/EndTime, newest first, MaxResults (<= 50) and NextToken.
+  The record lives on moto's CloudTrail backend of the region, so ``POST /moto-api/reset`` (and
+  a ``mock_aws`` start) clears it.
+- **Instance refresh.** ``StartInstanceRefresh`` returns an id; ``DescribeInstanceRefreshes``
+  reports it Pending, then InProgress, then Successful once :data:`REFRESH_SECONDS` have passed,
+  at which point every instance of the group reports the group's launch-template version.
+  moto reports the template's *default* version for every instance; here each instance keeps
+  the version it was launched with (instance ids stay: moto's ELB registration would not follow
+  a replacement).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import threading
+import uuid
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
 
+from moto.autoscaling.models import FakeAutoScalingGroup, InstanceState, autoscaling_backends
+from moto.autoscaling.responses import AutoScalingResponse
+from moto.cloudtrail.models import cloudtrail_backends
 from moto.cloudtrail.responses import CloudTrailResponse
+from moto.core.responses import BaseResponse
+from moto.iam.models import iam_backends
+from moto.sts.models import sts_backends
 
+EVENT_SOURCES = {
+    "ecs": "ecs.amazonaws.com",
+    "awslambda": "lambda.amazonaws.com",
+    "autoscaling": "autoscaling.amazonaws.com",
+    "ssm": "ssm.amazonaws.com",
+    "route53": "route53.amazonaws.com",
+    "elbv2": "elasticloadbalancing.amazonaws.com",
+    "appconfig": "appconfig.amazonaws.com",
+    "ec2": "ec2.amazonaws.com",
+}
+READ_PREFIXES = ("Get", "List", "Describe", "Lookup", "Filter", "Head", "BatchGet", "Search")
+IDENTIFIER_KEYS = (
+    "cluster", "service", "serviceName", "family", "taskDefinition", "functionName",
+    "autoScalingGroupName", "name", "hostedZoneId", "id", "listenerArn", "ruleArn",
+    "targetGroupArn", "launchTemplateId", "launchTemplateName", "applicationId",
+)  # fmt: skip
+MAX_EVENTS_PER_REGION = 10_000
+MAX_RESULTS = 50
+REFRESH_SECONDS = 1.0
+"""How long a simulated instance refresh takes (module attribute: tests and drills may set it)."""
 
-def _lookup_events(self: CloudTrailResponse) -> str:
-    """LookupEvents over an empty event history."""
-    return json.dumps({"Events": []})
+_LOCK = threading.Lock()
+_ORIGINAL_CALL_ACTION = BaseResponse.call_action
 
 
 def install() -> None:
-    """Teach moto's response classes the missing operations (idempotent, process-wide).
+    """Teach moto the calls above (idempotent, process-wide).
 
     moto dispatches an action to the response-class method of the same (snake_case) name, so
-    adding the method is all it takes; in-process ``mock_aws`` sees it too.
+    adding the method is all it takes for the new operations; recording wraps ``call_action``.
     """
-    if not hasattr(CloudTrailResponse, "lookup_events"):
-        CloudTrailResponse.lookup_events = _lookup_events  # type: ignore[attr-defined]
+    if getattr(BaseResponse, "firebreak_gaps", False):
+        return
+    BaseResponse.call_action = _recording_call_action  # type: ignore[method-assign]
+    CloudTrailResponse.lookup_events = _lookup_events  # type: ignore[attr-defined]
+    AutoScalingResponse.start_instance_refresh = _start_instance_refresh  # type: ignore[attr-defined]
+    AutoScalingResponse.describe_instance_refreshes = _describe_instance_refreshes  # type: ignore[attr-defined]
+    _original_init = InstanceState.__init__
+
+    def init(state: InstanceState, *args: Any, **kwargs: Any) -> None:
+        _original_init(state, *args, **kwargs)
+        state.firebreak_version = _group_version(state.auto_scaling_group)  # type: ignore[attr-defined]
+
+    InstanceState.__init__ = init  # type: ignore[method-assign,assignment]
+    InstanceState.launch_template = property(_instance_template)  # type: ignore[method-assign,assignment]
+    BaseResponse.firebreak_gaps = True  # type: ignore[attr-defined]
+
+
+# --- CloudTrail ---------------------------------------------------------------------------------
+
+
+def _recording_call_action(self: BaseResponse) -> Any:
+    status, headers, body = _ORIGINAL_CALL_ACTION(self)
+    source = EVENT_SOURCES.get(self.service_name or "")
+    action = self._get_action()
+    if source and action and not action.startswith(READ_PREFIXES) and int(status) < 400:
+        event = _event(self, source, action, str(headers.get("x-amzn-requestid", "")))
+        with _LOCK:
+            _events(self.current_account, self.region).appendleft(event)
+    return status, headers, body
+
+
+def _events(account: str, region: str) -> deque[dict[str, Any]]:
+    """The region's recorded events, newest first; kept on moto's backend so a reset clears it."""
+    backend = cloudtrail_backends[account][region]
+    events: deque[dict[str, Any]] = backend.__dict__.setdefault(
+        "firebreak_events", deque(maxlen=MAX_EVENTS_PER_REGION)
+    )
+    return events
+
+
+def _event(response: BaseResponse, source: str, action: str, request_id: str) -> dict[str, Any]:
+    params = _camel(_request_parameters(response))
+    identity = _identity(response.current_account, response.access_key)
+    names = [str(params[k]) for k in IDENTIFIER_KEYS if isinstance(params.get(k), str | int)]
+    return {
+        "eventVersion": "1.08",
+        "userIdentity": identity,
+        "eventTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "eventSource": source,
+        "eventName": action,
+        "awsRegion": response.region,
+        "sourceIPAddress": "127.0.0.1",
+        "userAgent": response.headers.get("User-Agent", ""),
+        "requestParameters": params,
+        "responseElements": None,
+        "requestID": request_id,
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "resources": [{"ARN": name, "type": source.split(".")[0]} for name in names],
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": response.current_account,
+    }
+
+
+def _request_parameters(response: BaseResponse) -> dict[str, Any]:
+    """The request as botocore's model names it (moto's own protocol parsers)."""
+    try:
+        if not getattr(response, "params", None):
+            response.parse_parameters(response.normalized_request)
+        return dict(response.params)
+    except Exception:  # noqa: BLE001 - a request moto cannot re-parse is recorded without them
+        return {}
+
+
+def _camel(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {(k[:1].lower() + k[1:]): _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    if isinstance(value, bytes):
+        return "HIDDEN_DUE_TO_SECURITY_REASONS"  # what CloudTrail writes for code and blobs
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _identity(account: str, access_key: str) -> dict[str, Any]:
+    """Who called: the assumed-role session or the IAM user moto issued the key to, else a user
+    named after the key id (moto calls a key it cannot read from the request ``AKIAEXAMPLE``)."""
+    users = [
+        p.access_keys[access_key].user_name
+        for p in iam_backends[account].values()
+        if access_key in p.access_keys
+    ]
+    for partition in sts_backends[account].values():
+        role = partition.get_assumed_role_from_access_key(access_key)
+        if role is not None:
+            return {
+                "type": "AssumedRole",
+                "arn": role.arn,
+                "accountId": account,
+                "accessKeyId": access_key,
+                "sessionContext": {"sessionIssuer": {"arn": role.role_arn, "type": "Role"}},
+                "userName": role.session_name,
+            }
+    name = users[0] if users else access_key
+    return {
+        "type": "IAMUser",
+        "arn": f"arn:aws:iam::{account}:user/{name}",
+        "accountId": account,
+        "accessKeyId": access_key,
+        "userName": name,
+    }
+
+
+def _lookup_events(self: CloudTrailResponse) -> str:
+    """LookupEvents over the recorded events of the region."""
+    params = json.loads(self.body or "{}")
+    start, end = params.get("StartTime"), params.get("EndTime")
+    attributes = params.get("LookupAttributes") or []
+    with _LOCK:
+        recorded = list(_events(self.current_account, self.region))
+    matching = [
+        e
+        for e in recorded
+        if (start is None or _epoch(e) >= float(start))
+        and (end is None or _epoch(e) <= float(end))
+        and all(_matches(e, a["AttributeKey"], a["AttributeValue"]) for a in attributes)
+    ]
+    offset = int(params.get("NextToken") or 0)
+    limit = min(int(params.get("MaxResults") or MAX_RESULTS), MAX_RESULTS)
+    page = matching[offset : offset + limit]
+    answer: dict[str, Any] = {"Events": [_summary(e) for e in page]}
+    if offset + limit < len(matching):
+        answer["NextToken"] = str(offset + limit)
+    return json.dumps(answer)
+
+
+def _epoch(event: dict[str, Any]) -> float:
+    return datetime.fromisoformat(event["eventTime"]).timestamp()
+
+
+def _matches(event: dict[str, Any], key: str, value: str) -> bool:
+    fields = {
+        "EventName": [event["eventName"]],
+        "EventSource": [event["eventSource"]],
+        "EventId": [event["eventID"]],
+        "ReadOnly": [str(event["readOnly"]).lower()],
+        "Username": [event["userIdentity"]["userName"]],
+        "AccessKeyId": [event["userIdentity"]["accessKeyId"]],
+        "ResourceName": [r["ARN"] for r in event["resources"]],
+        "ResourceType": [r["type"] for r in event["resources"]],
+    }
+    return value in fields.get(key, [])
+
+
+def _summary(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "EventId": event["eventID"],
+        "EventName": event["eventName"],
+        "ReadOnly": "false",
+        "AccessKeyId": event["userIdentity"]["accessKeyId"],
+        "EventTime": _epoch(event),
+        "EventSource": event["eventSource"],
+        "Username": event["userIdentity"]["userName"],
+        "Resources": [{"ResourceType": r["type"], "ResourceName": r["ARN"]} for r in event["resources"]],
+        "CloudTrailEvent": json.dumps(event),
+    }
+
+
+# --- Auto Scaling instance refresh --------------------------------------------------------------
+
+
+def _group_version(group: FakeAutoScalingGroup | None) -> str | None:
+    """The version number the group launches now (``$Latest``/``$Default`` resolved)."""
+    if group is None or group.ec2_launch_template is None:
+        return None
+    return str(group.ec2_launch_template.get_version(group.launch_template_version).number)
+
+
+def _instance_template(state: InstanceState) -> dict[str, Any] | None:
+    template = state.auto_scaling_group.ec2_launch_template
+    if template is None:
+        return None
+    version = getattr(state, "firebreak_version", None) or str(template.default_version_number)
+    return {"LaunchTemplateId": template.id, "LaunchTemplateName": template.name, "Version": version}
+
+
+def _refreshes(response: AutoScalingResponse) -> list[dict[str, Any]]:
+    backend = autoscaling_backends[response.current_account][response.region]
+    refreshes: list[dict[str, Any]] = backend.__dict__.setdefault("firebreak_refreshes", [])
+    return refreshes
+
+
+def _start_instance_refresh(self: AutoScalingResponse) -> Any:
+    name = self._get_param("AutoScalingGroupName")
+    group = self.autoscaling_backend.describe_auto_scaling_groups([name])
+    if not group:
+        return _xml_error("ValidationError", f"AutoScalingGroup name not found - {name}")
+    refresh = {"id": str(uuid.uuid4()), "group": name, "started": datetime.now(UTC), "done": False}
+    with _LOCK:
+        busy = [r for r in _refreshes(self) if r["group"] == name and not _finish(self, r)]
+        if busy:
+            return _xml_error(
+                "InstanceRefreshInProgress", f"An Instance Refresh is already in progress for {name}"
+            )
+        _refreshes(self).append(refresh)
+    return (
+        '<StartInstanceRefreshResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">'
+        f"<StartInstanceRefreshResult><InstanceRefreshId>{refresh['id']}</InstanceRefreshId>"
+        "</StartInstanceRefreshResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>"
+        "</StartInstanceRefreshResponse>"
+    )
+
+
+def _describe_instance_refreshes(self: AutoScalingResponse) -> str:
+    name = self._get_param("AutoScalingGroupName")
+    wanted = set(self._get_param("InstanceRefreshIds") or [])
+    members = []
+    with _LOCK:
+        for r in reversed(_refreshes(self)):  # newest first, as AWS lists them
+            if r["group"] != name or (wanted and r["id"] not in wanted):
+                continue
+            status = "Successful" if _finish(self, r) else _status(r)
+            members.append(
+                f"<member><InstanceRefreshId>{r['id']}</InstanceRefreshId>"
+                f"<AutoScalingGroupName>{name}</AutoScalingGroupName><Status>{status}</Status>"
+                f"<StartTime>{r['started'].strftime('%Y-%m-%dT%H:%M:%SZ')}</StartTime>"
+                f"<PercentageComplete>{100 if status == 'Successful' else 0}</PercentageComplete>"
+                "</member>"
+            )
+    return (
+        '<DescribeInstanceRefreshesResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">'
+        f"<DescribeInstanceRefreshesResult><InstanceRefreshes>{''.join(members)}</InstanceRefreshes>"
+        "</DescribeInstanceRefreshesResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>"
+        "</DescribeInstanceRefreshesResponse>"
+    )
+
+
+def _status(refresh: dict[str, Any]) -> str:
+    elapsed = (datetime.now(UTC) - refresh["started"]).total_seconds()
+    return "Pending" if elapsed < REFRESH_SECONDS / 4 else "InProgress"
+
+
+def _finish(response: AutoScalingResponse, refresh: dict[str, Any]) -> bool:
+    """True when the refresh is over; the first time, put its group's instances on its version."""
+    if refresh["done"]:
+        return True
+    if (datetime.now(UTC) - refresh["started"]).total_seconds() < REFRESH_SECONDS:
+        return False
+    for group in response.autoscaling_backend.describe_auto_scaling_groups([refresh["group"]]):
+        for state in group.instance_states:
+            state.firebreak_version = _group_version(group)  # type: ignore[attr-defined]
+    refresh["done"] = True
+    return True
+
+
+def _xml_error(code: str, message: str) -> Any:
+    body = (
+        f'<ErrorResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>Sender</Type>'
+        f"<Code>{code}</Code><Message>{re.sub(r'[<>&]', '', message)}</Message></Error>"
+        "<RequestId>r</RequestId></ErrorResponse>"
+    )
+    return body, {"status": 400}

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+from datetime import timedelta
 
 import pytest
 from botocore.exceptions import ClientError
 
 from drills import seed_names as n
 from drills.sandbox import Sandbox, SandboxError
+from drills.seed_region import register_task_definition
 from tasks.aws import client
 from tasks.catalog import Catalog
 
@@ -81,3 +84,60 @@ def test_another_process_reaches_the_same_sandbox_through_env(sandbox: Sandbox, 
 def test_start_twice_is_refused() -> None:
     with Sandbox() as sandbox, pytest.raises(SandboxError):
         sandbox.start()
+
+
+def _lookup(sandbox: Sandbox, region: str, **kwargs: object) -> list[dict[str, object]]:
+    events: list[dict[str, object]] = client("cloudtrail", sandbox.target(region)).lookup_events(**kwargs)[
+        "Events"
+    ]
+    return events
+
+
+def test_cloudtrail_records_mutating_calls_with_parameters_and_caller(
+    sandbox: Sandbox, catalog: Catalog
+) -> None:
+    target = sandbox.target("eu-west-1")
+    revision = register_task_definition(target, n.BAD_IMAGE)
+    answer = client("ecs", target).update_service(
+        cluster=n.CLUSTER, service=n.ECS_SERVICE, taskDefinition=revision
+    )
+    by_service = [{"AttributeKey": "ResourceName", "AttributeValue": n.ECS_SERVICE}]
+    events = _lookup(sandbox, "eu-west-1", LookupAttributes=by_service)
+    # newest first; the task family is also named "checkout", so its registrations match too
+    deploys = [e["EventName"] for e in events if e["EventName"] in {"UpdateService", "CreateService"}]
+    assert deploys == ["UpdateService", "CreateService"] and events[0]["EventName"] == "UpdateService"
+    detail = json.loads(str(events[0]["CloudTrailEvent"]))
+    assert detail["requestParameters"] == {
+        "cluster": n.CLUSTER, "service": n.ECS_SERVICE, "taskDefinition": revision
+    }  # fmt: skip
+    assert detail["requestID"] == answer["ResponseMetadata"]["RequestId"]
+    assert detail["eventSource"] == "ecs.amazonaws.com" and detail["awsRegion"] == "eu-west-1"
+    assert detail["userIdentity"]["type"] == "IAMUser" and "Botocore" in detail["userAgent"]
+    assert events[0]["Username"] == detail["userIdentity"]["userName"]
+    assert (
+        _lookup(
+            sandbox,
+            "us-east-1",
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "UpdateService"}],
+        )
+        == []
+    )
+
+
+def test_cloudtrail_lookup_filters_pages_and_is_cleared_by_reset(sandbox: Sandbox, catalog: Catalog) -> None:
+    by_name = [{"AttributeKey": "EventName", "AttributeValue": "PutParameter"}]
+    puts = _lookup(sandbox, "eu-west-1", LookupAttributes=by_name)
+    assert len(puts) == len(n.FLAG_PARAMETERS) and {e["EventName"] for e in puts} == {"PutParameter"}
+    trail = client("cloudtrail", sandbox.target("eu-west-1"))
+    first = trail.lookup_events(MaxResults=3)
+    second = trail.lookup_events(MaxResults=3, NextToken=first["NextToken"])
+    ids = [e["EventId"] for e in first["Events"] + second["Events"]]
+    assert len(first["Events"]) == 3 and len(set(ids)) == 6
+    assert [e["EventTime"] for e in first["Events"]] == sorted(
+        (e["EventTime"] for e in first["Events"]), reverse=True
+    )
+    newest = first["Events"][0]["EventTime"]
+    assert _lookup(sandbox, "eu-west-1", StartTime=newest + timedelta(seconds=1)) == []
+    assert _lookup(sandbox, "eu-west-1", EndTime=newest - timedelta(days=1)) == []
+    sandbox.reset()
+    assert _lookup(sandbox, "eu-west-1") == []
