@@ -1,16 +1,16 @@
-"""Run one drill end to end: sandbox, simulator, a local Prefect server, the fault, the alert,
-the incident flow, the responder, optional recovery, and the scorecard.
+"""Run one drill end to end: sandbox, simulator, a local Prefect server, the faults, the
+alerts, the incident flow, the responder, optional recovery, and the scorecard.
 
 The flows run exactly as in production: they reach the sandbox only through the client
 factory's endpoint setting (FIREBREAK_AWS_ENDPOINT_URL) and Prefect only through its API URL.
+One alert runs the incident flow in-process (the quick start stays quick); several alerts (a
+re-fire, a second alarm) go through the production intake path (drills/intake.py), so joining
+and dedup are what is tested.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,14 +19,18 @@ from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_API_URL, temporary_settings
 from rich.console import Console
 
-from alerts.models import Alert, MetricRef
-from drills import seed_names as n
+from alerts.models import Alert
+from drills.alerting import drill_alert, first_alerts, refired, wait_for_alarm
 from drills.clock import DrillClock
-from drills.faults import inject_bad_deploy, inject_bad_flag
+from drills.drill_policy import write_drill_policy
+from drills.environ import scoped_environment
+from drills.faults import inject_bad_deploy, inject_bad_flag, inject_bad_lambda
+from drills.intake import DrillIntake, count_incident_runs
+from drills.observe import observe
 from drills.prefect_server import LocalPrefectServer
 from drills.responder import DrillResponder
 from drills.sandbox import Sandbox
-from drills.scenario import Answer, FaultKind, Scenario
+from drills.scenario import DELIVERY_KINDS, Answer, Fault, FaultKind, Responder, Scenario, scenario_policy
 from drills.scorecard import Scorecard, score
 from drills.seed import seed_checkout, write_catalog
 from drills.simulator import Simulator
@@ -37,68 +41,52 @@ from flows.report import IncidentReport
 from flows.settings import RunSettings
 from flows.timeline import Timeline
 from tasks.catalog import Catalog
-from tasks.metrics import alarm_states
+
+__all__ = ["drill_alert", "run_drill", "wait_for_alarm"]
+
+INTAKE_TIMEOUT_SECONDS = 200.0  # every served incident run final within this (a drill is ~1 min)
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _break(scenario: Scenario, sandbox: Sandbox, catalog: Catalog, sim: Simulator) -> None:
-    fault = scenario.fault
+def _inject(fault: Fault, sandbox: Sandbox, catalog: Catalog, sim: Simulator) -> None:
     if fault.kind is FaultKind.BAD_DEPLOY:
         inject_bad_deploy(sandbox.target(), catalog, fault.region)
     elif fault.kind is FaultKind.BAD_FLAG:
         inject_bad_flag(sandbox.target(), catalog)
+    elif fault.kind is FaultKind.BAD_LAMBDA:
+        inject_bad_lambda(sandbox.target(), catalog, fault.region)
+    elif fault.kind is FaultKind.STAGING_REVISION:
+        from drills.faults import inject_staging_revision  # type: ignore[attr-defined]  # helper A's
+
+        inject_staging_revision(sandbox.target(), catalog, fault.region)
     elif fault.kind is FaultKind.REGION_DEGRADED:
         sim.degrade_region(fault.region)
     elif fault.kind is FaultKind.DEPENDENCY_DOWN:
         sim.set_dependency_down(True)
 
 
-def wait_for_alarm(catalog: Catalog, sandbox: Sandbox, region: str, timeout: float = 30) -> datetime:
-    """Wait until the region's alarm fires (the simulator sets it); returns when it did."""
-    names = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(region).alarms
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if "ALARM" in alarm_states(names, aws=sandbox.target(region)).values():
-            return datetime.now(UTC)
-        time.sleep(0.5)
-    raise TimeoutError(f"alarm {names} in {region} did not fire within {timeout}s")
+def _break(
+    scenario: Scenario, sandbox: Sandbox, catalog: Catalog, sim: Simulator, console: Console
+) -> datetime:
+    """Inject every fault at its time (the simulator has just started); the alert's onset.
 
-
-def drill_alert(scenario: Scenario, catalog: Catalog, onset: datetime) -> Alert:
-    """The alert a CloudWatch alarm would send, normalised (as the receiver would)."""
-    region = scenario.alert_region
-    spec = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(region).metrics[0]
-    alarm = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(region).alarms[0]
-    return Alert(
-        source="drill",
-        fingerprint=f"drill:{scenario.name}:{alarm}",
-        service=n.SERVICE,
-        environment=n.ENVIRONMENT,
-        region=region,
-        name=alarm,
-        summary=scenario.title,
-        metric=MetricRef(
-            namespace=spec.namespace,
-            name=spec.metric_name,
-            dimensions=spec.dimensions,
-            threshold=spec.healthy_threshold,
-        ),
-        labels={"drill": scenario.name},
-        starts_at=onset,
-    )
+    The onset is when the alert region's alarm fired (every alarm of it, for ``second_alarm``),
+    or the last fault's time when nothing that fires an alarm was injected (a false alarm).
+    """
+    started = time.monotonic()
+    breaks = False
+    at = datetime.now(UTC)
+    for fault in scenario.all_faults:
+        if fault.kind in DELIVERY_KINDS:
+            continue
+        time.sleep(max(0.0, started + fault.at - time.monotonic()))
+        console.print(f"[bold]fault:[/] {fault.kind.value} ({fault.region})")
+        at = datetime.now(UTC)
+        _inject(fault, sandbox, catalog, sim)
+        breaks = breaks or fault.kind not in {FaultKind.NONE, FaultKind.STAGING_REVISION}
+    if not breaks:
+        return at
+    every = scenario.has(FaultKind.SECOND_ALARM)
+    return wait_for_alarm(catalog, sandbox, scenario.alert_region, every=every)
 
 
 def run_drill(scenario: Scenario, *, output: Path, console: Console, interactive: bool = False) -> Scorecard:
@@ -120,7 +108,7 @@ def run_drill(scenario: Scenario, *, output: Path, console: Console, interactive
         with (
             console.status("starting a local Prefect server (about 15 s)"),
             LocalPrefectServer() as server,
-            _environment(server.env),
+            scoped_environment(server.env),
             temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_UI_API_URL: server.api_url}),
         ):
             console.print(f"prefect: UI at {server.ui_url} (paused steps can be approved there)")
@@ -145,13 +133,15 @@ def _run(
     catalog_path: Path,
     sandbox: Sandbox,
     clock: DrillClock,
-    responder_config: object,
+    responder_config: Responder,
     output: Path,
     console: Console,
 ) -> Scorecard:
     timing = scenario.timing
+    policy_path = write_drill_policy(scenario_policy(scenario, source=scenario.name), output / "policy.yaml")
     settings = RunSettings(
         catalog_path=str(catalog_path),
+        policy_path=str(policy_path),
         output_dir=str(output / "incidents"),
         confirm_window_seconds=10,
         bake_seconds=timing.bake_seconds,
@@ -160,30 +150,64 @@ def _run(
         approval_poll_seconds=1,
     )
     with Simulator(catalog, sandbox.endpoint_url, clock) as sim:
-        time.sleep(scenario.fault.delay_seconds)
-        console.print(f"[bold]fault:[/] {scenario.fault.kind.value} ({scenario.fault.region})")
-        fault_at = datetime.now(UTC)
-        _break(scenario, sandbox, catalog, sim)
-        onset = (
-            fault_at
-            if scenario.fault.kind is FaultKind.NONE
-            else wait_for_alarm(catalog, sandbox, scenario.alert_region)
-        )
-        alert = drill_alert(scenario, catalog, onset)
-        console.print(f"[bold]alert:[/] {alert.name} at {onset:%H:%M:%S}; running incident-response")
-        responder = DrillResponder(responder_config, console=console).start()  # type: ignore[arg-type]
+        onset = _break(scenario, sandbox, catalog, sim, console)
+        alerts = first_alerts(scenario, catalog, onset)
+        names = ", ".join(a.name for a in alerts)
+        console.print(f"[bold]alert:[/] {names} at {onset:%H:%M:%S}; running incident-response")
+        responder = DrillResponder(responder_config, console=console).start()
         try:
-            state = incident_response(alert=alert, settings=settings, return_state=True)
-            console.print(f"incident flow: {state.type.value}: {state.message}")
-            recovery = _recover(scenario, sim, alert, settings, console)
+            if scenario.alert_count == 1:
+                state = incident_response(alert=alerts[0], settings=settings, return_state=True)
+                console.print(f"incident flow: {state.type.value}: {state.message}")
+            else:
+                _through_intake(scenario, alerts, settings, output, console)
+            recovery = _recover(scenario, sim, alerts[0], settings, console)
         finally:
             responder.stop()
-    incident_id = incident_id_for(alert)
+    final = observe(catalog, sandbox.endpoint_url)
+    incident_id = incident_id_for(alerts[0])
     report = IncidentReport.model_validate_json(
         (settings.incident_dir(incident_id) / "report.json").read_text()
     )
     timeline = Timeline.load(settings.incident_dir(incident_id) / "timeline.json")
-    return score(scenario, report, timeline, answers=responder.answered, recovery=recovery, speed=clock.speed)
+    return score(
+        scenario,
+        report,
+        timeline,
+        answers=responder.answered,
+        recovery=recovery,
+        speed=clock.speed,
+        final=final,
+        incident_runs=count_incident_runs(),
+    )
+
+
+def _through_intake(
+    scenario: Scenario, alerts: list[Alert], settings: RunSettings, output: Path, console: Console
+) -> None:
+    """Deliver ``alerts`` to the receiver, re-fire the first once a mitigation is applied (for
+    ``refire``), and wait until every incident run the intake started is final."""
+    timeline_path = settings.incident_dir(incident_id_for(alerts[0])) / "timeline.json"
+    refire_pending = scenario.has(FaultKind.REFIRE)
+    deadline = time.monotonic() + INTAKE_TIMEOUT_SECONDS
+    with DrillIntake(settings, output) as intake:
+        console.print(f"intake: started or joined {intake.deliver(alerts)}")
+        while not intake.all_done():
+            if refire_pending and _applied(timeline_path):
+                again = refired(alerts[0])
+                console.print(f"[bold]re-fire:[/] {again.name} at {again.starts_at:%H:%M:%S}")
+                console.print(f"intake: started or joined {intake.deliver([again])}")
+                refire_pending = False
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"incident runs not finished after {INTAKE_TIMEOUT_SECONDS:.0f}s")
+            time.sleep(0.5)
+    if refire_pending:
+        console.print("[yellow]re-fire: not sent, no mitigation was applied")
+
+
+def _applied(timeline_path: Path) -> bool:
+    """The incident's timeline records an applied action (it is written atomically)."""
+    return timeline_path.exists() and bool(Timeline.load(timeline_path).events("applied"))
 
 
 def _recover(
@@ -192,11 +216,12 @@ def _recover(
     if scenario.recovery is None:
         return None
     if scenario.recovery.heal:
-        sim.heal_region(scenario.fault.region)
-        console.print(
-            f"[bold]recovery:[/] {scenario.fault.region} healed; {scenario.recovery.requester} "
-            "starts the recover flow"
-        )
+        for fault in scenario.all_faults:
+            if fault.kind is FaultKind.REGION_DEGRADED:
+                sim.heal_region(fault.region)
+            elif fault.kind is FaultKind.DEPENDENCY_DOWN:
+                sim.set_dependency_down(False)
+        console.print(f"[bold]recovery:[/] healed; {scenario.recovery.requester} starts the recover flow")
     state = recover(
         incident_id=incident_id_for(alert),
         settings=settings,

@@ -9,9 +9,13 @@ from __future__ import annotations
 from enum import StrEnum
 from importlib.resources import files
 from pathlib import Path
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from drills import seed_names as n
+from drills.drill_policy import DrillPolicyError, drill_policy_data
 
 
 class ScenarioError(ValueError):
@@ -27,7 +31,15 @@ class FaultKind(StrEnum):
     BAD_FLAG = "bad_flag"  # a feature flag is switched on everywhere
     REGION_DEGRADED = "region_degraded"  # a region breaks (not a change of ours)
     DEPENDENCY_DOWN = "dependency_down"  # a shared dependency fails everywhere
+    BAD_LAMBDA = "bad_lambda"  # a bad build of the pricing Lambda goes live in one region
+    STAGING_REVISION = "staging_revision"  # a newer, healthy revision is registered, never deployed
+    REFIRE = "refire"  # the alarm's alert arrives again, new onset, once the first fix is applied
+    SECOND_ALARM = "second_alarm"  # the service's other alarm in the alert region fires too
     NONE = "none"  # nothing breaks: a false alarm
+
+
+DELIVERY_KINDS = frozenset({FaultKind.REFIRE, FaultKind.SECOND_ALARM})  # alerts, not AWS changes
+DEFAULT_AT_SECONDS = 2.0
 
 
 class Answer(StrEnum):
@@ -38,9 +50,32 @@ class Answer(StrEnum):
 
 
 class Fault(_Strict):
+    """One thing that goes wrong. ``refire`` and ``second_alarm`` are alerts the drill delivers
+    (when is theirs to decide: at the first mitigation, with the first alert), not AWS changes."""
+
     kind: FaultKind
-    region: str = "eu-west-1"
-    delay_seconds: float = Field(default=2.0, ge=0, description="Healthy traffic before the fault.")
+    region: str = Field(default=n.PRIMARY_REGION, description="Where (region-bound kinds).")
+    at_seconds: float | None = Field(
+        default=None, ge=0, description="Seconds of healthy traffic before it (default 2)."
+    )
+    delay_seconds: float | None = Field(default=None, ge=0, description="The older name of at_seconds.")
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        return _known("region", value, n.REGIONS)
+
+    @model_validator(mode="after")
+    def _one_time(self) -> Fault:
+        if self.at_seconds is not None and self.delay_seconds is not None:
+            raise ValueError("give at_seconds or delay_seconds, not both")
+        return self
+
+    @property
+    def at(self) -> float:
+        """Seconds after the simulator starts (healthy traffic first) that the fault happens."""
+        given = self.at_seconds if self.at_seconds is not None else self.delay_seconds
+        return DEFAULT_AT_SECONDS if given is None else given
 
 
 class Responder(_Strict):
@@ -61,31 +96,108 @@ class Recovery(_Strict):
     requester: str = "bob"
 
 
+class Switch(StrEnum):
+    ON = "on"
+    OFF = "off"
+
+
+class FinalState(_Strict):
+    """What the sandbox must hold after the incident and the recovery (only the keys given)."""
+
+    ecs_revision: dict[str, int] = Field(default_factory=dict, description="region -> revision.")
+    lambda_version: dict[str, str] = Field(default_factory=dict, description="region -> alias version.")
+    flag: dict[str, Switch] = Field(default_factory=dict, description="catalog flag name -> on|off.")
+    route53_weight: dict[str, int] = Field(default_factory=dict, description="region -> weight.")
+
+    @field_validator("lambda_version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in value.items()
+            }
+        return value
+
+    @field_validator("flag", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare on/off as true/false.
+        if isinstance(value, dict):
+            return {
+                k: (Switch.ON if v else Switch.OFF) if isinstance(v, bool) else v for k, v in value.items()
+            }
+        return value
+
+    @field_validator("ecs_revision", "lambda_version", "route53_weight")
+    @classmethod
+    def _known_regions(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for region in value:
+            _known("region", region, n.REGIONS)
+        return value
+
+    @field_validator("flag")
+    @classmethod
+    def _known_flags(cls, value: dict[str, Switch]) -> dict[str, Switch]:
+        for flag in value:
+            _known("flag", flag, tuple(n.FLAG_PARAMETERS))
+        return value
+
+
 class Expectations(_Strict):
-    outcome: str = Field(description="mitigated, not_confirmed, escalated, halted, not_mitigated")
+    outcome: str = Field(description="mitigated, not_confirmed, escalated, halted, not_mitigated, shadow")
     diagnosis: str | None = Field(default=None, description="Top hypothesis kind, e.g. rollback.")
     mitigations: list[str] = Field(default_factory=list, description="Action kinds applied, in order.")
     forbidden: list[str] = Field(default_factory=list, description="Kind globs that must NOT be applied.")
     recovered: bool | None = Field(default=None, description="The recover flow completes.")
+    final_state: FinalState | None = Field(default=None, description="Read back from the sandbox at the end.")
+    incident_runs: int | None = Field(default=None, ge=0, description="Incident flow runs started.")
 
 
 class Timing(_Strict):
     bake_seconds: int = Field(default=20, ge=1)
     watch_interval_seconds: float = Field(default=2.0, gt=0)
     healthy_checks: int = Field(default=2, ge=1)
-    approval_timeout_seconds: int | None = Field(default=None, description="Override the policy's.")
+    approval_timeout_seconds: int | None = Field(
+        default=None, ge=1, description="Every approval rule's timeout, instead of the policy's."
+    )
 
 
 class Scenario(_Strict):
     name: str
     title: str
     description: str
-    fault: Fault
-    alert_region: str = "eu-west-1"
+    fault: Fault | None = Field(default=None, description="One fault (or use faults).")
+    faults: list[Fault] | None = Field(default=None, min_length=1, description="Several faults.")
+    policy: dict[str, Any] | str | None = Field(
+        default=None, description="Merged onto the default policy, or a policy file's path."
+    )
+    alert_region: str = n.PRIMARY_REGION
     responder: Responder = Responder()
     recovery: Recovery | None = None
     expect: Expectations
     timing: Timing = Timing()
+
+    @model_validator(mode="after")
+    def _fault_or_faults(self) -> Scenario:
+        if (self.fault is None) == (self.faults is None):
+            raise ValueError(
+                "give either fault or faults" if self.fault is None else "give fault or faults, not both"
+            )
+        return self
+
+    @property
+    def all_faults(self) -> list[Fault]:
+        """Every fault, in the order they happen (ties keep the file's order)."""
+        given = self.faults if self.faults is not None else [self.fault] if self.fault is not None else []
+        return sorted(given, key=lambda f: f.at)
+
+    def has(self, kind: FaultKind) -> bool:
+        return any(f.kind is kind for f in self.all_faults)
+
+    @property
+    def alert_count(self) -> Literal[1, 2]:
+        """One alert, or more than one (a re-fire or a second alarm): then they go through intake."""
+        return 2 if any(f.kind in DELIVERY_KINDS for f in self.all_faults) else 1
 
 
 def _scenario_dir() -> Path:
@@ -106,11 +218,33 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
             known = ", ".join(p.stem for p in sorted(_scenario_dir().glob("*.yaml")))
             raise ScenarioError(f"unknown scenario {name_or_path!r} (known: {known})")
     try:
-        return Scenario.model_validate(yaml.safe_load(path.read_text()))
+        scenario = Scenario.model_validate(yaml.safe_load(path.read_text()))
     except OSError as e:
         raise ScenarioError(f"{path}: cannot read: {e.strerror}") from e
     except yaml.YAMLError as e:
         raise ScenarioError(f"{path}: not valid YAML: {e}") from e
     except ValidationError as e:
-        where = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:5])
+        where = "; ".join(
+            f"{'.'.join(map(str, err['loc'])) or '(top level)'}: {err['msg']}" for err in e.errors()[:5]
+        )
         raise ScenarioError(f"{path}: {where}") from e
+    if isinstance(scenario.policy, str):
+        scenario = scenario.model_copy(update={"policy": str((path.parent / scenario.policy).resolve())})
+    try:
+        scenario_policy(scenario, source=str(path))
+    except DrillPolicyError as e:
+        raise ScenarioError(str(e)) from e
+    return scenario
+
+
+def scenario_policy(scenario: Scenario, *, source: str) -> dict[str, Any]:
+    """The validated policy data ``scenario`` runs under (see drills/drill_policy.py)."""
+    return drill_policy_data(
+        scenario.policy, approval_timeout_seconds=scenario.timing.approval_timeout_seconds, source=source
+    )
+
+
+def _known(what: str, value: str, known: tuple[str, ...]) -> str:
+    if value not in known:
+        raise ValueError(f"unknown {what} {value!r} (the sandbox has {', '.join(known)})")
+    return value

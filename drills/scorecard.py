@@ -10,7 +10,8 @@ from fnmatch import fnmatchcase
 
 from pydantic import BaseModel, Field
 
-from drills.scenario import Scenario
+from drills.health import SandboxState
+from drills.scenario import FinalState, Scenario, Switch
 from flows.report import IncidentReport
 from flows.timeline import Timeline
 
@@ -35,6 +36,7 @@ class Scorecard(BaseModel):
     forbidden_taken: list[str]
     verification: str
     recovery: str | None
+    incident_runs: int | None = Field(default=None, description="Incident flow runs started.")
     wall_seconds: dict[str, float | None]
     drill_seconds: dict[str, float | None]
     timeline_path: str
@@ -46,6 +48,30 @@ def applied_kinds(timeline: Timeline) -> list[str]:
     return [str(e.data["plan"]["kind"]) for e in timeline.events("applied") if "plan" in e.data]
 
 
+def final_state_checks(expected: FinalState, actual: SandboxState) -> list[Check]:
+    """One check per key the scenario gives, against the sandbox as read back at the end. Pure."""
+    found: dict[str, dict[str, str | None]] = {
+        "ecs_revision": {r: str(s.ecs_revision) for r, s in actual.regions.items()},
+        "lambda_version": {r: s.lambda_version for r, s in actual.regions.items()},
+        "route53_weight": {r: str(s.route53_weight) for r, s in actual.regions.items()},
+        "flag": {f: (Switch.ON if on else Switch.OFF).value for f, on in actual.flags.items()},
+    }
+    wanted: dict[str, dict[str, str]] = {
+        "ecs_revision": {r: str(v) for r, v in expected.ecs_revision.items()},
+        "lambda_version": dict(expected.lambda_version),
+        "route53_weight": {r: str(v) for r, v in expected.route53_weight.items()},
+        "flag": {f: v.value for f, v in expected.flag.items()},
+    }
+    checks = []
+    for field, keys in wanted.items():
+        for key, value in keys.items():
+            seen = found[field].get(key)
+            checks.append(
+                Check(name=f"final {field} {key}", expected=value, actual=str(seen), ok=seen == value)
+            )
+    return checks
+
+
 def score(
     scenario: Scenario,
     report: IncidentReport,
@@ -54,8 +80,15 @@ def score(
     answers: list[str],
     recovery: str | None,
     speed: float,
+    final: SandboxState | None = None,
+    incident_runs: int | None = None,
 ) -> Scorecard:
-    """Compare the incident's records with the scenario's expectations."""
+    """Compare the incident's records with the scenario's expectations.
+
+    ``final`` is the sandbox read back after everything the scenario ran and ``incident_runs``
+    the number of incident flow runs Prefect holds; an expectation on either fails when the
+    value is missing.
+    """
     exp = scenario.expect
     taken = applied_kinds(timeline)
     incident_taken = [
@@ -95,6 +128,20 @@ def score(
                 ok=(recovery == "completed") == exp.recovered,
             )
         )
+    if exp.final_state is not None:
+        if final is None:
+            checks.append(Check(name="final state", expected="read back", actual="not read", ok=False))
+        else:
+            checks += final_state_checks(exp.final_state, final)
+    if exp.incident_runs is not None:
+        checks.append(
+            Check(
+                name="incident runs",
+                expected=str(exp.incident_runs),
+                actual=str(incident_runs),
+                ok=incident_runs == exp.incident_runs,
+            )
+        )
     wall = report.durations()
     verified = [m.verified for m in report.mitigations if m.verified is not None]
     return Scorecard(
@@ -111,6 +158,7 @@ def score(
         forbidden_taken=forbidden,
         verification="recovered" if any(verified) else ("not recovered" if verified else "not run"),
         recovery=recovery,
+        incident_runs=incident_runs,
         wall_seconds=wall,
         drill_seconds={k: None if v is None else round(v * speed, 1) for k, v in wall.items()},
         timeline_path=report.timeline_path,

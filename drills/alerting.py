@@ -1,0 +1,78 @@
+"""The alerts a drill sends: what the seeded CloudWatch alarms would send, once they fire.
+
+The scenario's first alert is the alert region's first alarm (its error rate); a
+``second_alarm`` fault adds the region's other alarm (its latency), and a ``refire`` sends the
+first again with a new onset.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from alerts.models import Alert, MetricRef
+from drills import seed_names as n
+from drills.sandbox import Sandbox
+from drills.scenario import FaultKind, Scenario
+from tasks.catalog import Catalog, MetricSpec
+from tasks.metrics import alarm_states
+
+
+def wait_for_alarm(
+    catalog: Catalog, sandbox: Sandbox, region: str, timeout: float = 30, *, every: bool = False
+) -> datetime:
+    """Wait until one of the region's alarms fires (``every``: all of them); returns when."""
+    names = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(region).alarms
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = alarm_states(names, aws=sandbox.target(region)).values()
+        firing = [s == "ALARM" for s in states]
+        if firing and (all(firing) if every else any(firing)):
+            return datetime.now(UTC)
+        time.sleep(0.5)
+    which = "all of" if every else "any of"
+    raise TimeoutError(f"{which} alarms {names} in {region} did not fire within {timeout}s")
+
+
+def alarm_metric(catalog: Catalog, region: str, alarm: str) -> MetricSpec:
+    """The catalog metric the seeded alarm ``alarm`` watches (named after it), else the first."""
+    metrics = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(region).metrics
+    return next((m for m in metrics if n.alarm_name(region, m.metric_name) == alarm), metrics[0])
+
+
+def drill_alert(scenario: Scenario, catalog: Catalog, onset: datetime, *, alarm_index: int = 0) -> Alert:
+    """The alert the alert region's ``alarm_index``-th alarm would send, normalised (as the
+    receiver would)."""
+    region = scenario.alert_region
+    alarm = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(region).alarms[alarm_index]
+    spec = alarm_metric(catalog, region, alarm)
+    return Alert(
+        source="drill",
+        fingerprint=f"drill:{scenario.name}:{alarm}",
+        service=n.SERVICE,
+        environment=n.ENVIRONMENT,
+        region=region,
+        name=alarm,
+        summary=scenario.title,
+        metric=MetricRef(
+            namespace=spec.namespace,
+            name=spec.metric_name,
+            dimensions=spec.dimensions,
+            threshold=spec.healthy_threshold,
+        ),
+        labels={"drill": scenario.name},
+        starts_at=onset,
+    )
+
+
+def first_alerts(scenario: Scenario, catalog: Catalog, onset: datetime) -> list[Alert]:
+    """The alerts delivered at onset: the first alarm's, and the other alarm's for ``second_alarm``."""
+    alerts = [drill_alert(scenario, catalog, onset)]
+    if scenario.has(FaultKind.SECOND_ALARM):
+        alerts.append(drill_alert(scenario, catalog, onset, alarm_index=1))
+    return alerts
+
+
+def refired(alert: Alert) -> Alert:
+    """The same alarm's alert again, firing anew now (a new onset, so a new dedup key)."""
+    return alert.model_copy(update={"starts_at": datetime.now(UTC)})
