@@ -5,11 +5,13 @@ pairs send the same alert twice, SNS retries. Every delivery used to cost one
 ``create_flow_run`` on the Prefect server, which made an alert storm as slow as Prefect's
 database (about 12 deliveries/s on SQLite, see docs/performance.md). :class:`RecentRuns` wraps
 another :class:`~alerts.starter.IncidentStarter` and remembers, per ``alert.dedup_key``, the run
-it got, so a duplicate is answered in microseconds with ``created=False``.
+it got (started, found or joined), so a duplicate is answered in microseconds with
+``created=False`` and the same ``joined``.
 
-The memory is an optimisation, never the source of truth: Prefect's idempotency key is. After a
-restart the memory is empty and Prefect answers the first delivery of each key again; several
-receiver replicas each have their own memory and Prefect still gives them all the same run. A
+The memory is an optimisation, never the source of truth: Prefect is (the runs and their join
+inputs, see :mod:`alerts.prefect_starter`). After a restart the memory is empty and Prefect
+answers the first delivery of each key again; several receiver replicas each have their own
+memory and Prefect still gives them all the same run. A
 remembered answer expires after ``ttl_seconds`` (Prefect is asked again, which also notices a
 run deleted in the meantime) and at most ``max_keys`` keys are kept, least recently used first
 out. Failures are not remembered: the next delivery asks again.
@@ -70,7 +72,7 @@ class RecentRuns:
         self._ttl = ttl_seconds
         self._clock = clock
         self._guard = threading.Lock()  # guards everything below; held only for O(1) work
-        self._runs: OrderedDict[str, tuple[str, float]] = OrderedDict()  # key -> (run id, expiry)
+        self._runs: OrderedDict[str, tuple[StartedRun, float]] = OrderedDict()  # key -> (run, expiry)
         self._flights: dict[str, _Flight] = {}
         self._hits = 0
         self._misses = 0
@@ -88,14 +90,14 @@ class RecentRuns:
             with self._guard:
                 self._misses += 1
             run = self._inner.start(alert)  # raises: nothing remembered, the next delivery retries
-            self._remember(key, run.flow_run_id)
+            self._remember(run)
             return run
 
     def record_resolved(self, alert: Alert) -> None:
         """Pass the resolution on; the key stays remembered.
 
-        A resolution does not make the remembered answer wrong: Prefect's idempotency key still
-        maps that occurrence (same fingerprint and onset) to the same run after it resolves, so
+        A resolution does not make the remembered answer wrong: Prefect still maps that
+        occurrence (same fingerprint and onset) to the same run after it resolves, so
         a late redelivery of the firing alert must get that run, from memory or from Prefect. A
         re-fire after the resolution has a new onset, hence a new ``dedup_key``, and is asked
         for anyway.
@@ -120,13 +122,14 @@ class RecentRuns:
                 return None
             self._runs.move_to_end(key)
             self._hits += 1
-        return StartedRun(flow_run_id=entry[0], created=False, dedup_key=key)
+        return entry[0]
 
-    def _remember(self, key: str, flow_run_id: str) -> None:
+    def _remember(self, run: StartedRun) -> None:
         expires = self._clock() + self._ttl
+        remembered = run.model_copy(update={"created": False})
         with self._guard:
-            self._runs[key] = (flow_run_id, expires)
-            self._runs.move_to_end(key)
+            self._runs[run.dedup_key] = (remembered, expires)
+            self._runs.move_to_end(run.dedup_key)
             while len(self._runs) > self._max_keys:
                 self._runs.popitem(last=False)
 

@@ -7,10 +7,13 @@ refuses everything (fail closed); ``docs/alerts.md`` lists every variable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from policies import default_policy, load_policy
 
 
 class ReceiverSettings(BaseSettings):
@@ -52,6 +55,20 @@ class ReceiverSettings(BaseSettings):
         description='Basic auth "user:password" of a Prefect server started with an auth string.',
     )
     deployment: str = Field(default="incident-response/incident", description='"<flow>/<deployment>".')
+    policy_file: Path | None = Field(
+        default=None,
+        description="The policy file the incident flows use (their RunSettings.policy_path); its "
+        "incidents.max_open_minutes ends an open incident. None: the shipped policy.",
+    )
+
+    def incident_max_open(self) -> timedelta:
+        """How long an incident run counts as open, from the policy. Raises PolicyError.
+
+        Read when the receiver starts, so a broken policy file stops it there instead of
+        failing every alert.
+        """
+        policy = default_policy() if self.policy_file is None else load_policy(self.policy_file)
+        return timedelta(minutes=policy.incidents.max_open_minutes)
 
     def topic_arns(self) -> frozenset[str]:
         """The SNS topics accepted; empty means any."""

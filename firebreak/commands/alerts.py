@@ -22,6 +22,7 @@ from alerts.routing import load_routing
 from alerts.settings import ReceiverSettings, load_settings
 from alerts.sources import Source, parse_payload
 from alerts.starter import IncidentStarter
+from policies import PolicyError
 
 INVALID = 2
 
@@ -114,7 +115,13 @@ def _starter(settings: ReceiverSettings) -> PrefectStarter:
     if settings.prefect_api_auth_string is not None:
         user, _, password = settings.prefect_api_auth_string.get_secret_value().partition(":")
         auth = (user, password)
-    return PrefectStarter(settings.prefect_api_url, deployment=settings.deployment, auth=auth)
+    try:
+        max_open = settings.incident_max_open()
+    except PolicyError as e:
+        raise _fail(f"invalid receiver settings: FIREBREAK_POLICY_FILE: {e}") from e
+    return PrefectStarter(
+        settings.prefect_api_url, deployment=settings.deployment, auth=auth, max_open=max_open
+    )
 
 
 def serve_starter(settings: ReceiverSettings) -> IncidentStarter:

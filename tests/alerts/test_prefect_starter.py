@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -10,9 +11,11 @@ import pytest
 
 from alerts.errors import PrefectRejectedError, PrefectUnavailableError
 from alerts.generic import parse_generic
+from alerts.joins import Join
 from alerts.models import Alert
 from alerts.prefect_starter import PrefectStarter
 from alerts.resolved import resolved_variable_name
+from alerts.starter import StartedRun
 from tests.alerts.signing import fixture_bytes
 
 API = "http://127.0.0.1:4200/api"
@@ -26,7 +29,9 @@ class FakePrefect:
     status: int | None = None  # force every answer to this status
     fail_next_runs: int = 0  # answer this many create_flow_run calls with 503 first
     unreachable: bool = False
+    stale_filters: int = 0  # answer this many run filters with [] (a replica's view before a create)
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inputs: dict[tuple[str, str], str] = field(default_factory=dict)  # (run id, key) -> value
     variables: dict[str, Any] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
 
@@ -47,8 +52,33 @@ class FakePrefect:
             key = body["idempotency_key"]
             if key in self.runs:
                 return httpx.Response(200, json=self.runs[key])
-            self.runs[key] = {"id": str(uuid.uuid4()), **body}
+            created = datetime.now(UTC).isoformat()
+            self.runs[key] = {
+                "id": str(uuid.uuid4()),
+                "created": created,
+                "state": {"type": "SCHEDULED"},
+                **body,
+            }
             return httpx.Response(201, json=self.runs[key])
+        if request.method == "POST" and path == "/flow_runs/filter":
+            if self.stale_filters:
+                self.stale_filters -= 1
+                return httpx.Response(200, json=[])
+            tags = set(body["flow_runs"]["tags"]["all_"])
+            found = [r for r in self.runs.values() if tags <= set(r["tags"])]
+            found.sort(key=lambda r: r["created"], reverse=True)
+            return httpx.Response(200, json=found[: body["limit"]])
+        if path.startswith("/flow_runs/") and "/input" in path:
+            run_id = path.split("/")[2]
+            if request.method == "POST":
+                if (run_id, body["key"]) in self.inputs:
+                    return httpx.Response(
+                        409, json={"detail": "A flow run input with this key already exists."}
+                    )
+                self.inputs[(run_id, body["key"])] = body["value"]
+                return httpx.Response(201)
+            value = self.inputs.get((run_id, path.rsplit("/", 1)[1]))
+            return httpx.Response(404) if value is None else httpx.Response(200, text=value)
         if request.method == "PATCH" and path.startswith("/variables/name/"):
             name = path.removeprefix("/variables/name/")
             if name not in self.variables:
@@ -67,7 +97,7 @@ def _starter(prefect: FakePrefect) -> PrefectStarter:
 
 def _alerts() -> tuple[Alert, Alert]:
     firing, resolved = parse_generic(fixture_bytes("generic_list.json")).alerts
-    return firing.model_copy(update={"service": "payments"}), resolved
+    return firing.model_copy(update={"service": "payments", "environment": "prod"}), resolved
 
 
 def test_start_creates_one_run_per_dedup_key_with_alert_parameter_and_tags() -> None:
@@ -81,8 +111,8 @@ def test_start_creates_one_run_per_dedup_key_with_alert_parameter_and_tags() -> 
     assert first.created and not again.created
     assert first.flow_run_id == again.flow_run_id
     (run,) = prefect.runs.values()
-    assert run["idempotency_key"] == firing.dedup_key
-    assert run["tags"] == ["incident", "payments"]
+    assert run["idempotency_key"] == "firebreak-incident:payments:prod:after:none"
+    assert run["tags"] == ["incident", "payments", "firebreak.service:payments", "firebreak.env:prod"]
     assert Alert.model_validate(run["parameters"]["alert"]) == firing
     assert prefect.requests.count(("GET", "/deployments/name/incident-response/incident")) == 1
 
@@ -155,9 +185,9 @@ def test_a_transient_503_is_retried_and_starts_exactly_one_run() -> None:
     starter = PrefectStarter(API, transport=httpx.MockTransport(prefect), retry_delays=(0.0,))
     firing, _ = _alerts()
     started = starter.start(firing)
-    posts = [r for r in prefect.requests if r[0] == "POST"]
+    posts = [r for r in prefect.requests if r[0] == "POST" and r[1].endswith("/create_flow_run")]
     assert len(posts) == 2 and started.created
-    assert list(prefect.runs) == [firing.dedup_key]
+    assert [Alert.model_validate(r["parameters"]["alert"]) for r in prefect.runs.values()] == [firing]
 
 
 def test_prefect_templating_keys_in_a_raw_payload_stay_inert() -> None:
@@ -169,3 +199,112 @@ def test_prefect_templating_keys_in_a_raw_payload_stay_inert() -> None:
     _starter(prefect).start(hostile)
     sent = next(iter(prefect.runs.values()))["parameters"]["alert"]["raw"]
     assert sent == {"x": {"_prefect_kind_": "workspace_variable", "variable_name": "s"}}
+
+
+def _refire(alert: Alert, minutes: int = 10) -> Alert:
+    return alert.model_copy(update={"starts_at": alert.starts_at + timedelta(minutes=minutes)})
+
+
+def _latency(alert: Alert) -> Alert:
+    return alert.model_copy(update={"fingerprint": "payments/latency", "name": "payments-latency"})
+
+
+def _joins(prefect: FakePrefect, run_id: str) -> list[Join]:
+    return [Join.model_validate_json(v) for (rid, _), v in prefect.inputs.items() if rid == run_id]
+
+
+def test_a_second_alarm_of_the_service_joins_the_open_run_once() -> None:
+    prefect = FakePrefect()
+    starter = _starter(prefect)
+    firing, _ = _alerts()
+
+    opened = starter.start(firing)
+    joined = starter.start(_latency(firing))
+    again = starter.start(_latency(firing))
+
+    assert opened.created and not opened.joined
+    assert joined.joined and not joined.created and joined.flow_run_id == opened.flow_run_id
+    assert again == joined
+    assert len(prefect.runs) == 1
+    assert [j.alert for j in _joins(prefect, opened.flow_run_id)] == [_latency(firing)]
+
+
+def test_the_same_alarm_firing_again_while_open_joins() -> None:
+    prefect = FakePrefect()
+    starter = _starter(prefect)
+    firing, _ = _alerts()
+    opened = starter.start(firing)
+    assert starter.start(_refire(firing)).joined
+    assert [j.alert for j in _joins(prefect, opened.flow_run_id)] == [_refire(firing)]
+
+
+def test_after_the_run_is_final_a_refire_starts_the_successor_run() -> None:
+    prefect = FakePrefect()
+    starter = _starter(prefect)
+    firing, _ = _alerts()
+    opened = starter.start(firing)
+    (first,) = prefect.runs.values()
+    first["state"] = {"type": "COMPLETED"}
+
+    successor = starter.start(_refire(firing))
+
+    assert successor.created and successor.flow_run_id != opened.flow_run_id
+    assert (
+        prefect.runs[f"firebreak-incident:payments:prod:after:{opened.flow_run_id}"]["id"]
+        == successor.flow_run_id
+    )
+    assert starter.start(firing) == StartedRun(
+        flow_run_id=opened.flow_run_id, created=False, dedup_key=firing.dedup_key
+    )
+
+
+def test_a_run_older_than_max_open_is_not_joined() -> None:
+    prefect = FakePrefect()
+    firing, _ = _alerts()
+    _starter(prefect).start(firing)
+    later = PrefectStarter(
+        API,
+        transport=httpx.MockTransport(prefect),
+        retry_delays=(),
+        max_open=timedelta(minutes=30),
+        clock=lambda: datetime.now(UTC) + timedelta(minutes=31),
+    )
+    assert later.start(_refire(firing)).created
+    assert len(prefect.runs) == 2
+
+
+def test_an_alert_that_joined_a_closed_run_gets_that_run_again() -> None:
+    prefect = FakePrefect()
+    starter = _starter(prefect)
+    firing, _ = _alerts()
+    opened = starter.start(firing)
+    starter.start(_latency(firing))
+    next(iter(prefect.runs.values()))["state"] = {"type": "FAILED"}
+
+    again = starter.start(_latency(firing))
+
+    assert again.joined and again.flow_run_id == opened.flow_run_id
+    assert len(prefect.runs) == 1 and len(prefect.inputs) == 1
+
+
+def test_losing_the_race_to_open_the_incident_joins_the_winner() -> None:
+    prefect = FakePrefect()
+    firing, _ = _alerts()
+    winner = _starter(prefect).start(firing)
+    prefect.stale_filters = 1  # this replica looked before the winner's run existed
+
+    loser = _starter(prefect).start(_latency(firing))
+
+    assert loser.joined and loser.flow_run_id == winner.flow_run_id
+    assert len(prefect.runs) == 1
+    assert [j.alert for j in _joins(prefect, winner.flow_run_id)] == [_latency(firing)]
+
+
+def test_an_ha_twin_that_loses_the_race_gets_the_run_without_a_join() -> None:
+    prefect = FakePrefect()
+    firing, _ = _alerts()
+    winner = _starter(prefect).start(firing)
+    prefect.stale_filters = 1
+    twin = _starter(prefect).start(firing)
+    assert twin == StartedRun(flow_run_id=winner.flow_run_id, created=False, dedup_key=firing.dedup_key)
+    assert prefect.inputs == {}

@@ -210,3 +210,19 @@ def test_serve_logs_run_starts() -> None:
     config = serve_log_config()
     assert config["loggers"]["alerts"]["level"] == "INFO"
     assert "alerts" not in LOGGING_CONFIG["loggers"]  # uvicorn's own default is left alone
+
+
+class JoiningStarter(FakeStarter):
+    """Every start joins one open run, as PrefectStarter answers for a service's second alarm."""
+
+    def start(self, alert: Alert) -> StartedRun:
+        self.start_calls.append(alert.dedup_key)
+        return StartedRun(flow_run_id="open-run", created=False, joined=True, dedup_key=alert.dedup_key)
+
+
+def test_a_joined_answer_is_remembered_as_joined() -> None:
+    inner = JoiningStarter()
+    recent = RecentRuns(inner)
+    first = recent.start(alert("fp-latency"))
+    assert recent.start(alert("fp-latency")) == first
+    assert first.joined and inner.start_calls == [alert("fp-latency").dedup_key]

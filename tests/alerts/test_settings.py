@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
 
-from alerts.settings import load_settings
+from alerts.settings import ReceiverSettings, load_settings
+from policies import PolicyError
 
 
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,3 +31,22 @@ def test_settings_from_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert settings.generic_basic is not None
     assert settings.generic_basic.get_secret_value() == "ops:pw"
     assert settings.max_body_bytes == 4096
+
+
+def test_the_max_open_age_comes_from_the_policy_file(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(default_yaml() + "\nincidents:\n  max_open_minutes: 45\n")
+    settings = ReceiverSettings(policy_file=policy)
+    assert settings.incident_max_open() == timedelta(minutes=45)
+    assert ReceiverSettings().incident_max_open() == timedelta(minutes=240)
+
+
+def test_a_broken_policy_file_is_refused_naming_the_file(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("incidents: {max_open_minutes: 0}\n")
+    with pytest.raises(PolicyError, match=r"policy.yaml.*max_open_minutes"):
+        ReceiverSettings(policy_file=policy).incident_max_open()
+
+
+def default_yaml() -> str:
+    return files("policies").joinpath("default.yaml").read_text(encoding="utf-8")
