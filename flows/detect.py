@@ -9,19 +9,22 @@ from policies import IncidentFacts, SeverityAssessment, classify_severity
 
 
 def confirm(run: IncidentRun) -> SignalCheck:
-    """Read the alert's metric in CloudWatch; the alert is confirmed when it is unhealthy."""
+    """Read the alert's metric in CloudWatch; the alert is confirmed only when it is unhealthy
+    (``check.confirmed``). No data confirms nothing, and is recorded as no data."""
     spec = signal_metric(run.entry, run.alert, run.region)
     check: SignalCheck = confirm_signal(
         spec, run.aws(), run.settings.confirm_window_seconds, run.settings.confirm_attempts
     )
-    verdict = "confirmed" if not check.healthy else "NOT confirmed"
+    value = "no data" if check.last_value is None else check.last_value
     run.timeline.add(
         Stage.DETECT,
-        "confirmed" if not check.healthy else "not-confirmed",
-        f"{spec.name} in {run.region} = {check.last_value} (healthy {spec.healthy_when.value} "
-        f"{spec.healthy_threshold}): alert {verdict}",
+        "confirmed" if check.confirmed else "not-confirmed",
+        f"{spec.name} in {run.region} = {value} (healthy {spec.healthy_when.value} "
+        f"{spec.healthy_threshold}): alert {'confirmed' if check.confirmed else 'NOT confirmed'}",
         metric=spec.name,
         value=check.last_value,
+        state=check.health.value,
+        readings=[r.model_dump(mode="json") for r in check.readings],
     )
     return check
 
@@ -54,6 +57,7 @@ def classify(run: IncidentRun, unhealthy_regions: int) -> SeverityAssessment:
             "severity",
             f"{assessment.severity.value}: {'; '.join(assessment.reasons)}",
             actor="policy:severity",
+            severity=assessment.severity.value,
             requirements=assessment.requirements.model_dump(mode="json"),
         )
     return assessment

@@ -1,106 +1,305 @@
 """Watching the signal: confirm an alert from a second source, and bake a fix.
 
-Both read the same CloudWatch metric the catalog names for the region, so "confirmed" and
-"recovered" mean the same thing the on-call engineer would check on the dashboard.
+Both read the CloudWatch metrics the catalog names, so "confirmed" and "recovered" mean what
+the on-call engineer would check on the dashboard. Every reading is healthy, unhealthy or no
+data (``SignalHealth``): real CloudWatch has no datapoints for a region without requests, so no
+data is never healthy and never confirms an alert.
+
+What a bake watches depends on the change that was applied (``watch_scope``):
+
+- a Route 53 shift: the signal of every region that still takes traffic (all must be healthy),
+  the service-level metric if the catalog names one, and the traffic of every region whose
+  share fell (it must fall at least halfway to the expected level; a region drained to zero
+  may answer with no datapoints, once its baseline showed the metric exists). The signal of a
+  region drained to zero is only recorded: no data there is expected.
+- an ALB or Lambda shift (target groups or versions inside one region): that region's signal
+  and the service-level metric. The catalog has no per-target traffic metric to watch fall.
+- anything else, or no plan: the alert region's signal.
 """
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.models import Alert
 from flows.incident_run import IncidentRun
 from tasks.aws import AwsTarget
-from tasks.catalog import CatalogError, MetricSpec, ServiceEnvironment
-from tasks.metrics import latest_value
+from tasks.catalog import CatalogError, MetricRole, MetricSpec, ServiceEnvironment
+from tasks.metrics import SignalHealth, latest_value, latest_values, peak_value, signal_health
+from tasks.plan import Plan
+from tasks.traffic_alb import KIND as ALB_SHIFT
+from tasks.traffic_lambda import KIND as LAMBDA_SHIFT
+from tasks.traffic_route53 import KIND as ROUTE53_SHIFT
+
+BASELINE_PERIODS = 10  # a drained region's traffic baseline: its peak over this many periods
+
+
+class Expect(StrEnum):
+    """What a watched metric must show for the change to hold."""
+
+    HEALTHY = "healthy"  # a signal on its healthy side (no data does not count)
+    FELL = "fell"  # a drained region's traffic, below its limit
+    RECORDED = "recorded"  # read for the timeline only (a region drained to zero)
 
 
 class Reading(BaseModel):
+    """One value read, what it says, and whether it counts toward recovery."""
+
     at: datetime
-    value: float | None
-    healthy: bool
+    region: str
+    metric: str
+    expect: Expect
+    value: float | None = Field(description="None: CloudWatch had no datapoints in the window.")
+    state: SignalHealth
+    holds: bool = Field(description="Whether this reading lets the change count as holding.")
+
+
+class Probe(BaseModel):
+    """One metric in one region, and what it is expected to show."""
+
+    model_config = ConfigDict(frozen=True)
+
+    region: str
+    spec: MetricSpec
+    expect: Expect = Expect.HEALTHY
+    expected_ratio: float | None = Field(default=None, description="FELL: traffic share after / before.")
+    limit: float | None = Field(default=None, description="FELL: highest value that counts as fallen.")
+
+    @property
+    def drained(self) -> bool:
+        """The region's traffic share went to zero."""
+        return self.expected_ratio == 0.0
+
+    def with_baseline(self, baseline: float | None) -> Probe:
+        """Set the FELL limit halfway between the baseline and the expected level (None: no baseline)."""
+        if baseline is None or self.expected_ratio is None:
+            return self
+        return self.model_copy(update={"limit": baseline * (1 + self.expected_ratio) / 2})
+
+    def judge(self, value: float | None, at: datetime) -> Reading:
+        state = self._state(value)
+        if self.expect is Expect.RECORDED:
+            holds = True
+        elif self.expect is Expect.FELL and state is SignalHealth.NO_DATA:
+            holds = self.drained and self.limit is not None  # no requests publish no datapoints
+        else:
+            holds = state is SignalHealth.HEALTHY
+        return Reading(
+            at=at,
+            region=self.region,
+            metric=self.spec.name,
+            expect=self.expect,
+            value=value,
+            state=state,
+            holds=holds,
+        )
+
+    def _state(self, value: float | None) -> SignalHealth:
+        if self.expect is not Expect.FELL:
+            return signal_health(self.spec, value)
+        if value is None or self.limit is None:  # without a baseline, nothing to compare with
+            return SignalHealth.NO_DATA
+        return SignalHealth.HEALTHY if value <= self.limit else SignalHealth.UNHEALTHY
 
 
 class SignalCheck(BaseModel):
-    """The outcome of watching a metric: healthy or not, and every reading taken."""
+    """The outcome of watching: one state for the whole check, and every reading taken.
+
+    ``metric`` and ``region`` name the incident's signal (the alert's metric in the alert's
+    region); ``readings`` may cover other regions and metrics too.
+    """
 
     metric: str
     region: str
-    healthy: bool
+    health: SignalHealth
     readings: list[Reading] = Field(default_factory=list)
 
     @property
+    def healthy(self) -> bool:
+        """Recovered (after a bake), or not confirmed by a healthy reading (after confirm)."""
+        return self.health is SignalHealth.HEALTHY
+
+    @property
+    def confirmed(self) -> bool:
+        """The signal was read on its unhealthy side: no data confirms nothing."""
+        return self.health is SignalHealth.UNHEALTHY
+
+    @property
     def last_value(self) -> float | None:
-        return self.readings[-1].value if self.readings else None
+        """The last value of the incident's signal; None if it had no data or was not read."""
+        values = [r.value for r in self.readings if (r.region, r.metric) == (self.region, self.metric)]
+        return values[-1] if values else None
+
+    @property
+    def summary(self) -> str:
+        """The last reading of each watched metric, e.g. ``error_rate@us-east-1=0.4 (healthy)``."""
+        last = {(r.region, r.metric): r for r in self.readings}
+        return "; ".join(
+            f"{m}@{region}={'no data' if r.value is None else r.value} ({r.state.value}"
+            f"{'' if r.expect is Expect.HEALTHY else ', expected ' + r.expect.value})"
+            for (region, m), r in last.items()
+        )
 
 
 def signal_metric(entry: ServiceEnvironment, alert: Alert, region: str) -> MetricSpec:
     """The catalog metric that corresponds to the alert (same namespace and name), else the
-    region's first key metric."""
+    region's first signal metric."""
     metrics = entry.region(region).metrics
-    if not metrics:
-        raise CatalogError(f"region {region!r} has no metrics in the catalog to confirm alerts with")
     if alert.metric is not None:
         for spec in metrics:
             if (spec.namespace, spec.metric_name) == (alert.metric.namespace, alert.metric.name):
                 return spec
-    return metrics[0]
+    signals = [m for m in metrics if m.role is MetricRole.SIGNAL]
+    if not signals:
+        raise CatalogError(f"region {region!r} has no signal metrics in the catalog to confirm alerts with")
+    return signals[0]
 
 
-def _read(spec: MetricSpec, aws: AwsTarget, window: timedelta) -> Reading:
-    value = latest_value(spec, aws=aws, window=window)
-    # No data is not evidence of health: only a reading on the healthy side counts.
-    return Reading(at=datetime.now(UTC), value=value, healthy=value is not None and spec.is_healthy(value))
+def watch_scope(
+    entry: ServiceEnvironment, alert: Alert, region: str, plan: Plan | None = None
+) -> list[Probe]:
+    """What a bake after ``plan`` watches (see the module docstring); ``region`` is the alert's."""
+    if plan is not None and plan.kind == ROUTE53_SHIFT:
+        return _shift_scope(entry, alert, plan) + _service_probes(entry)
+    if plan is not None and plan.kind in {ALB_SHIFT, LAMBDA_SHIFT}:
+        where = plan.aws.region
+        return [Probe(region=where, spec=signal_metric(entry, alert, where)), *_service_probes(entry)]
+    return [Probe(region=region, spec=signal_metric(entry, alert, region))]
+
+
+def _shift_scope(entry: ServiceEnvironment, alert: Alert, plan: Plan) -> list[Probe]:
+    before = {r: int(w) for r, w in plan.before.items()}
+    after = {r: int(w) for r, w in plan.after.items()}
+    total_before, total_after = sum(before.values()), sum(after.values())
+    probes: list[Probe] = []
+    for region in sorted(after):
+        serving = after[region] > 0
+        probes.append(
+            Probe(
+                region=region,
+                spec=signal_metric(entry, alert, region),
+                expect=Expect.HEALTHY if serving else Expect.RECORDED,
+            )
+        )
+        if not before.get(region) or not total_after:
+            continue
+        ratio = (after[region] / total_after) / (before[region] / total_before)
+        if ratio < 1:
+            traffic = entry.region(region).traffic_metric()
+            if traffic is None:
+                raise CatalogError(
+                    f"region {region!r} has no metric with role: traffic, so a shift away from it "
+                    "cannot be verified"
+                )
+            probes.append(Probe(region=region, spec=traffic, expect=Expect.FELL, expected_ratio=ratio))
+    return probes
+
+
+def _service_probes(entry: ServiceEnvironment) -> list[Probe]:
+    metric = entry.service_metric
+    if metric is None:
+        return []
+    return [Probe(region=metric.region or entry.primary_region, spec=metric)]
+
+
+def round_health(readings: list[Reading]) -> SignalHealth:
+    """One round of readings: healthy when every reading holds, else unhealthy if any failing
+    reading is unhealthy, else no data."""
+    failing = [r for r in readings if not r.holds]
+    if readings and not failing:
+        return SignalHealth.HEALTHY
+    if any(r.state is SignalHealth.UNHEALTHY for r in failing):
+        return SignalHealth.UNHEALTHY
+    return SignalHealth.NO_DATA
 
 
 @task(name="confirm-signal", cache_policy=NO_CACHE)
 def confirm_signal(spec: MetricSpec, aws: AwsTarget, window_seconds: int, attempts: int = 3) -> SignalCheck:
-    """Confirmed (``healthy=False``) only by a reading that is on the unhealthy side: no data
-    confirms nothing. Metrics lag the alarm that fired on them (the newest datapoint may not
-    be readable yet), so the metric is re-read up to ``attempts`` times, one period apart."""
+    """Confirmed only by a reading on the unhealthy side: no data confirms nothing. Metrics lag
+    the alarm that fired on them (the newest datapoint may not be readable yet), so the metric
+    is re-read up to ``attempts`` times, one period apart. Not confirmed is HEALTHY if any
+    reading was healthy, else NO_DATA."""
+    probe = Probe(region=aws.region, spec=spec)
     readings: list[Reading] = []
     for attempt in range(attempts):
         if attempt:
             time.sleep(spec.period_seconds)
-        reading = _read(spec, aws, timedelta(seconds=window_seconds))
-        readings.append(reading)
-        if reading.value is not None and not reading.healthy:
-            return SignalCheck(metric=spec.name, region=aws.region, healthy=False, readings=readings)
-    return SignalCheck(metric=spec.name, region=aws.region, healthy=True, readings=readings)
+        value = latest_value(spec, aws=aws, window=timedelta(seconds=window_seconds))
+        readings.append(probe.judge(value, datetime.now(UTC)))
+        if readings[-1].state is SignalHealth.UNHEALTHY:
+            break
+    states = {r.state for r in readings}
+    health = next(
+        (s for s in (SignalHealth.UNHEALTHY, SignalHealth.HEALTHY) if s in states), SignalHealth.NO_DATA
+    )
+    return SignalCheck(metric=spec.name, region=aws.region, health=health, readings=readings)
 
 
 @task(name="watch-signal", cache_policy=NO_CACHE)
 def watch_signal(
-    spec: MetricSpec, aws: AwsTarget, *, bake_seconds: int, interval_seconds: float, healthy_checks: int
+    probes: list[Probe],
+    aws: AwsTarget,
+    *,
+    metric: str,
+    bake_seconds: int,
+    interval_seconds: float,
+    healthy_checks: int,
 ) -> SignalCheck:
-    """Watch the metric for up to ``bake_seconds``; recovered after ``healthy_checks``
-    consecutive healthy readings. Stops early either way it is sure."""
-    window = timedelta(seconds=max(2 * interval_seconds, spec.period_seconds))
+    """Read every probe each ``interval_seconds`` for up to ``bake_seconds``; recovered after
+    ``healthy_checks`` consecutive rounds in which every reading holds (it stops early only
+    then). Otherwise the check has the state of the last round. ``aws`` is the alert region's
+    target (its role and endpoint are used in every region); ``metric`` its signal's name."""
+    probes = [p.with_baseline(_baseline(p, aws)) if p.expect is Expect.FELL else p for p in probes]
     deadline = time.monotonic() + bake_seconds
     readings: list[Reading] = []
     streak = 0
     while True:
-        reading = _read(spec, aws, window)
-        readings.append(reading)
-        streak = streak + 1 if reading.healthy else 0
-        if streak >= healthy_checks:
-            return SignalCheck(metric=spec.name, region=aws.region, healthy=True, readings=readings)
-        if time.monotonic() + interval_seconds > deadline:
-            return SignalCheck(metric=spec.name, region=aws.region, healthy=False, readings=readings)
+        current = _read_round(probes, aws, interval_seconds)
+        readings += current
+        health = round_health(current)
+        streak = streak + 1 if health is SignalHealth.HEALTHY else 0
+        if streak >= healthy_checks or time.monotonic() + interval_seconds > deadline:
+            final = SignalHealth.HEALTHY if streak >= healthy_checks else health
+            return SignalCheck(metric=metric, region=aws.region, health=final, readings=readings)
         time.sleep(interval_seconds)
 
 
-def bake(run: IncidentRun) -> SignalCheck:
-    """Watch the incident's signal with the run's bake settings (after a fix or a recovery step)."""
+def _baseline(probe: Probe, aws: AwsTarget) -> float | None:
+    window = timedelta(seconds=BASELINE_PERIODS * probe.spec.period_seconds)
+    return peak_value(probe.spec, aws=aws.in_region(probe.region), window=window)
+
+
+def _read_round(probes: list[Probe], aws: AwsTarget, interval_seconds: float) -> list[Reading]:
+    """Read every probe, one GetMetricData call per region."""
+    by_region: dict[str, list[Probe]] = defaultdict(list)
+    for p in probes:
+        by_region[p.region].append(p)
+    values: dict[tuple[str, str], float | None] = {}
+    for region, group in by_region.items():
+        window = timedelta(seconds=max(2 * interval_seconds, *(p.spec.period_seconds for p in group)))
+        latest = latest_values([p.spec for p in group], aws=aws.in_region(region), window=window)
+        values |= {(region, name): value for name, value in latest.items()}
+    now = datetime.now(UTC)
+    return [p.judge(values[(p.region, p.spec.name)], now) for p in probes]
+
+
+def bake(run: IncidentRun, plan: Plan | None = None) -> SignalCheck:
+    """Watch what ``plan`` should have changed (``watch_scope``) with the run's bake settings.
+
+    Without a plan it watches the alert region's signal.
+    """
     s = run.settings
     return watch_signal(
-        signal_metric(run.entry, run.alert, run.region),
+        watch_scope(run.entry, run.alert, run.region, plan),
         run.aws(),
+        metric=signal_metric(run.entry, run.alert, run.region).name,
         bake_seconds=s.bake_seconds,
         interval_seconds=s.watch_interval_seconds,
         healthy_checks=s.healthy_checks,

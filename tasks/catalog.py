@@ -29,6 +29,13 @@ class Comparison(StrEnum):
     ABOVE = "above"  # healthy while value > threshold (throughput, success rate)
 
 
+class MetricRole(StrEnum):
+    """What a key metric tells the flows."""
+
+    SIGNAL = "signal"  # health: confirms alerts, watched during bake time
+    TRAFFIC = "traffic"  # request count: shows a drained region's traffic falling
+
+
 class MetricSpec(_Strict):
     """A key metric: the signal the flow confirms alerts with and watches during bake time."""
 
@@ -40,6 +47,10 @@ class MetricSpec(_Strict):
     period_seconds: int = Field(default=60, ge=1)
     healthy_threshold: float
     healthy_when: Comparison = Comparison.BELOW
+    role: MetricRole = Field(
+        default=MetricRole.SIGNAL,
+        description="signal (default) or traffic: the region's request count, at most one per region.",
+    )
 
     def is_healthy(self, value: float) -> bool:
         """True when ``value`` is on the healthy side of the threshold."""
@@ -73,6 +84,22 @@ class RegionResources(_Strict):
     log_groups: list[str] = Field(default_factory=list)
     alarms: list[str] = Field(default_factory=list)
     metrics: list[MetricSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_traffic_metric(self) -> RegionResources:
+        if len([m for m in self.metrics if m.role is MetricRole.TRAFFIC]) > 1:
+            raise ValueError("metrics: at most one metric may have role: traffic")
+        return self
+
+    def traffic_metric(self) -> MetricSpec | None:
+        """The metric that counts the region's requests, if the catalog names one."""
+        return next((m for m in self.metrics if m.role is MetricRole.TRAFFIC), None)
+
+
+class ServiceMetric(MetricSpec):
+    """A service-level signal (what users see across regions), read in one region."""
+
+    region: str | None = Field(default=None, description="Where it is published; default primary_region.")
 
 
 class Route53Weighted(_Strict):
@@ -121,6 +148,9 @@ class ServiceEnvironment(_Strict):
     flags: FlagStore | None = None
     sns_topic_arn: str | None = Field(default=None, description="Internal status updates.")
     evidence_bucket: str | None = Field(default=None, description="Versioned S3 bucket.")
+    service_metric: ServiceMetric | None = Field(
+        default=None, description="Service-level signal that must be healthy after a traffic shift."
+    )
 
     @model_validator(mode="after")
     def _regions_consistent(self) -> ServiceEnvironment:
@@ -130,6 +160,10 @@ class ServiceEnvironment(_Strict):
             unknown = set(self.route53.set_identifiers) - set(self.regions)
             if unknown:
                 raise ValueError(f"route53.set_identifiers names unknown regions {sorted(unknown)}")
+        metric = self.service_metric
+        where = self.regions.get(metric.region or self.primary_region) if metric else None
+        if metric and where and metric.name in {m.name for m in where.metrics}:
+            raise ValueError(f"service_metric.name {metric.name!r} is also a metric name of its region")
         return self
 
     def region(self, name: str) -> RegionResources:

@@ -4,11 +4,16 @@ The incident flow confirms an alert from a second source and watches recovery du
 time with these, often every few seconds, so they are cheap: one ``GetMetricData`` call reads
 every metric of a region at once (MetricStat queries only: moto silently returns nothing for
 metric math), and alarms are read by name, 100 per call.
+
+A value is read as healthy, unhealthy or no data (``SignalHealth``). Real CloudWatch publishes
+no datapoints for a region without requests, so "no data" is its own answer: it is never
+healthy and never unhealthy.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from tasks.aws import AwsTarget, call, client
@@ -21,6 +26,21 @@ FAILED_STATUSES = frozenset({"Forbidden", "InternalError"})  # PartialData just 
 
 class MetricReadError(RuntimeError):
     """A metric could not be read (CloudWatch reported a failed query)."""
+
+
+class SignalHealth(StrEnum):
+    """What one reading (or a whole check) says about a signal."""
+
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
+    NO_DATA = "no_data"
+
+
+def signal_health(spec: MetricSpec, value: float | None) -> SignalHealth:
+    """``value`` against the spec's healthy threshold; None (no datapoints) is NO_DATA."""
+    if value is None:
+        return SignalHealth.NO_DATA
+    return SignalHealth.HEALTHY if spec.is_healthy(value) else SignalHealth.UNHEALTHY
 
 
 def read_metrics(
@@ -75,9 +95,29 @@ def latest_value(
 
     None means "no data", which a caller checking recovery must treat as "not recovered".
     """
+    return latest_values([spec], aws=aws, window=window, now=now)[spec.name]
+
+
+def latest_values(
+    specs: list[MetricSpec], *, aws: AwsTarget, window: timedelta, now: datetime | None = None
+) -> dict[str, float | None]:
+    """The most recent value of each spec within ``window`` before ``now``, keyed by
+    ``spec.name`` (None for no data), in one ``GetMetricData`` call. All specs in ``aws.region``."""
+    end = now or datetime.now(UTC)
+    series = read_metrics(specs, aws=aws, start=end - window, end=end)
+    return {name: points[-1].value if points else None for name, points in series.items()}
+
+
+def peak_value(
+    spec: MetricSpec, *, aws: AwsTarget, window: timedelta, now: datetime | None = None
+) -> float | None:
+    """The highest value of ``spec`` within ``window`` before ``now``; None if there is none.
+
+    A traffic baseline: right after a shift, most of a window that ends now is from before it.
+    """
     end = now or datetime.now(UTC)
     points = read_metric(spec, aws=aws, start=end - window, end=end)
-    return points[-1].value if points else None
+    return max((p.value for p in points), default=None)
 
 
 def alarm_states(names: list[str], *, aws: AwsTarget) -> dict[str, str]:

@@ -10,7 +10,16 @@ from moto import mock_aws
 
 from tasks.aws import AwsTarget, clear_client_cache, client
 from tasks.catalog import MetricSpec
-from tasks.metrics import alarm_states, latest_value, read_metric, read_metrics
+from tasks.metrics import (
+    SignalHealth,
+    alarm_states,
+    latest_value,
+    latest_values,
+    peak_value,
+    read_metric,
+    read_metrics,
+    signal_health,
+)
 
 REGION = "eu-west-1"
 AWS = AwsTarget(region=REGION)
@@ -71,6 +80,24 @@ def test_latest_value_and_no_data() -> None:
     assert latest_value(ERRORS, aws=AWS, window=timedelta(minutes=1), now=NOW) is None
     missing = ERRORS.model_copy(update={"metric_name": "NoSuchMetric"})
     assert latest_value(missing, aws=AWS, window=timedelta(minutes=10), now=NOW) is None
+
+
+def test_latest_values_reads_each_spec_once_and_no_data_is_none() -> None:
+    missing = ERRORS.model_copy(update={"name": "missing", "metric_name": "NoSuchMetric"})
+    latest = latest_values([ERRORS, LATENCY, missing], aws=AWS, window=timedelta(minutes=10), now=NOW)
+    assert latest == {"error_rate": 7.0, "latency": 0.9, "missing": None}
+
+
+def test_peak_value_is_the_highest_in_the_window() -> None:
+    assert peak_value(ERRORS, aws=AWS, window=timedelta(minutes=10), now=NOW) == 7.0
+    assert peak_value(ERRORS, aws=AWS, window=timedelta(minutes=10), now=NOW - timedelta(minutes=3)) == 3.0
+    assert peak_value(ERRORS, aws=AWS, window=timedelta(minutes=1), now=NOW) is None
+
+
+def test_no_data_is_neither_healthy_nor_unhealthy() -> None:
+    assert signal_health(ERRORS, None) is SignalHealth.NO_DATA
+    assert signal_health(ERRORS, 4.9) is SignalHealth.HEALTHY
+    assert signal_health(ERRORS, 5.0) is SignalHealth.UNHEALTHY
 
 
 def test_naive_times_are_refused() -> None:
