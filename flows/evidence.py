@@ -6,7 +6,6 @@ an artifact and the failure is in the timeline; an S3 problem must not stop the 
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError
 from prefect.artifacts import create_markdown_artifact
 
 from flows.incident_run import IncidentRun
@@ -47,7 +46,7 @@ def gather_evidence(run: IncidentRun) -> tuple[EvidenceBundle, str | None]:
             key_prefix=run.incident_id,
             aws=run.aws(run.entry.primary_region),
         )
-    except (EvidenceStoreError, ClientError, BotoCoreError) as e:
+    except EvidenceStoreError as e:
         run.timeline.add(
             Stage.DIAGNOSE, "evidence-not-stored", f"evidence bundle not stored: {e}", error=str(e)
         )

@@ -1,41 +1,71 @@
 """One mutating action, end to end: plan -> decide -> (approve | hand to a human) -> apply.
 
-This is the only path by which a flow changes AWS. The policy decides the tier; the kill
-switch and rate limits are re-checked immediately before applying (an approval can take
-minutes, the world changes meanwhile); drift since planning means re-plan and re-ask.
+This is the only path by which a flow changes AWS. The policy decides the tier; just before
+applying, live state is read again (drift means re-plan and re-ask), the kill switch and rate
+limits are checked again (an approval can take minutes, the world changes meanwhile), a place in
+every rate limit is reserved, and the kill switch is read once more immediately before each
+AWS write (``tasks.steps.write_guard``, installed for the whole run by :func:`guarded`).
+
+In shadow mode (``policy.mode_for(env) is Mode.SHADOW``) every action is decided as usual and
+recorded as *would apply*, with its plan, tier and the approvers it would have needed; nothing
+pauses and nothing is written. The write guard refuses every write in shadow mode too, so no
+other path (an undo hook, a recovery) can write either.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from flows.gate import GateStatus, request_approval, request_human_action
 from flows.incident_run import IncidentRun
-from flows.killswitch import kill_switch_on
-from flows.ratelimits import acquire, current_counts
-from flows.report import MitigationRecord
+from flows.killswitch import kill_switch_on, write_guard_for
+from flows.ratelimits import Slot, current_counts, release, reserve
+from flows.report import MitigationRecord, MitigationStatus
 from flows.timeline import Stage
-from policies import ActionRequest, Decision, DecisionContext, Tier, decide
-from tasks.actions import apply_action
+from policies import ActionRequest, Decision, DecisionContext, Mode, Tier, decide
+from tasks.actions import apply_action, read_live
 from tasks.plan import ActionError, Applied, DriftError, Plan
+from tasks.steps import WriteRefusedError, write_guard
 
 MAX_REPLANS = 3
 
 
-def request_for(plan: Plan) -> ActionRequest:
+@contextmanager
+def guarded(run: IncidentRun) -> Iterator[None]:
+    """Every AWS write inside the block first reads the kill switch (and obeys shadow mode)."""
+    with write_guard(write_guard_for(run.mode)):
+        yield
+
+
+def request_for(plan: Plan, *, verified: bool = True) -> ActionRequest:
     return ActionRequest(
         kind=plan.kind,
         service=plan.service,
         environment=plan.environment,
         targets=plan.targets,
         blast_radius=plan.blast_radius,
-        verified=True,
+        verified=verified,
     )
 
 
+def is_verified(plan: Plan) -> bool:
+    """Verified: the targets were just read live and still hold the plan's ``before``.
+
+    A plan whose targets cannot be read, or whose live state no longer equals ``before`` (nor
+    already ``after``), is unverified; the policy denies unverified mutating plans in production.
+    """
+    try:
+        live = read_live(plan)
+    except ActionError:
+        return False
+    return live in (plan.before, plan.after)
+
+
 def decide_now(run: IncidentRun, request: ActionRequest) -> Decision:
-    """Decide with the live kill switch and live rate-limit counts."""
+    """Decide with the live kill switch and the live rate-limit counts."""
     context = DecisionContext(
         severity=run.severity,
         now=datetime.now(UTC),
@@ -47,15 +77,15 @@ def decide_now(run: IncidentRun, request: ActionRequest) -> Decision:
 
 
 def _record(
-    run: IncidentRun, label: str, plan: Plan, decision: Decision, status: str, **kw: object
+    label: str, planned: Plan, decision: Decision, status: MitigationStatus, **kw: Any
 ) -> MitigationRecord:
     return MitigationRecord(
         hypothesis=label,
-        kind=plan.kind,
+        kind=planned.kind,
         tier=decision.tier.value,
         rule=decision.rule,
         status=status,
-        plan_hash=plan.hash,
+        plan_hash=planned.hash,
         **kw,
     )
 
@@ -67,8 +97,7 @@ def execute_plan(
     tl = run.timeline
     for _ in range(MAX_REPLANS):
         plan = make_plan()
-        request = request_for(plan)
-        decision = decide_now(run, request)
+        decision = decide_now(run, request_for(plan, verified=is_verified(plan)))
         tl.add(
             stage,
             "decision",
@@ -79,23 +108,14 @@ def execute_plan(
         )
         if plan.is_noop:
             tl.add(stage, "noop", f"{plan.kind}: live state already as wanted, nothing to do")
-            return _record(run, label, plan, decision, "noop"), None
+            return _record(label, plan, decision, MitigationStatus.NOOP), None
         if decision.tier is Tier.DENIED:
-            return _record(run, label, plan, decision, "denied", detail=decision.reason), None
+            return _record(label, plan, decision, MitigationStatus.DENIED, detail=decision.reason), None
+        if run.mode is Mode.SHADOW:
+            return _would_apply(run, label, plan, decision, stage), None
         if decision.tier is Tier.HUMAN_ONLY:
-            outcome = request_human_action(
-                title=plan.summary,
-                steps=[
-                    f"{plan.kind} on {', '.join(plan.targets)}",
-                    *(f"set {k}: {plan.before.get(k)} -> {v}" for k, v in plan.after.items()),
-                ],
-                why=f"policy rule {decision.rule}: {decision.reason}",
-                evidence=evidence,
-                timeline=tl,
-                timeout_seconds=run.settings.bake_seconds * 4,
-                poll_seconds=run.settings.approval_poll_seconds,
-            )
-            return _record(run, label, plan, decision, outcome.status.value, people=outcome.people), None
+            return _hand_to_human(run, label, plan, decision, evidence), None
+        people: list[str] = []
         if decision.tier is Tier.APPROVAL:
             outcome = request_approval(
                 plan,
@@ -108,17 +128,15 @@ def execute_plan(
             )
             if outcome.status is not GateStatus.APPROVED:
                 return _record(
-                    run,
                     label,
                     plan,
                     decision,
-                    outcome.status.value,
+                    MitigationStatus(outcome.status.value),
                     people=outcome.people,
                     detail=outcome.reason,
+                    on_timeout=outcome.on_timeout,
                 ), None
             people = outcome.people
-        else:
-            people = []
         try:
             applied = _apply_guarded(run, plan, stage)
         except DriftError as e:
@@ -126,7 +144,7 @@ def execute_plan(
             continue
         except _Halted as e:
             return _record(
-                run, label, plan, e.decision, "denied", detail=e.decision.reason, people=people
+                label, plan, e.decision, e.status, detail=e.decision.reason or str(e), people=people
             ), None
         except ActionError as e:
             tl.add(
@@ -137,27 +155,82 @@ def execute_plan(
                 aws_faults=e.aws_faults,
                 live_state=e.live_state,
             )
-            return _record(run, label, plan, decision, "failed", detail=str(e), people=people), None
-        return _record(
-            run, label, plan, decision, "applied" if applied.changed else "noop", people=people
-        ), applied
+            return _record(label, plan, decision, MitigationStatus.FAILED, detail=str(e), people=people), None
+        status = MitigationStatus.APPLIED if applied.changed else MitigationStatus.NOOP
+        detail = f"applied; read-back failed: {applied.read_back_error}" if applied.read_back_error else ""
+        return _record(label, plan, decision, status, people=people, detail=detail), applied
     tl.add(stage, "drift", f"live state kept changing; gave up after {MAX_REPLANS} plans")
-    return _record(run, label, plan, decision, "failed", detail="state kept drifting"), None
+    return _record(label, plan, decision, MitigationStatus.FAILED, detail="state kept drifting"), None
 
 
-def _limit_of(run: IncidentRun, request: ActionRequest, key: str) -> int:
-    """The maximum of the rate limit behind ``key``: the count that makes the policy deny."""
-    return next(lim.max_count for lim in run.policy.rate_limits if lim.key_for(request) == key)
+def _would_apply(
+    run: IncidentRun, label: str, plan: Plan, decision: Decision, stage: Stage
+) -> MitigationRecord:
+    """Shadow mode: record what would be applied, at which tier and with whose approval."""
+    approvers: list[str] = []
+    if decision.approval is not None:
+        allowed = decision.approval.allowed(run.policy.groups)
+        approvers = sorted(allowed) if allowed is not None else ["anyone (distinct from the requester)"]
+    run.timeline.add(
+        stage,
+        "would-apply",
+        f"[shadow] would apply {plan.kind} ({decision.tier.value}, rule {decision.rule}): {plan.summary}",
+        actor=decision.rule,
+        plan_hash=plan.hash,
+        plan=plan.model_dump(mode="json"),
+        tier=decision.tier.value,
+        approvers=approvers,
+    )
+    return _record(
+        label,
+        plan,
+        decision,
+        MitigationStatus.WOULD_APPLY,
+        plan=plan.model_dump(mode="json"),
+        approvers_needed=approvers,
+        detail=plan.summary,
+    )
+
+
+def _hand_to_human(
+    run: IncidentRun, label: str, plan: Plan, decision: Decision, evidence: list[str]
+) -> MitigationRecord:
+    outcome = request_human_action(
+        title=plan.summary,
+        steps=[
+            f"{plan.kind} on {', '.join(plan.targets)}",
+            *(f"set {k}: {plan.before.get(k)} -> {v}" for k, v in plan.after.items()),
+        ],
+        why=f"policy rule {decision.rule}: {decision.reason}",
+        evidence=evidence,
+        timeline=run.timeline,
+        timeout_seconds=run.settings.bake_seconds * 4,
+        poll_seconds=run.settings.approval_poll_seconds,
+    )
+    return _record(label, plan, decision, MitigationStatus(outcome.status.value), people=outcome.people)
 
 
 class _Halted(Exception):
-    def __init__(self, decision: Decision) -> None:
+    def __init__(self, decision: Decision, status: MitigationStatus = MitigationStatus.DENIED) -> None:
         super().__init__(decision.reason)
         self.decision = decision
+        self.status = status
+
+
+def _denied_by_limit(run: IncidentRun, request: ActionRequest, key: str) -> Decision:
+    """The decision the policy gives when the limit behind ``key`` is full."""
+    maximum = next(lim.max_count for lim in run.policy.rate_limits if lim.key_for(request) == key)
+    context = DecisionContext(
+        severity=run.severity, now=datetime.now(UTC), action_counts={key: maximum}, requester=run.requester
+    )
+    return decide(request, context, run.policy)
 
 
 def _apply_guarded(run: IncidentRun, plan: Plan, stage: Stage) -> Applied:
-    """Re-check kill switch and limits, then apply. Raises _Halted when a guardrail now denies."""
+    """Re-read, re-decide, reserve rate-limit places, apply. Raises _Halted when now refused."""
+    live = read_live(plan)
+    if live not in (plan.before, plan.after):
+        raise DriftError(f"live state {live} is no longer the plan's before {plan.before}")
     request = request_for(plan)
     last_look = decide_now(run, request)
     if last_look.tier is Tier.DENIED:
@@ -165,19 +238,58 @@ def _apply_guarded(run: IncidentRun, plan: Plan, stage: Stage) -> Applied:
             stage, "halted", f"{plan.kind} not applied: {last_look.reason}", actor=last_look.rule
         )
         raise _Halted(last_look)
-    exhausted = acquire(request, run.policy)
-    if exhausted is not None:
-        context = DecisionContext(
-            severity=run.severity,
-            now=datetime.now(UTC),
-            action_counts={exhausted: _limit_of(run, request, exhausted)},
-            requester=run.requester,
-        )
-        denied = decide(request, context, run.policy)
+    slots = reserve(request, run.policy, incident_id=run.incident_id, plan_hash=plan.hash)
+    if isinstance(slots, str):
+        denied = _denied_by_limit(run, request, slots)
         run.timeline.add(stage, "halted", f"{plan.kind} not applied: {denied.reason}", actor=denied.rule)
         raise _Halted(denied)
     run.timeline.add(stage, "applying", f"{plan.summary}", plan_hash=plan.hash)
-    applied: Applied = apply_action(plan)
+    try:
+        applied: Applied = apply_action(plan)
+    except WriteRefusedError as e:
+        release(slots)
+        _record_refused(run, plan, stage, e)
+        raise _Halted(last_look.model_copy(update={"reason": str(e)}), MitigationStatus.HALTED) from e
+    except ActionError as e:
+        _release_if_unchanged(slots, plan, e)
+        raise
+    if not applied.changed:
+        release(slots)
+    _record_applied(run, plan, stage, applied)
+    return applied
+
+
+def _release_if_unchanged(slots: list[Slot], plan: Plan, error: ActionError) -> None:
+    """A failed write that provably changed nothing gives its rate-limit places back."""
+    if isinstance(error, DriftError) or error.live_state == plan.before:
+        release(slots)
+
+
+def _record_refused(run: IncidentRun, plan: Plan, stage: Stage, error: WriteRefusedError) -> None:
+    """Like a safety lever, the kill switch stops and does not undo: say exactly what is live."""
+    if error.done:
+        run.timeline.add(
+            stage,
+            "applied",
+            f"{plan.kind}: partly applied before the kill switch stopped it ({', '.join(error.done)})",
+            plan_hash=plan.hash,
+            before=plan.before,
+            after=error.live_state,
+            plan=plan.model_dump(mode="json"),
+            partial=True,
+        )
+    run.timeline.add(
+        stage,
+        "halted",
+        f"{plan.kind} stopped before writing: {error}",
+        plan_hash=plan.hash,
+        applied_steps=error.done,
+        not_applied_steps=error.not_done,
+        live_state=error.live_state,
+    )
+
+
+def _record_applied(run: IncidentRun, plan: Plan, stage: Stage, applied: Applied) -> None:
     if applied.aws_faults:
         run.timeline.add(
             stage,
@@ -185,14 +297,15 @@ def _apply_guarded(run: IncidentRun, plan: Plan, stage: Stage) -> Applied:
             f"{plan.kind}: {len(applied.aws_faults)} AWS error(s) met and overcome",
             aws_faults=applied.aws_faults,
         )
+    unconfirmed = f" (read-back failed: {applied.read_back_error})" if applied.read_back_error else ""
     run.timeline.add(
         stage,
         "applied" if applied.changed else "noop",
-        f"{plan.kind}: {'changed' if applied.changed else 'already in place'}",
+        f"{plan.kind}: {'changed' if applied.changed else 'already in place'}{unconfirmed}",
         plan_hash=plan.hash,
         request_ids=applied.request_ids,
         before=plan.before,
         after=applied.state_after,
         plan=plan.model_dump(mode="json"),
+        read_back_error=applied.read_back_error,
     )
-    return applied

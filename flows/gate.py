@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from flows.forms import ApprovalInput, HumanTaskInput, approval_markdown, checklist_markdown
 from flows.timeline import Stage, Timeline
-from policies import ApprovalAnswer, Decision, Policy, evaluate_approvals
+from policies import ApprovalAnswer, ApprovalStatus, Decision, Policy, evaluate_approvals
 from tasks.plan import Plan
 
 
@@ -32,6 +32,7 @@ class GateOutcome(BaseModel):
     status: GateStatus
     people: list[str] = Field(default_factory=list, description="Approvers counted / operator.")
     reason: str = ""
+    on_timeout: str | None = Field(default=None, description="The policy's answer when timed out.")
 
 
 def request_approval(
@@ -86,7 +87,9 @@ def request_approval(
             break
         except Pause as e:  # the run cannot pause again once an earlier pause timed out
             timeline.add(Stage.RESOLVE, "approval-impossible", f"cannot wait for approval: {e}")
-            return GateOutcome(status=GateStatus.TIMED_OUT, people=accepted, reason=str(rule.on_timeout))
+            return GateOutcome(
+                status=GateStatus.TIMED_OUT, people=accepted, reason=str(e), on_timeout=rule.on_timeout.value
+            )
         answers.append(
             ApprovalAnswer(
                 approver=answer.approver,
@@ -97,18 +100,20 @@ def request_approval(
         )
         verdict = evaluate_approvals(rule, answers, requester=requester, plan_hash=plan.hash, policy=policy)
         accepted = list(verdict.accepted)
+        refusal = verdict.refusals.get(len(answers) - 1)
+        verb = "approved" if answer.approve else "rejected"
+        said = f"{answer.approver} {verb}: {answer.reason or '(no reason)'}"
         timeline.add(
             Stage.RESOLVE,
             "approval-answer",
-            f"{answer.approver} {'approved' if answer.approve else 'rejected'}: "
-            f"{answer.reason or '(no reason)'} -> {verdict.status}",
+            f"refused: {refusal}" if refusal is not None else f"{said} -> {verdict.status.value}",
             actor=answer.approver,
             plan_hash=plan.hash,
             verdict=verdict.model_dump(mode="json"),
         )
-        if verdict.status == "approved":
+        if verdict.status is ApprovalStatus.APPROVED:
             return GateOutcome(status=GateStatus.APPROVED, people=accepted, reason=answer.reason)
-        if verdict.status == "rejected":
+        if verdict.status is ApprovalStatus.REJECTED:
             return GateOutcome(status=GateStatus.REJECTED, people=[answer.approver], reason=answer.reason)
     timeline.add(
         Stage.RESOLVE,
@@ -117,7 +122,12 @@ def request_approval(
         actor=decision.rule,
         plan_hash=plan.hash,
     )
-    return GateOutcome(status=GateStatus.TIMED_OUT, people=accepted, reason=str(rule.on_timeout))
+    return GateOutcome(
+        status=GateStatus.TIMED_OUT,
+        people=accepted,
+        reason=f"no sufficient approval by {deadline:%H:%M:%S}",
+        on_timeout=rule.on_timeout.value,
+    )
 
 
 def request_human_action(

@@ -14,13 +14,14 @@ from alerts.models import Alert, AlertStatus
 from flows.detect import classify, confirm
 from flows.diagnosis import diagnose
 from flows.evidence import gather_evidence
+from flows.execute import guarded
 from flows.incident_run import IncidentRun, incident_id_for
 from flows.report import IncidentReport, Outcome, publish_artifacts, write_report
 from flows.resolve import resolve
 from flows.settings import RunSettings
 from flows.status import status_update
 from flows.timeline import Stage, Timeline
-from policies import Severity
+from policies import Mode, Severity
 
 
 @flow(name="incident-response", flow_run_name="{alert.name}", log_prints=True)
@@ -85,6 +86,16 @@ def _handle(
         timeline=timeline,
         severity=Severity.SEV_3,
     )
+    if run.mode is Mode.SHADOW:
+        timeline.add(
+            Stage.DETECT, "shadow", "shadow mode: every action is decided and recorded, none written"
+        )
+    with guarded(run):
+        return _respond(run, report)
+
+
+def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
+    timeline = run.timeline
     check = confirm(run)
     detected = datetime.now(UTC)
     if check.healthy:
@@ -112,7 +123,15 @@ def _handle(
         evidence.append(f"evidence bundle: {evidence_uri}")
 
     resolution = resolve(run, hypotheses, evidence)
-    outcome, message = _outcome(resolution.recovered_at is not None, resolution.halted, resolution.escalation)
+    if run.mode is Mode.SHADOW:
+        outcome = Outcome.SHADOW
+        message = (
+            f"shadow mode: {len(resolution.would_apply)} action(s) would have been applied, none written"
+        )
+    else:
+        outcome, message = _outcome(
+            resolution.recovered_at is not None, resolution.halted, resolution.escalation
+        )
     status_update(run, Stage.REPORT, f"{outcome.value}: {message}")
     applied = [e.at for e in timeline.events("applied")]
     return report.model_copy(
@@ -123,6 +142,7 @@ def _handle(
             "detected_at": detected,
             "hypotheses": [h.kind.value for h in hypotheses],
             "mitigations": resolution.records,
+            "would_apply": resolution.would_apply,
             "first_mitigation_at": applied[0] if applied else None,
             "recovered_at": resolution.recovered_at,
             "evidence_uri": evidence_uri,
@@ -142,7 +162,7 @@ def _outcome(recovered: bool, halted: bool, escalation: str | None) -> tuple[Out
 
 def _final_state(report: IncidentReport) -> State:
     text = f"{report.incident_id}: {report.outcome.value}: {report.message}"
-    if report.outcome in {Outcome.MITIGATED, Outcome.NOT_CONFIRMED, Outcome.ESCALATED}:
+    if report.outcome in {Outcome.MITIGATED, Outcome.NOT_CONFIRMED, Outcome.ESCALATED, Outcome.SHADOW}:
         return Completed(message=text)
     if report.outcome is Outcome.HALTED:
         return Cancelled(message=text)

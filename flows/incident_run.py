@@ -9,7 +9,7 @@ from datetime import UTC
 from alerts.models import Alert
 from flows.settings import RunSettings
 from flows.timeline import Timeline
-from policies import Policy, Severity
+from policies import Mode, Policy, Severity
 from tasks.aws import AwsTarget
 from tasks.catalog import Catalog, ServiceEnvironment
 
@@ -37,6 +37,11 @@ class IncidentRun:
     def environment(self) -> str:
         assert self.alert.environment is not None
         return self.alert.environment
+
+    @property
+    def mode(self) -> Mode:
+        """act or shadow, as the policy says for this environment."""
+        return self.policy.mode_for(self.environment)
 
     @property
     def region(self) -> str:

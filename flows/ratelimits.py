@@ -1,66 +1,126 @@
-"""Durable, shared rate limits: Prefect global concurrency limits with slot decay.
+"""Durable, shared rate limits that mean what the policy says: at most N in *any* window.
 
-The policy declares "at most N per window"; the counting lives in the Prefect server, not in
-process memory, so every worker and every concurrent incident shares it and it survives
-restarts. A limit with N slots decaying at N/window per second is a leaky bucket: a burst of N,
-then one more every window/N. ``strict=True`` makes a missing limit an error instead of a
-silent pass.
+The policy declares "at most N actions per window". A Prefect global concurrency limit with slot
+decay is a leaky bucket (a burst of N, then one more every window/N: five rollbacks in forty
+minutes under "three per hour"), so it cannot count a sliding window. Instead each limit key has
+a ledger of the actions counted against it (a Prefect Variable: shared by every worker, kept
+across restarts), and a Prefect global concurrency limit of one slot is the mutex that settles
+races between runs reading and writing the ledger.
+
+A slot is *reserved* right before applying and *released* again when nothing was applied
+(drift, a refused write, a failed call that changed nothing), so a re-plan never uses up a slot.
+A reservation is idempotent per (incident, plan): a re-run after a crash does not count twice.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from prefect.client.orchestration import get_client
-from prefect.concurrency.sync import rate_limit
-from prefect.exceptions import ObjectNotFound
+from prefect.concurrency.sync import concurrency
+from prefect.variables import Variable
+from pydantic import AwareDatetime, BaseModel, TypeAdapter
 
-from policies import ActionRequest, Policy
+from policies import ActionRequest, Policy, RateLimit
+
+MUTEX_TIMEOUT_SECONDS = 30.0
+
+
+class LedgerEntry(BaseModel):
+    """One action counted against a limit."""
+
+    at: AwareDatetime
+    incident: str
+    plan: str
+
+
+class Slot(BaseModel):
+    """A reservation: the limit key and the ledger entry that holds its place."""
+
+    key: str
+    entry: LedgerEntry
+
+
+_LEDGER = TypeAdapter(list[LedgerEntry])
+_MUTEXES_MADE: set[str] = set()
+
+
+def _slug(key: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", key.lower()).strip("-")
 
 
 def limit_name(key: str) -> str:
-    """The Prefect limit name for a policy rate-limit key (letters, digits, dashes)."""
-    return "firebreak-" + re.sub(r"[^a-z0-9-]+", "-", key.lower()).strip("-")
+    """The Prefect names for a policy rate-limit key: the ledger Variable and the mutex limit."""
+    return "firebreak-rate-" + _slug(key)
 
 
-def _ensure(name: str, max_count: int, window_minutes: float) -> None:
-    with get_client(sync_client=True) as client:
-        client.upsert_global_concurrency_limit_by_name(
-            name=name, limit=max_count, slot_decay_per_second=max_count / (window_minutes * 60)
-        )
+def _mutex(key: str) -> str:
+    name = "firebreak-mutex-" + _slug(key)
+    if name not in _MUTEXES_MADE:
+        with get_client(sync_client=True) as client:
+            client.upsert_global_concurrency_limit_by_name(name=name, limit=1)
+        _MUTEXES_MADE.add(name)
+    return name
 
 
-def current_counts(request: ActionRequest, policy: Policy) -> dict[str, int]:
-    """The slots in use for every limit that applies to ``request``: the decision context's counts."""
-    counts: dict[str, int] = {}
-    with get_client(sync_client=True) as client:
-        for limit in policy.rate_limits:
-            key = limit.key_for(request)
-            if key is None:
-                continue
-            try:
-                counts[key] = client.read_global_concurrency_limit_by_name(limit_name(key)).active_slots
-            except ObjectNotFound:
-                counts[key] = 0
-    return counts
+def _read(key: str) -> list[LedgerEntry]:
+    return _LEDGER.validate_python(Variable.get(limit_name(key), default=[]) or [])
 
 
-def acquire(request: ActionRequest, policy: Policy, *, timeout_seconds: float = 10.0) -> str | None:
-    """Take one slot of every limit that applies, right before applying.
+def _write(key: str, entries: list[LedgerEntry]) -> None:
+    Variable.set(limit_name(key), _LEDGER.dump_python(entries, mode="json"), overwrite=True)
 
-    Returns None when allowed, else the key of the exhausted limit (the action must not run).
-    The decision already denied what the counts showed exhausted, so this only settles races
-    between runs; the timeout is generous because a loaded server answers slowly, and a slot
-    that is really gone would otherwise take window/N to come back.
+
+def _in_window(entries: list[LedgerEntry], limit: RateLimit, now: datetime) -> list[LedgerEntry]:
+    start = now - timedelta(minutes=limit.window_minutes)
+    return [e for e in entries if e.at > start]
+
+
+def current_counts(request: ActionRequest, policy: Policy, *, now: datetime | None = None) -> dict[str, int]:
+    """Actions counted inside each applicable limit's window: the decision context's counts."""
+    moment = now or datetime.now(UTC)
+    return {
+        key: len(_in_window(_read(key), limit, moment))
+        for limit in policy.rate_limits
+        if (key := limit.key_for(request)) is not None
+    }
+
+
+def reserve(request: ActionRequest, policy: Policy, *, incident_id: str, plan_hash: str) -> list[Slot] | str:
+    """Take a place in every applicable limit, or return the key of the first one that is full.
+
+    Nothing stays reserved when a limit is full (places taken in earlier limits are released).
     """
+    taken: list[Slot] = []
     for limit in policy.rate_limits:
         key = limit.key_for(request)
         if key is None:
             continue
-        name = limit_name(key)
-        _ensure(name, limit.max_count, limit.window_minutes)
-        try:
-            rate_limit(name, timeout_seconds=timeout_seconds, strict=True)
-        except TimeoutError:
+        slot = _reserve_one(
+            key, limit, LedgerEntry(at=datetime.now(UTC), incident=incident_id, plan=plan_hash)
+        )
+        if slot is None:
+            release(taken)
             return key
-    return None
+        taken.append(slot)
+    return taken
+
+
+def _reserve_one(key: str, limit: RateLimit, entry: LedgerEntry) -> Slot | None:
+    with concurrency(_mutex(key), occupy=1, timeout_seconds=MUTEX_TIMEOUT_SECONDS, strict=True):
+        live = _in_window(_read(key), limit, entry.at)
+        mine = next((e for e in live if (e.incident, e.plan) == (entry.incident, entry.plan)), None)
+        if mine is not None:
+            return Slot(key=key, entry=mine)
+        if len(live) >= limit.max_count:
+            return None
+        _write(key, [*live, entry])
+    return Slot(key=key, entry=entry)
+
+
+def release(slots: list[Slot]) -> None:
+    """Give reserved places back (the action did not apply)."""
+    for slot in slots:
+        with concurrency(_mutex(slot.key), occupy=1, timeout_seconds=MUTEX_TIMEOUT_SECONDS, strict=True):
+            _write(slot.key, [e for e in _read(slot.key) if e != slot.entry])

@@ -3,6 +3,10 @@
 Started by a person (UI, CLI, or a drill) for an incident id. Traffic goes back in steps with
 a bake between them; disabled flags are re-enabled one at a time. Every step goes through the
 same gate as any action, and the first step that does not hold stops the recovery.
+
+Only measures the *incident* applied (the resolve stage) are undone, never recovery steps of
+an earlier recover run, and only while they are still in effect (live state still equals what
+the measure set): a second recover of the same incident changes nothing and asks nobody.
 """
 
 import math
@@ -12,14 +16,15 @@ from prefect import State, flow
 from prefect.states import Completed, Failed
 
 from alerts.models import Alert
-from flows.execute import execute_plan
+from flows.execute import execute_plan, guarded
 from flows.incident_run import IncidentRun
+from flows.report import MitigationStatus
 from flows.settings import RunSettings
 from flows.timeline import Stage, Timeline
 from flows.verify import bake
 from policies import Severity
-from tasks.actions import inverse_plan
-from tasks.plan import Applied, Plan
+from tasks.actions import inverse_plan, read_live
+from tasks.plan import Applied, JsonDict, Plan
 from tasks.traffic_route53 import KIND as ROUTE53_KIND
 from tasks.traffic_route53 import plan_route53_shift
 from tasks.weights import moved_points
@@ -28,9 +33,19 @@ EMERGENCY_KINDS = ("traffic.shift.", "flags.disable.")
 
 
 def emergency_measures(timeline: Timeline) -> list[Plan]:
-    """Plans applied during the incident that are emergency measures, newest first."""
-    plans = [Plan.model_validate(e.data["plan"]) for e in timeline.events("applied") if "plan" in e.data]
+    """Plans the incident applied (resolve stage) that are emergency measures, newest first."""
+    plans = [
+        Plan.model_validate(e.data["plan"])
+        for e in timeline.events("applied")
+        if "plan" in e.data and e.stage is Stage.RESOLVE
+    ]
     return [p for p in reversed(plans) if p.kind.startswith(EMERGENCY_KINDS)]
+
+
+def still_in_effect(plan: Plan) -> tuple[bool, JsonDict]:
+    """Whether live state still equals what ``plan`` set, and the live state read."""
+    live = read_live(plan)
+    return live == plan.after, live
 
 
 def _steps_for(run: IncidentRun, plan: Plan) -> list[tuple[str, Callable[[], Plan]]]:
@@ -67,7 +82,8 @@ def recover(incident_id: str, settings: RunSettings, requester: str = "firebreak
     policy, error = settings.load_policy()
     catalog = settings.catalog()
     severity = next(
-        (Severity(e.message.split(":")[0]) for e in reversed(timeline.events("severity"))), Severity.SEV_3
+        (Severity(e.data["severity"]) for e in reversed(timeline.events("severity")) if "severity" in e.data),
+        Severity.SEV_3,
     )
     run = IncidentRun(
         incident_id=incident_id,
@@ -84,16 +100,32 @@ def recover(incident_id: str, settings: RunSettings, requester: str = "firebreak
     timeline.add(
         Stage.RECOVER,
         "recovery-started",
-        f"{len(measures)} emergency measure(s) to undo",
+        f"{len(measures)} emergency measure(s) applied by the incident",
         actor=requester,
         policy_error=error,
     )
+    with guarded(run):
+        return _undo_all(run, measures)
+
+
+def _undo_all(run: IncidentRun, measures: list[Plan]) -> State:
+    timeline, incident_id = run.timeline, run.incident_id
+    undone = 0
     for plan in measures:
+        in_effect, live = still_in_effect(plan)
+        if not in_effect:
+            timeline.add(
+                Stage.RECOVER,
+                "not-in-effect",
+                f"{plan.kind} ({plan.hash}) is no longer in effect (live {live}); left alone",
+                plan_hash=plan.hash,
+            )
+            continue
         for label, planner in _steps_for(run, plan):
             record, applied = execute_plan(
                 run, planner, label=label, evidence=[f"undoing {plan.summary}"], stage=Stage.RECOVER
             )
-            if record.status == "noop":
+            if record.status is MitigationStatus.NOOP:
                 continue
             if applied is None:
                 timeline.add(Stage.RECOVER, "recovery-stopped", f"{label}: {record.status} ({record.detail})")
@@ -108,5 +140,6 @@ def recover(incident_id: str, settings: RunSettings, requester: str = "firebreak
                 return Failed(
                     message=f"{incident_id}: '{label}' made {check.metric} unhealthy; stopped there"
                 )
-    timeline.add(Stage.RECOVER, "recovered", "all emergency measures undone; signal healthy")
-    return Completed(message=f"{incident_id}: recovered, {len(measures)} measure(s) undone")
+        undone += 1
+    timeline.add(Stage.RECOVER, "recovered", f"{undone} emergency measure(s) undone; nothing else in effect")
+    return Completed(message=f"{incident_id}: recovered, {undone} measure(s) undone")

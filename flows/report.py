@@ -23,6 +23,27 @@ class Outcome(StrEnum):
     HALTED = "halted"  # kill switch
     NOT_MITIGATED = "not_mitigated"
     FAILED = "failed"
+    SHADOW = "shadow"  # shadow mode: everything decided, nothing written
+
+
+class MitigationStatus(StrEnum):
+    """What became of one candidate mitigation."""
+
+    APPLIED = "applied"
+    NOOP = "noop"  # live state already as wanted
+    WOULD_APPLY = "would_apply"  # shadow mode: decided, not written
+    DENIED = "denied"
+    HALTED = "halted"  # the kill switch stopped it before (or while) writing
+    REJECTED = "rejected"
+    TIMED_OUT = "timed_out"
+    FAILED = "failed"
+    DONE = "done"  # a human confirmed a human-only step
+    NOT_DONE = "not_done"
+
+    @property
+    def in_effect(self) -> bool:
+        """The wanted state is live (Firebreak changed it, or it already was)."""
+        return self in {MitigationStatus.APPLIED, MitigationStatus.NOOP}
 
 
 class MitigationRecord(BaseModel):
@@ -32,10 +53,15 @@ class MitigationRecord(BaseModel):
     kind: str
     tier: str
     rule: str
-    status: str = Field(description="applied, noop, denied, rejected, timed_out, failed, done, not_done")
+    status: MitigationStatus
     plan_hash: str | None = None
+    plan: dict[str, object] | None = Field(default=None, description="The plan, for would-apply.")
     verified: bool | None = Field(default=None, description="Did the signal recover afterwards?")
     people: list[str] = Field(default_factory=list)
+    approvers_needed: list[str] = Field(
+        default_factory=list, description="Who could have approved (shadow mode's would-apply)."
+    )
+    on_timeout: str | None = Field(default=None, description="The policy's answer to an unanswered gate.")
     detail: str = ""
 
 
@@ -49,7 +75,13 @@ class IncidentReport(BaseModel):
     outcome: Outcome
     message: str
     hypotheses: list[str] = Field(default_factory=list, description="Kinds, best first.")
-    mitigations: list[MitigationRecord] = Field(default_factory=list)
+    mitigations: list[MitigationRecord] = Field(default_factory=list, description="Tried for real.")
+    would_apply: list[MitigationRecord] = Field(
+        default_factory=list, description="Shadow mode: what would have been applied, in rank order."
+    )
+    joined_alerts: list[str] = Field(
+        default_factory=list, description="Later alerts that joined this incident instead of starting one."
+    )
     started_at: datetime
     detected_at: datetime | None = None
     first_mitigation_at: datetime | None = None
@@ -78,8 +110,8 @@ def _fmt(seconds: float | None) -> str:
 def postmortem_markdown(report: IncidentReport, timeline: Timeline) -> str:
     """A blameless postmortem draft: summary, impact, timeline, what went well/badly, actions."""
     d = report.durations()
-    applied = [m for m in report.mitigations if m.status == "applied"]
-    refused = [m for m in report.mitigations if m.status not in {"applied", "noop"}]
+    applied = [m for m in report.mitigations if m.status is MitigationStatus.APPLIED]
+    refused = [m for m in report.mitigations if not m.status.in_effect]
     rows = "\n".join(f"| {e.at:%H:%M:%S} | {e.stage} | {e.actor} | {e.message} |" for e in timeline.entries)
     went_well = [f"- `{m.kind}` ({m.tier}, rule `{m.rule}`) applied; verified: {m.verified}" for m in applied]
     went_badly = [f"- `{m.kind}`: {m.status} ({m.detail or m.rule})" for m in refused]
@@ -103,6 +135,12 @@ def postmortem_markdown(report: IncidentReport, timeline: Timeline) -> str:
             "## Diagnosis",
             *(f"{i}. {h}" for i, h in enumerate(report.hypotheses, 1)),
             "",
+            *_shadow_section(report),
+            *(
+                ["## Alerts that joined", *(f"- {a}" for a in report.joined_alerts), ""]
+                if report.joined_alerts
+                else []
+            ),
             "## Timeline",
             "| time | stage | who | what |",
             "|---|---|---|---|",
@@ -121,6 +159,17 @@ def postmortem_markdown(report: IncidentReport, timeline: Timeline) -> str:
             "",
         ]
     )
+
+
+def _shadow_section(report: IncidentReport) -> list[str]:
+    """What Firebreak would have done in shadow mode, and when (from the would-apply records)."""
+    if report.outcome is not Outcome.SHADOW:
+        return []
+    lines = ["## What Firebreak would have done (shadow mode: nothing was written)"]
+    for i, m in enumerate(report.would_apply, 1):
+        who = f"; approvers: {', '.join(m.approvers_needed)}" if m.approvers_needed else ""
+        lines.append(f"{i}. `{m.kind}` at tier **{m.tier}** (rule `{m.rule}`{who}): {m.detail}")
+    return [*(lines if report.would_apply else [*lines, "- nothing: no mitigation was planned"]), ""]
 
 
 def write_report(report: IncidentReport, timeline: Timeline, directory: Path) -> IncidentReport:

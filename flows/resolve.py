@@ -17,37 +17,50 @@ from flows.gate import request_human_action
 from flows.incident_run import IncidentRun
 from flows.killswitch import kill_switch_on
 from flows.mitigations import planner_for
-from flows.report import MitigationRecord
+from flows.report import MitigationRecord, MitigationStatus
 from flows.timeline import Stage
 from flows.verify import bake
-from policies import ActionRequest, Tier, TimeoutOutcome
+from policies import ActionRequest, Mode, Tier, TimeoutOutcome
 from tasks.actions import verify_action
 from tasks.catalog import CatalogError
 from tasks.plan import ActionError
 
 
 class Resolution(BaseModel):
-    records: list[MitigationRecord] = Field(default_factory=list)
+    records: list[MitigationRecord] = Field(default_factory=list, description="Tried for real.")
+    would_apply: list[MitigationRecord] = Field(default_factory=list, description="Shadow mode.")
     recovered_at: datetime | None = None
     halted: bool = False
     escalation: str | None = Field(default=None, description="done, not_done, timed_out, denied")
 
 
 def resolve(run: IncidentRun, hypotheses: list[Hypothesis], evidence: list[str]) -> Resolution:
-    """Apply mitigations in rank order until the signal recovers; escalate otherwise."""
+    """Apply mitigations in rank order until the signal recovers; escalate otherwise.
+
+    In shadow mode every candidate is decided and recorded as would-apply, in rank order, and
+    nobody is asked or paged.
+    """
     result = Resolution()
     candidates = [h for h in hypotheses if h.kind is not HypothesisKind.ESCALATE]
     for hypothesis in candidates[: run.settings.max_mitigations]:
         record = _try(run, hypothesis, evidence)
+        if record.status is MitigationStatus.WOULD_APPLY:
+            result.would_apply.append(record)
+            continue
         result.records.append(record)
-        if record.status == "denied" and kill_switch_on():
+        if record.status is MitigationStatus.HALTED or (
+            record.status is MitigationStatus.DENIED and kill_switch_on()
+        ):
             result.halted = True
             return result
         if record.verified:
             result.recovered_at = datetime.now(UTC)
             return result
-        if record.status == "timed_out" and record.detail == str(TimeoutOutcome.ESCALATE):
+        if record.status is MitigationStatus.TIMED_OUT and record.on_timeout == TimeoutOutcome.ESCALATE.value:
             break  # the policy says an unanswered approval goes to a human, not to the next fix
+    if run.mode is Mode.SHADOW:
+        run.timeline.add(Stage.RESOLVE, "would-escalate", "[shadow] would hand the incident to a human")
+        return result
     result.escalation = escalate(run, hypotheses, evidence)
     result.halted = result.escalation == "denied" and kill_switch_on()
     return result
@@ -72,15 +85,15 @@ def _try(run: IncidentRun, hypothesis: Hypothesis, evidence: list[str]) -> Mitig
             kind=hypothesis.kind.value,
             tier="-",
             rule="-",
-            status="failed",
+            status=MitigationStatus.FAILED,
             detail=str(e),
         )
-    if record.status not in {"applied", "noop"}:
+    if not record.status.in_effect:
         return record
     if applied is not None and not verify_action(applied.plan):
         tl.add(Stage.VERIFY, "not-in-effect", f"{record.kind}: read-back does not show the change")
         return record.model_copy(update={"verified": False, "detail": "change not visible on read-back"})
-    check = bake(run)
+    check = bake(run, applied.plan if applied is not None else None)
     tl.add(
         Stage.VERIFY,
         "recovered" if check.healthy else "not-recovered",

@@ -7,12 +7,10 @@ people must not stop Firebreak from fixing things.
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from flows.execute import decide_now, request_for
 from flows.incident_run import IncidentRun
 from flows.timeline import Stage
-from policies import Tier
+from policies import Mode, Tier
 from tasks.notify import NotifyError, plan_status_update, publish_status, render_status_update
 
 
@@ -29,7 +27,7 @@ def status_update(run: IncidentRun, stage: Stage, summary: str) -> None:
         environment=run.environment,
         severity=run.severity.value,
         stage=stage.value,
-        summary=summary,
+        summary=f"[shadow] {summary}" if run.mode is Mode.SHADOW else summary,
         done=done,
         next_update_minutes=None if stage is Stage.REPORT else cadence,
     )
@@ -53,7 +51,7 @@ def status_update(run: IncidentRun, stage: Stage, summary: str) -> None:
         message_id = publish_status(
             topic_arn=topic, subject=update.subject, message=update.message, aws=plan.aws
         )
-    except (ClientError, BotoCoreError, NotifyError) as e:
+    except NotifyError as e:
         run.timeline.add(stage, "status-failed", f"status update to {topic} failed: {e}", error=str(e))
         return
     run.timeline.add(stage, "status-sent", update.subject, message_id=message_id, topic=topic)

@@ -17,8 +17,8 @@ from policies.errors import PolicyError
 from policies.explain import Explanation, explain
 from policies.guardrails import GuardrailResult
 from policies.limits import BlastRadiusCap, GuardrailSettings, LimitScope, RateLimit
-from policies.modes import EnvironmentSettings, IncidentSettings, Mode
 from policies.loader import default_policy, load_policy, load_policy_or_deny, parse_policy
+from policies.modes import EnvironmentSettings, IncidentSettings, Mode
 from policies.policy import Policy
 from policies.request import ActionRequest, DecisionContext
 from policies.rules import ActionRule

@@ -75,6 +75,9 @@ class ApprovalVerdict(BaseModel):
     status: ApprovalStatus
     reasons: list[str]
     accepted: list[str]
+    refusals: dict[int, str] = Field(
+        default_factory=dict, description="Index of each refused answer -> why it did not count."
+    )
 
 
 def _refusal(
@@ -85,7 +88,7 @@ def _refusal(
     if answer.plan_hash != plan_hash:
         return f"{answer.approver}: answered for plan {answer.plan_hash}, not {plan_hash}"
     if allowed is not None and who not in allowed:
-        return f"{answer.approver}: not allowed to approve under rule {rule.name!r}"
+        return f"{answer.approver} is not an allowed approver under rule {rule.name!r}"
     if requester is not None and who == _person(requester) and not rule.requester_may_approve:
         return f"{answer.approver}: the requester may not approve their own action"
     if who in seen:
@@ -106,11 +109,13 @@ def evaluate_approvals(
     reasons: list[str] = []
     seen: set[str] = set()
     accepted: list[str] = []
+    refusals: dict[int, str] = {}
     rejected = False
-    for answer in answers:
+    for i, answer in enumerate(answers):
         refusal = _refusal(rule, answer, requester=requester, plan_hash=plan_hash, allowed=allowed, seen=seen)
         if refusal is not None:
             reasons.append(f"refused {refusal}")
+            refusals[i] = refusal
             continue
         seen.add(_person(answer.approver))
         if answer.approved:
@@ -119,7 +124,9 @@ def evaluate_approvals(
             rejected = True
             reasons.append(f"rejected by {answer.approver}: {answer.reason or '(no reason given)'}")
     if rejected:
-        return ApprovalVerdict(status=ApprovalStatus.REJECTED, reasons=reasons, accepted=accepted)
+        return ApprovalVerdict(
+            status=ApprovalStatus.REJECTED, reasons=reasons, accepted=accepted, refusals=refusals
+        )
     count = f"{len(accepted)} of {rule.min_approvers} approval(s)"
     status = ApprovalStatus.APPROVED if len(accepted) >= rule.min_approvers else ApprovalStatus.PENDING
-    return ApprovalVerdict(status=status, reasons=[*reasons, count], accepted=accepted)
+    return ApprovalVerdict(status=status, reasons=[*reasons, count], accepted=accepted, refusals=refusals)

@@ -45,7 +45,10 @@ def rule_outcome(request: ActionRequest, context: DecisionContext, policy: Polic
     rule = first_match(policy.rules, request, context)
     if rule is None:
         return RuleOutcome(
-            tier=policy.default_tier, rule="default", reason=f"no rule matches {request.kind}: policy default"
+            tier=policy.default_tier,
+            rule="default",
+            reason=f"no rule matches {request.kind}: {policy.default_tier.value} by the policy's default"
+            + (" (add a rule for this kind to allow it)" if policy.default_tier is Tier.DENIED else ""),
         )
     return RuleOutcome(tier=rule.tier, rule=rule.name, reason=rule.reason)
 

@@ -2,8 +2,9 @@
 
 Each check returns a :class:`GuardrailResult` whether it passed or not, so ``explain`` can show
 everything that was considered. Read-only kinds (declared in the policy) skip the checks that
-only protect against change: kill switch, freeze windows, target set and verified plan. The
-lockdown and the blast-radius caps apply to every kind they select.
+only protect against change: lockdown, kill switch, freeze windows, target set and verified
+plan, so stopping automation never stops reading, paging or escalating. The blast-radius caps
+apply to every kind they select.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ def _fail(name: str, detail: str) -> list[GuardrailResult]:
 
 
 def _lockdown(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:
-    if policy.lockdown is not None:
-        return _fail("lockdown", f"policy denies everything: {policy.lockdown}")
-    return _ok("lockdown", "policy is not locked down")
+    if policy.lockdown is None:
+        return _ok("lockdown", "policy is not locked down")
+    if policy.is_read_only(request.kind):
+        return _ok("lockdown", f"policy is locked down ({policy.lockdown}); {request.kind} is read-only")
+    return _fail("lockdown", f"policy denies every mutating action: {policy.lockdown}")
 
 
 def _kill_switch(request: ActionRequest, context: DecisionContext, policy: Policy) -> list[GuardrailResult]:

@@ -7,7 +7,8 @@ file, field path and what is wrong::
     policies/prod.yaml: rules[3].tier: 'automatic' is not one of automated, approval, human_only, denied
 
 :func:`load_policy_or_deny` is for running flows: instead of raising it returns
-``Policy.deny_all(message)``, which denies every action with that message as the reason.
+``Policy.deny_all(message)``, which denies every mutating action with that message as the reason
+(reading, internal updates, pages and escalation to a human stay allowed).
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ from policies.selectors import Glob, Name, matches_any
 from policies.severity import SeverityMatrix
 from policies.tiers import Tier
 
+LOCKDOWN_SAFE_KINDS = ("snapshot.*", "diagnostics.*", "notify.internal", "page.*", "escalation.human")
+
 
 def _duplicates(names: list[str]) -> list[str]:
     return sorted(n for n, c in Counter(names).items() if c > 1)
@@ -43,7 +45,9 @@ class Policy(BaseModel):
         default_factory=list,
         description="Kinds that change nothing: kill switch, freezes and target checks skip them.",
     )
-    default_tier: Tier = Field(default=Tier.APPROVAL, description="Tier when no rule matches.")
+    default_tier: Tier = Field(
+        default=Tier.DENIED, description="Tier when no rule matches: denied unless set otherwise."
+    )
     groups: dict[Name, list[Name]] = Field(default_factory=dict, description="Approver groups.")
     severity: SeverityMatrix = Field(default_factory=SeverityMatrix)
     rules: list[ActionRule] = Field(default_factory=list, description="First match wins.")
@@ -57,8 +61,32 @@ class Policy(BaseModel):
 
     @classmethod
     def deny_all(cls, reason: str) -> Policy:
-        """A policy that denies every action with ``reason``: what an invalid file turns into."""
-        return cls(name="deny-all", lockdown=reason, default_tier=Tier.DENIED)
+        """What an invalid file turns into: every mutating action denied with ``reason``.
+
+        Reading, internal updates, paging and handing the incident to a human stay allowed
+        (read-only kinds pass the lockdown), so a typo in the policy never silences the people
+        who must act.
+        """
+        return cls(
+            name="deny-all",
+            lockdown=reason,
+            default_tier=Tier.DENIED,
+            read_only=list(LOCKDOWN_SAFE_KINDS),
+            rules=[
+                ActionRule(
+                    name="lockdown-human",
+                    actions=["escalation.human"],
+                    tier=Tier.HUMAN_ONLY,
+                    reason="The policy is invalid: a human decides, Firebreak changes nothing.",
+                ),
+                ActionRule(
+                    name="lockdown-read-and-tell",
+                    actions=[k for k in LOCKDOWN_SAFE_KINDS if k != "escalation.human"],
+                    tier=Tier.AUTOMATED,
+                    reason="Reading state, internal updates and pages change nothing in production.",
+                ),
+            ],
+        )
 
     @property
     def rate_limits(self) -> list[RateLimit]:

@@ -24,7 +24,7 @@ from prefect.transactions import get_transaction
 from tasks.aws import note_fault, recording_faults
 from tasks.plan import ActionError, Applied, DriftError, JsonDict, Plan
 from tasks.registry import action_kind
-from tasks.steps import UnconfirmedActionError
+from tasks.steps import StateStore, UnconfirmedActionError
 
 APPLIED_KEY = "firebreak.applied"
 
@@ -34,8 +34,18 @@ def read_live(plan: Plan) -> JsonDict:
     return action_kind(plan.kind).store.read(plan.kind, plan.aws, plan.params)
 
 
+MAX_SENDS = 3
+
+
 def apply_plan(plan: Plan) -> Applied:
-    """Make ``plan.after`` live, idempotently, refusing on drift; returns the state read back."""
+    """Make ``plan.after`` live, idempotently, refusing on drift; returns the state read back.
+
+    A write that may have applied (a 5xx, a lost answer) is read back before anything else: live
+    at ``after`` counts as applied; still at ``before`` proves it did not apply, and only then is
+    it sent again (at most :data:`MAX_SENDS` times in all); anything else is an error carrying
+    the live state. A write that succeeded is reported applied even if the read-back after it
+    fails (``read_back_error`` says so), so no applied change can vanish from the record.
+    """
     store = action_kind(plan.kind).store
     live = store.read(plan.kind, plan.aws, plan.params)
     if live == plan.after:
@@ -46,20 +56,53 @@ def apply_plan(plan: Plan) -> Applied:
             f"(expected {plan.before}, live {live}); re-plan and re-approve"
         )
     with recording_faults() as faults:
+        request_ids = _write_until_live(store, plan, faults)
+    try:
+        state = store.read(plan.kind, plan.aws, plan.params)
+    except ActionError as e:
+        note_fault(f"{plan.kind}: applied, but the read-back after it failed: {e}")
+        return Applied(
+            plan=plan,
+            changed=True,
+            request_ids=request_ids,
+            state_after=plan.after,
+            aws_faults=faults,
+            read_back_error=str(e),
+        )
+    return Applied(plan=plan, changed=True, request_ids=request_ids, state_after=state, aws_faults=faults)
+
+
+def _write_until_live(store: StateStore, plan: Plan, faults: list[str]) -> list[str]:
+    """Write ``plan.after``; after an unconfirmed write, decide from the read-back (see above).
+
+    A multi-region change can come back partly live: every part still at ``before`` provably
+    did not apply, so only those parts are sent again (the store writes what differs).
+    """
+    pending = plan
+    for _ in range(MAX_SENDS):
         try:
-            request_ids = store.write(plan)
+            return store.write(pending)
         except UnconfirmedActionError as e:
-            if _read_back_after(e, plan) != plan.after:
+            live = _read_back_after(e, plan)
+            if live == plan.after:
+                note_fault(f"{e.operation}: {e.code}; the read-back shows the change live, not sent again")
+                return [f"unconfirmed: {e.operation} ({e.code}); the change was read back as live"]
+            if not _each_part_before_or_after(live, plan):
                 e.aws_faults = [*faults, str(e)]
                 raise
-            note_fault(f"{e.operation}: no answer; the read-back shows the change live, not sent again")
-            request_ids = [f"unconfirmed: {e.operation} got no answer; the change was read back as live"]
+            note_fault(f"{e.operation}: {e.code}; the read-back shows it did not apply, sending again")
+            pending, last = plan.model_copy(update={"before": live}), e
         except ActionError as e:
             _read_back_after(e, plan)
             e.aws_faults = [*faults, str(e)]
             raise
-    state = store.read(plan.kind, plan.aws, plan.params)
-    return Applied(plan=plan, changed=True, request_ids=request_ids, state_after=state, aws_faults=faults)
+    last.aws_faults = [*faults, str(last)]
+    raise last
+
+
+def _each_part_before_or_after(live: JsonDict, plan: Plan) -> bool:
+    keys = set(live) | set(plan.after) | set(plan.before)
+    return all(live.get(k) in (plan.before.get(k), plan.after.get(k)) for k in keys)
 
 
 def _read_back_after(error: ActionError, plan: Plan) -> JsonDict:

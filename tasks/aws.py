@@ -5,11 +5,17 @@ rather than a live client, so Prefect can record their parameters and a drill ca
 call at a moto server just by setting ``endpoint_url``.
 
 botocore's own retries are switched off (``total_max_attempts=1``) so that tenacity is the
-single owner of retries: attempts never multiply, and a mutating call is retried only on errors
-that prove it was not applied (throttling, 5xx, a connection that never opened), never on
-permanent ones. A write whose *response* was lost (read timeout, connection closed mid-answer)
-may have been applied: it is not retried blindly but raised as :class:`UnconfirmedWriteError`,
-and the action reads live state back to find out (``tasks.actions.apply_plan``).
+single owner of retries: attempts never multiply. A read is retried on throttling, server
+errors (5xx) and connection failures. A write is retried only on errors that say it was not
+processed: throttling (refused before processing) and a connection that never opened. A write
+answered with a server error (5xx), or whose answer was lost (read timeout, connection closed
+mid-answer), may have been applied: it is never retried blindly but raised as
+:class:`UnconfirmedWriteError`, and the action reads live state back to decide
+(``tasks.actions.apply_plan``); a non-idempotent call outside an action (SNS Publish) is simply
+not sent twice.
+
+Every client carries ``firebreak`` in its User-Agent, which CloudTrail records with each call:
+one of the ways Firebreak recognises its own changes in an account's history.
 """
 
 from __future__ import annotations
@@ -38,9 +44,13 @@ from tenacity import (
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-NO_BOTO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
+USER_AGENT_MARK = "firebreak"
+NO_BOTO_RETRIES = Config(
+    retries={"mode": "standard", "total_max_attempts": 1}, user_agent_extra=USER_AGENT_MARK
+)
 
-RETRYABLE_CODES = frozenset(
+# Refused before processing: safe to send again, reads and writes alike.
+THROTTLING_CODES = frozenset(
     {
         "Throttling",
         "ThrottlingException",
@@ -51,6 +61,11 @@ RETRYABLE_CODES = frozenset(
         "PriorRequestNotComplete",
         "RequestThrottled",
         "SlowDown",
+    }
+)
+# Failed somewhere inside AWS: a read may be retried, a write may have been applied.
+SERVER_ERROR_CODES = frozenset(
+    {
         "ServiceUnavailable",
         "ServiceUnavailableException",
         "InternalFailure",
@@ -58,22 +73,29 @@ RETRYABLE_CODES = frozenset(
         "InternalServerError",
     }
 )
+RETRYABLE_CODES = THROTTLING_CODES | SERVER_ERROR_CODES
 
 
 READ_ONLY_PREFIXES = ("get_", "list_", "describe_", "lookup_", "filter_", "head_", "batch_get_")
 
 
 class UnconfirmedWriteError(BotoCoreError):
-    """A mutating call was sent but its answer never came: it may or may not have been applied.
+    """A mutating call was sent and not cleanly answered: it may or may not have been applied.
 
+    Raised for a lost answer (read timeout, connection closed) and for a server error (5xx).
     A BotoCoreError, so every handler of "AWS could not be reached" also handles it; never
-    retried (the predicate below retries only connection failures and lost answers of reads).
+    retried (:func:`is_retryable` is False for it).
     """
 
-    fmt = "{operation}: no answer ({cause}); it may have been applied"
+    fmt = "{operation}: {cause} after sending; it may have been applied"
 
-    def __init__(self, operation: str, cause: HTTPClientError) -> None:
-        super().__init__(operation=operation, cause=type(cause).__name__)
+    def __init__(self, operation: str, cause: HTTPClientError | ClientError) -> None:
+        if isinstance(cause, ClientError):
+            status = _status(cause)
+            what = f"server error {error_code(cause) or 'unknown'} (HTTP {status or 'unknown'})"
+        else:
+            what = f"no answer ({type(cause).__name__})"
+        super().__init__(operation=operation, cause=what)
         self.operation = operation
 
 
@@ -172,18 +194,32 @@ def is_read_only(operation: str) -> bool:
     return operation.startswith(READ_ONLY_PREFIXES)
 
 
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def is_throttling(exc: BaseException) -> bool:
+    """AWS refused the request before processing it (a throttling code)."""
+    return isinstance(exc, ClientError) and error_code(exc) in THROTTLING_CODES
+
+
+def is_server_error(exc: BaseException) -> bool:
+    """A 5xx that is not throttling: AWS may have done the work before failing to answer."""
+    if not isinstance(exc, ClientError) or is_throttling(exc):
+        return False
+    return error_code(exc) in SERVER_ERROR_CODES or _status(exc) >= 500
+
+
 def is_retryable(exc: BaseException) -> bool:
     """Throttling, 5xx and connection failures are retried; everything else is permanent.
 
-    A lost answer (HTTPClientError: read timeout, connection closed) reaches this predicate only
-    from a read: :func:`call` turns a write's into UnconfirmedWriteError, never retried.
+    A server error or lost answer (HTTPClientError: read timeout, connection closed) reaches
+    this predicate only from a read: :func:`call` turns a write's into UnconfirmedWriteError,
+    never retried.
     """
     if isinstance(exc, ConnectionError | HTTPClientError):
         return True
-    if not isinstance(exc, ClientError):
-        return False
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    return error_code(exc) in RETRYABLE_CODES or int(status) >= 500
+    return is_throttling(exc) or is_server_error(exc)
 
 
 _FAULTS: ContextVar[list[str] | None] = ContextVar("firebreak_aws_faults", default=None)
@@ -238,7 +274,7 @@ def call(aws_client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
 
     The single choke point for AWS calls made by actions, so every one is retried the same way.
     Raises ClientError (permanent or retries exhausted), BotoCoreError (no connection), or
-    UnconfirmedWriteError (a write sent but not answered).
+    UnconfirmedWriteError (a write answered with a 5xx, or not answered).
     """
     result: dict[str, Any] = _retrying_call(aws_client, operation, kwargs)
     return result
@@ -250,6 +286,10 @@ def _retrying_call(aws_client: Any, operation: str, kwargs: dict[str, Any]) -> d
         result: dict[str, Any] = getattr(aws_client, operation)(**kwargs)
     except HTTPClientError as e:
         if is_read_only(operation):
+            raise
+        raise UnconfirmedWriteError(operation, e) from e
+    except ClientError as e:
+        if is_read_only(operation) or not is_server_error(e):
             raise
         raise UnconfirmedWriteError(operation, e) from e
     return result

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlparse
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -53,7 +53,7 @@ def store_evidence(bundle: EvidenceBundle, *, bucket: str, key_prefix: str, aws:
     s3 = client("s3", aws)
     try:
         status = call(s3, "get_bucket_versioning", Bucket=bucket).get("Status")
-    except ClientError as e:
+    except (ClientError, BotoCoreError) as e:
         raise EvidenceStoreError(f"s3://{bucket}: cannot read versioning: {e}") from e
     if status != "Enabled":
         raise EvidenceStoreError(
@@ -70,7 +70,7 @@ def store_evidence(bundle: EvidenceBundle, *, bucket: str, key_prefix: str, aws:
             Body=bundle.model_dump_json(indent=1).encode(),
             ContentType="application/json",
         )
-    except ClientError as e:
+    except (ClientError, BotoCoreError) as e:
         raise EvidenceStoreError(f"s3://{bucket}/{key}: cannot store evidence: {e}") from e
     return StoredEvidence(uri=f"s3://{bucket}/{key}", version_id=str(response["VersionId"]))
 
@@ -88,7 +88,7 @@ def load_evidence(uri: str, version_id: str, *, aws: AwsTarget) -> EvidenceBundl
             Key=parsed.path.lstrip("/"),
             VersionId=version_id,
         )["Body"].read()
-    except ClientError as e:
+    except (ClientError, BotoCoreError) as e:
         raise EvidenceStoreError(f"{uri} (version {version_id}): cannot read: {e}") from e
     try:
         return EvidenceBundle.model_validate_json(body)

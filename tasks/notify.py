@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from botocore.exceptions import BotoCoreError, ClientError
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field
@@ -108,13 +109,16 @@ def publish_status(*, topic_arn: str, subject: str, message: str, aws: AwsTarget
     """Publish an update to ``topic_arn`` and return the SNS message id.
 
     The subject is made safe (see :func:`safe_subject`); a message over 256 KiB is refused.
-    Throttling and 5xx are retried by ``tasks.aws.call``; a 5xx retry may deliver twice, which
-    is acceptable for a status update.
+    Throttling is retried by ``tasks.aws.call``; a 5xx or a lost answer is not (the message may
+    have gone out, and a second one would be a duplicate). Any AWS failure is a NotifyError.
     """
     if len(message.encode()) > MAX_MESSAGE_BYTES:
         raise NotifyError(f"message is {len(message.encode())} bytes; SNS accepts {MAX_MESSAGE_BYTES}")
     logger.info("publishing status update %r to %s", subject, topic_arn)
     clean = safe_subject(subject)
     extra = {"Subject": clean} if clean else {}  # SNS rejects an empty subject; omit it instead
-    response = call(client("sns", aws), "publish", TopicArn=topic_arn, Message=message, **extra)
+    try:
+        response = call(client("sns", aws), "publish", TopicArn=topic_arn, Message=message, **extra)
+    except (ClientError, BotoCoreError) as e:
+        raise NotifyError(f"publish to {topic_arn} failed: {e}") from e
     return str(response["MessageId"])

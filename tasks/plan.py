@@ -94,4 +94,9 @@ class Applied(BaseModel):
     request_ids: list[str] = Field(default_factory=list)
     state_after: JsonDict
     aws_faults: list[str] = Field(default_factory=list, description="AWS errors met and overcome.")
+    read_back_error: str | None = Field(
+        default=None,
+        description="The write succeeded but reading the state back failed: state_after is the "
+        "plan's after, unconfirmed.",
+    )
     applied_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -27,7 +27,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
-from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
 Fault = tuple[str, int, str] | Exception
 INJECTED_URL = "https://fault.injected"
@@ -89,6 +89,35 @@ def lose_answers(aws_client: Any, operation: str, count: int = 1) -> Iterator[Fa
 
     name = f"after-call.{_event(aws_client, operation)}"
     key = f"lost-{next(_ids)}"
+    aws_client.meta.events.register_first(name, after, unique_id=key)
+    try:
+        yield plan
+    finally:
+        aws_client.meta.events.unregister(name, unique_id=key)
+
+
+@contextlib.contextmanager
+def fail_after_applying(aws_client: Any, operation: str, count: int = 1) -> Iterator[FaultPlan]:
+    """Let the next ``count`` calls of ``operation`` reach moto, then answer HTTP 500.
+
+    AWS can apply a write and still answer with a server error; the effect here is real.
+    """
+    plan = FaultPlan([])
+
+    def after(http_response: AWSResponse, model: Any, **_: Any) -> None:
+        if http_response.url == INJECTED_URL:
+            return  # answered by inject_faults: it never reached moto
+        plan.calls += 1
+        if plan.injected < count:
+            plan.injected += 1
+            response: Any = {
+                "Error": {"Code": "InternalFailure", "Message": "Internal failure"},
+                "ResponseMetadata": {"HTTPStatusCode": 500},
+            }
+            raise ClientError(response, model.name)
+
+    name = f"after-call.{_event(aws_client, operation)}"
+    key = f"fail-after-{next(_ids)}"
     aws_client.meta.events.register_first(name, after, unique_id=key)
     try:
         yield plan

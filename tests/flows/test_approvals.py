@@ -49,6 +49,9 @@ def test_unknown_approver_and_self_approval_are_refused_then_a_lead_approves(wor
     assert "alice" in reasons[1] and answers[1].data["verdict"]["status"] == "pending"
     assert answers[2].data["verdict"]["status"] == "approved"
     assert answers[2].data["verdict"]["accepted"] == ["bob"]
+    assert answers[0].message.startswith("refused: mallory is not an allowed approver under rule")
+    assert answers[1].message.startswith("refused: alice")  # the requester
+    assert "approved" not in answers[0].message and "approved" in answers[2].message
 
 
 def test_two_distinct_approvers_are_needed_when_the_policy_says_so(world: World) -> None:

@@ -52,7 +52,8 @@ def test_approver_outside_the_allow_list_is_refused() -> None:
     result = verdict(LEADS, [yes("mallory")])
     assert result.status is ApprovalStatus.PENDING
     assert result.accepted == []
-    assert any("mallory: not allowed" in r for r in result.reasons)
+    assert any("mallory is not an allowed approver" in r for r in result.reasons)
+    assert result.refusals == {0: "mallory is not an allowed approver under rule 'approval'"}
 
 
 def test_m_of_n_needs_distinct_people() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from policies import Policy, Tier, TimeoutOutcome, decide, default_policy, explain
 from tests.policies.helpers import context, policy, request
 
@@ -54,16 +56,34 @@ def test_approval_tier_carries_the_first_matching_approval_rule() -> None:
 
 
 def test_approval_tier_without_any_approval_rule_is_denied() -> None:
-    decision = decide(request("rollback.ecs"), context(), policy())
+    decision = decide(request("rollback.ecs"), context(), policy(default_tier="approval"))
     assert decision.tier is Tier.DENIED
     assert "no approval rule" in decision.reason
 
 
-def test_deny_all_policy_denies_even_read_only() -> None:
-    decision = decide(request("snapshot.collect"), context(), Policy.deny_all("file is broken"))
+@pytest.mark.parametrize(
+    "kind", ["rollback.ecs", "flags.disable.ssm", "traffic.shift.route53", "comms.external"]
+)
+def test_deny_all_policy_denies_every_mutating_action(kind: str) -> None:
+    decision = decide(request(kind), context(), Policy.deny_all("file is broken"))
     assert decision.tier is Tier.DENIED
     assert decision.rule == "guardrail:lockdown"
     assert "file is broken" in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("kind", "tier"),
+    [
+        ("snapshot.collect", Tier.AUTOMATED),
+        ("notify.internal", Tier.AUTOMATED),
+        ("page.pagerduty", Tier.AUTOMATED),
+        ("escalation.human", Tier.HUMAN_ONLY),
+    ],
+)
+def test_deny_all_policy_still_lets_firebreak_read_page_and_escalate(kind: str, tier: Tier) -> None:
+    """A typo in the policy must never silence the people who have to act."""
+    decision = decide(request(kind, blast_radius=0.0), context(), Policy.deny_all("file is broken"))
+    assert decision.tier is tier, decision.reason
 
 
 def test_explain_shows_what_the_rules_said_under_a_denial() -> None:
@@ -76,7 +96,11 @@ def test_explain_shows_what_the_rules_said_under_a_denial() -> None:
 
 
 def test_explain_for_anyone_and_for_no_approval() -> None:
-    anyone = explain(request("recovery.unknown"), context(), default_policy())
+    open_rule = {"name": "anyone", "actions": ["*"], "min_approvers": 1}
+    approve_all = policy(
+        rules=[{"name": "all", "actions": ["*"], "tier": "approval", "reason": "r"}], approvals=[open_rule]
+    )
+    anyone = explain(request("recovery.heavy"), context(), approve_all)
     assert anyone.approval is not None
     assert anyone.approval.name == "anyone"
     assert anyone.approvers is None

@@ -43,7 +43,7 @@ from tests.policies.helpers import context, request
         ("comms.media", 0.0, "prod", Tier.HUMAN_ONLY),
         ("comms.crisis", 0.0, "prod", Tier.HUMAN_ONLY),
         ("escalation.human", 0.0, "prod", Tier.HUMAN_ONLY),
-        ("something.new", 0.1, "prod", Tier.APPROVAL),
+        ("something.new", 0.1, "prod", Tier.DENIED),
     ],
 )
 def test_tiers_of_the_project_action_kinds(
@@ -62,13 +62,33 @@ def test_rollbacks_need_one_oncall_lead_and_escalate_on_timeout() -> None:
     assert decision.approval is not None
     rule = decision.approval
     assert (rule.groups, rule.min_approvers, rule.timeout_seconds, str(rule.on_timeout)) == (
-        ["oncall-leads"], 1, 900, "escalate",
+        ["oncall-leads"],
+        1,
+        900,
+        "escalate",
     )
 
 
-def test_every_approval_tier_kind_finds_an_approval_rule() -> None:
-    p = default_policy()
-    assert p.approvals[-1].actions == ["*"]
+APPROVAL_KINDS = [
+    "flags.enable.ssm",
+    "traffic.shift.route53",
+    "rollback.ecs",
+    "rollback.lambda",
+    "rollback.asg",
+    "traffic.block",
+    "service.shutdown",
+    "data.restore",
+    "comms.external",
+    "comms.statuspage",
+    "recovery.heavy",
+]
+
+
+@pytest.mark.parametrize("kind", APPROVAL_KINDS)
+def test_every_approval_tier_kind_finds_an_approval_rule_that_names_people(kind: str) -> None:
+    decision = decide(request(kind, blast_radius=0.5), context(), default_policy())
+    assert decision.tier is Tier.APPROVAL and decision.approval is not None
+    assert decision.approval.allowed(default_policy().groups)  # never "anyone"
 
 
 def test_fourth_rollback_in_an_hour_is_denied() -> None:
@@ -81,3 +101,10 @@ def test_fourth_rollback_in_an_hour_is_denied() -> None:
 def test_packaged_file_is_the_repository_file() -> None:
     on_disk = load_policy(Path(policies.__file__).parent / "default.yaml")
     assert on_disk == default_policy()
+
+
+def test_an_action_kind_no_rule_matches_is_denied_with_a_clear_reason() -> None:
+    decision = decide(request("capacity.scale.ecs", blast_radius=0.1), context(), default_policy())
+    assert decision.tier is Tier.DENIED
+    assert decision.rule == "default"
+    assert "no rule matches capacity.scale.ecs" in decision.reason and "denied" in decision.reason

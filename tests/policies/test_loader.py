@@ -141,7 +141,7 @@ def test_load_or_deny_returns_a_deny_all_policy_with_the_error(tmp_path: Path) -
     policy, error = load_policy_or_deny(path)
     assert error is not None
     assert "rules[0].tier" in error
-    decision = decide(request("snapshot.collect"), context(), policy)
+    decision = decide(request("rollback.ecs"), context(), policy)
     assert decision.tier is Tier.DENIED
     assert "rules[0].tier" in decision.reason
 

@@ -16,7 +16,15 @@ from tasks.aws import AwsTarget
 from tasks.plan import ActionError, DriftError, Plan
 from tasks.registry import REGISTRY
 from tasks.steps import ActionFailedError
-from tests.faults import ACCESS_DENIED, CONNECT_TIMEOUT, THROTTLE, UNAVAILABLE, inject_faults, lose_answers
+from tests.faults import (
+    ACCESS_DENIED,
+    CONNECT_TIMEOUT,
+    THROTTLE,
+    UNAVAILABLE,
+    fail_after_applying,
+    inject_faults,
+    lose_answers,
+)
 from tests.tasks.cases import CASES, TWO_STATE, Case
 
 
@@ -90,9 +98,25 @@ def test_inverse_restores_before(case: Case) -> None:
 
 def test_throttled_twice_then_applied_exactly_once(case: Case) -> None:
     writes = case.history() if case.history else 0
-    with inject_faults(case.write_client(), case.write_op[1], [THROTTLE, UNAVAILABLE]) as faults:
+    with inject_faults(case.write_client(), case.write_op[1], [THROTTLE, THROTTLE]) as faults:
         applied = apply_plan(case.plan)
     assert faults.injected == 2 and faults.calls == 3  # the third call reached moto, once
+    assert applied.changed and case.observe() == case.plan.after
+    if case.history:
+        assert case.history() == writes + 1
+
+
+def test_a_server_error_before_applying_is_read_back_then_sent_again_once(case: Case) -> None:
+    """A 5xx that AWS answered without applying: the read-back proves it, so it is re-sent."""
+    writes = case.history() if case.history else 0
+    if not case.lost_answer_applies:  # the next step needs the answer: fail, say so, change nothing
+        with inject_faults(case.write_client(), case.write_op[1], [UNAVAILABLE]), pytest.raises(ActionError):
+            apply_plan(case.plan)
+        assert case.observe() == case.plan.before
+        return
+    with inject_faults(case.write_client(), case.write_op[1], [UNAVAILABLE]) as faults:
+        applied = apply_plan(case.plan)
+    assert faults.injected == 1
     assert applied.changed and case.observe() == case.plan.after
     if case.history:
         assert case.history() == writes + 1
@@ -135,6 +159,22 @@ def test_a_lost_answer_is_read_back_not_sent_again(case: Case) -> None:
     with lose_answers(case.write_client(), case.write_op[1]) as lost:
         applied = apply_plan(case.plan)
     assert lost.injected == 1 and lost.calls == 1  # sent once, never re-sent
+    assert applied.changed and applied.request_ids[0].startswith("unconfirmed:")
+    assert case.observe() == case.plan.after == applied.state_after
+    if case.history:
+        assert case.history() == writes + 1
+
+
+def test_a_server_error_after_applying_is_read_back_not_sent_again(case: Case) -> None:
+    """AWS applied the write and answered 500: a blind retry would make a second change."""
+    writes = case.history() if case.history else 0
+    if not case.lost_answer_applies:
+        with fail_after_applying(case.write_client(), case.write_op[1]), pytest.raises(ActionError):
+            apply_plan(case.plan)
+        return
+    with fail_after_applying(case.write_client(), case.write_op[1]) as failed:
+        applied = apply_plan(case.plan)
+    assert failed.injected == 1 and failed.calls == 1  # sent once, never re-sent
     assert applied.changed and applied.request_ids[0].startswith("unconfirmed:")
     assert case.observe() == case.plan.after == applied.state_after
     if case.history:

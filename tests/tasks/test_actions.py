@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from tasks.actions import APPLIED_KEY, apply_action, apply_plan, undo_action, verify_action
-from tasks.aws import AwsTarget
+from tasks.aws import AwsTarget, client
 from tasks.flags import plan_flag_change
 from tasks.plan import Plan
 from tasks.registry import REGISTRY, UnknownKindError
@@ -87,3 +88,28 @@ def test_rollback_hook_leaves_an_unchanged_apply_alone(aws: AwsTarget) -> None:
     undo_action(_txn({}))
     assert _value() == "off"
     assert len(raw_client("ssm", EAST).get_parameter_history(Name=NAME)["Parameters"]) == 3
+
+
+def test_an_applied_change_whose_read_back_fails_is_still_reported_applied(aws: AwsTarget) -> None:
+    """The write went through; the read after it was refused. The change must not vanish."""
+    plan = _flag_plan(aws)
+    ssm = client("ssm", aws)
+    reads = {"n": 0}
+
+    def refuse_second_read(**_: Any) -> Any:
+        reads["n"] += 1
+        if reads["n"] < 2:
+            return None  # the pre-write read goes to moto
+        raise EndpointConnectionError(endpoint_url="https://ssm.invalid")
+
+    ssm.meta.events.register_first("before-call.ssm.GetParameter", refuse_second_read, unique_id="rb")
+    try:
+        applied = apply_plan(plan)
+    finally:
+        ssm.meta.events.unregister("before-call.ssm.GetParameter", unique_id="rb")
+    live = raw_client("ssm", EAST).get_parameter(Name=NAME)["Parameter"]["Value"]
+    assert live == "off"  # really applied in moto
+    assert (
+        applied.changed and applied.read_back_error and "EndpointConnectionError" in applied.read_back_error
+    )
+    assert applied.state_after == plan.after
