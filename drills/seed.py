@@ -14,7 +14,7 @@ import yaml
 from drills import seed_names as n
 from drills.seed_region import seed_region
 from tasks.aws import AwsTarget, client
-from tasks.catalog import Catalog, FlagStore, Route53Weighted, ServiceEnvironment
+from tasks.catalog import Catalog, FlagStore, Route53Weighted, ServiceEnvironment, ServiceMetric
 
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
@@ -41,6 +41,14 @@ def seed_checkout(endpoint_url: str) -> Catalog:
         flags=_flags(primary),
         sns_topic_arn=client("sns", primary).create_topic(Name=n.TOPIC)["TopicArn"],
         evidence_bucket=_evidence_bucket(primary),
+        service_metric=ServiceMetric(
+            name="user_error_rate",
+            namespace=n.NAMESPACE,
+            metric_name=n.ERROR_RATE,
+            dimensions={n.SERVICE_DIMENSION: n.SERVICE},
+            period_seconds=n.METRIC_PERIOD_SECONDS,
+            healthy_threshold=5.0,
+        ),
     )
     return Catalog(services={n.SERVICE: {n.ENVIRONMENT: entry}})
 

@@ -18,6 +18,7 @@ from tasks.catalog import (
     Comparison,
     EcsService,
     LambdaAlias,
+    MetricRole,
     MetricSpec,
     RegionResources,
 )
@@ -63,6 +64,7 @@ def key_metrics(region: str) -> list[MetricSpec]:
             metric_name=n.REQUESTS,
             healthy_threshold=0.0,
             healthy_when=Comparison.ABOVE,
+            role=MetricRole.TRAFFIC,
             **common,
         ),
     ]
