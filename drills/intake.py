@@ -123,6 +123,7 @@ class DrillIntake:
         if self._client is not None:
             self._client.close()
         if self._loop is not None and self._runner.started:
+            self._wait_for_processes(timeout=30)
             asyncio.run_coroutine_threadsafe(self._runner.astop(), self._loop).result(timeout=30)
         if self._thread is not None:
             self._thread.join(timeout=30)
@@ -153,6 +154,13 @@ class DrillIntake:
                 return
             time.sleep(poll_seconds)
         raise IntakeError(f"incident runs not finished after {timeout:.0f}s")
+
+    def _wait_for_processes(self, timeout: float) -> None:
+        """Wait for the flow-run subprocesses to exit: stopping a Runner cancels every run it
+        still tracks, and a run's process outlives its final state by a moment."""
+        deadline = time.monotonic() + timeout
+        while self._runner._process_manager.flow_run_ids() and time.monotonic() < deadline:
+            time.sleep(0.2)
 
     def _serve(self) -> None:
         try:

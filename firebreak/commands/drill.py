@@ -30,6 +30,8 @@ def _print_scorecard(card: Scorecard, console: Console) -> None:
     console.print(
         f"approvals/human steps asked: {card.approvals_asked}; answers: {'; '.join(card.answers) or '-'}"
     )
+    if card.incident_runs is not None:
+        console.print(f"incident flow runs started: {card.incident_runs}")
     for name, wall in card.wall_seconds.items():
         console.print(f"  {name}: wall {wall} s, drill clock {card.drill_seconds[name]} s")
     console.print(f"timeline: {card.timeline_path}\npostmortem: {card.postmortem_path}")
