@@ -5,7 +5,9 @@ The production receiver (``firebreak serve``) runs in a subprocess, so its peak 
 (no runner, no worker): runs stay Scheduled, so this measures intake alone. Each incident is
 delivered ``--deliveries / --incidents`` times, shuffled, by ``--senders`` threads; afterwards
 the Prefect API must hold exactly one run per incident, and every delivery must have been
-answered 200 with its incident's run. The receiver logs one line per ``create_flow_run`` answer
+answered 200 with its incident's run. Each incident is about its own service
+(``storm-0000``...): alerts of one service while its incident is open join that run, so one
+service would make a single incident. The receiver logs one line per delivery Prefect answered
 (``incident run ... for ...``), which counts the deliveries that reached Prefect; the rest of the
 200 answers came from the receiver's recent-runs memory (``--no-recent-runs`` turns it off).
 
@@ -110,7 +112,7 @@ def _send(
 
 
 def prefect_answers(log: Path) -> int:
-    """How many ``create_flow_run`` calls answered (PrefectStarter logs one line each)."""
+    """How many deliveries Prefect answered (PrefectStarter logs one line for each)."""
     with log.open(encoding="utf-8", errors="replace") as lines:
         return sum(" incident run " in line for line in lines)
 
@@ -122,7 +124,7 @@ def run(
     bodies: list[dict[str, object]] = [
         generic_alert(
             fingerprint=f"storm:{i}",
-            service=n.SERVICE,
+            service=f"storm-{i:04d}",
             environment=n.ENVIRONMENT,
             region=n.PRIMARY_REGION,
             metric=METRIC,
