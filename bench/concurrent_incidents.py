@@ -2,7 +2,9 @@
 
 "Different services" here: 20 catalog services ``svc-01``...``svc-20`` (prod), each a copy of
 checkout's entry with its own feature flag (its own SSM parameter and version history), so
-each incident has its own alert, fingerprint, flow run, diagnosis and mitigation. They share
+each incident has its own alert, fingerprint, flow run, diagnosis and mitigation. One service
+per incident is required: alerts of a service whose incident is open join that run
+(docs/alerts.md), so 20 alerts of checkout would be one incident and 19 joins. They share
 checkout's regional resources and telemetry, because the simulator models checkout only: a
 watcher couples them, holding checkout's ``new-pricing-engine`` on while any service's flag is
 on, so the shared error rate (and every incident's confirmation and bake) follows the 20 flags.
