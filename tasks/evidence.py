@@ -9,6 +9,7 @@ be read appears in ``source_errors`` instead of silently leaving a gap: "no depl
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -30,6 +31,34 @@ class Datapoint(_Frozen):
     value: float
 
 
+class ReleaseSource(StrEnum):
+    """Where "what ran before" came from, in the order it is trusted (tasks.deploy_history)."""
+
+    CLOUDTRAIL = "cloudtrail"
+    DEPLOYMENTS = "deployments"
+    SNAPSHOTS = "snapshots"
+
+
+class PreviousRelease(_Frozen):
+    """What ran before a change, and which record says so."""
+
+    value: str = Field(description="Task definition, Lambda version or launch-template version.")
+    source: ReleaseSource
+    detail: str = Field(description="The record it is based on, for the plan and the approver.")
+
+
+class WriteEvent(_Frozen):
+    """A CloudTrail write event that set a release of a resource."""
+
+    event_name: str
+    at: AwareDatetime
+    resource: str
+    value: str = Field(description="The release the call set.")
+    request_id: str
+    caller: str = Field(description="userIdentity ARN (or user name) of who made the call.")
+    user_agent: str = ""
+
+
 class ChangeEvent(_Frozen):
     """Something that changed in the service: the usual suspect behind an incident."""
 
@@ -38,8 +67,17 @@ class ChangeEvent(_Frozen):
     resource: str = Field(description="ECS service, Lambda alias, flag parameter, ASG name...")
     at: AwareDatetime = Field(description="When the change took effect (best known time).")
     summary: str
-    before: str | None = Field(default=None, description="Previous revision/version/value.")
+    before: str | None = Field(default=None, description="What ran before (see before_source).")
     after: str | None = Field(default=None, description="The revision/version/value now live.")
+    before_source: PreviousRelease | None = Field(
+        default=None, description="For releases: the record ``before`` comes from."
+    )
+    history: str | None = Field(
+        default=None, description="For releases without a known before: what the history showed."
+    )
+    write: WriteEvent | None = Field(
+        default=None, description="The CloudTrail call that made the change, when known (who, request id)."
+    )
 
 
 class SourceError(_Frozen):
@@ -78,7 +116,7 @@ class EcsState(_Frozen):
     service: str
     task_definition: str = Field(description="The revision the service runs now.")
     previous_task_definition: str | None = Field(
-        default=None, description="The next lower active revision of the family: the rollback target."
+        default=None, description="What ran before the current revision (tasks.deploy_history), if known."
     )
     desired: int
     running: int

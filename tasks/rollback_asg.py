@@ -1,60 +1,103 @@
-"""``rollback.asg``: put an Auto Scaling group back on its previous launch-template version.
+"""``rollback.asg``: put an Auto Scaling group back on the launch-template version that ran before,
+and replace its instances with an instance refresh.
 
-State shape: ``{region: {"launch_template_id": ..., "version": "N"}}``. Only new instances use
-the version set here: replacing running instances is left to the group's own processes (moto
-has no instance refresh, and a refresh is a separate, heavier decision). Regions are rolled
-back one after another and undone on failure (tasks.rollback_regional).
+State shape: ``{region: {"launch_template_id": ..., "version": "N", "instances_on_version": bool}}``
+where ``instances_on_version`` says whether every InService instance runs ``version``. Pointing
+the group at the old version changes only what new instances launch with; the apply therefore
+takes two steps per region: set the version, then start an instance refresh and wait for it
+(at most :data:`REFRESH_TIMEOUT_SECONDS`). Verify reads back the version *and* the instances.
+A second apply changes nothing; an apply interrupted after the first step refreshes only; a
+group without InService instances needs no refresh. A refresh that fails puts the version back.
+Regions are rolled back one after another and undone on failure (tasks.rollback_regional): the
+undo is the same two steps towards ``before``.
+
+The target is the caller's or what the group's CloudTrail history says it launched before
+(tasks.deploy_history); never "the previous number". The version must exist.
 """
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from tasks.aws import AwsTarget, client, request_id
 from tasks.catalog import Catalog, CatalogError
+from tasks.deploy_history import asg_key, previous_release, read_history
 from tasks.plan import ActionError, JsonDict, Plan
-from tasks.rollback_regional import RegionalStore, capacity_share, pick_regions
-from tasks.steps import aws_call
+from tasks.rollback_regional import (
+    InactiveReleaseError,
+    NoKnownGoodReleaseError,
+    RegionalStore,
+    capacity_share,
+    pick_regions,
+)
+from tasks.steps import Step, aws_call, run_steps
 
 KIND = "rollback.asg"
 IAM_ACTIONS = (
     "autoscaling:DescribeAutoScalingGroups",
     "autoscaling:UpdateAutoScalingGroup",
+    "autoscaling:StartInstanceRefresh",
+    "autoscaling:DescribeInstanceRefreshes",
     "ec2:DescribeLaunchTemplateVersions",
     # UpdateAutoScalingGroup with a launch template is authorised as launching from it.
     "ec2:RunInstances",
+    "cloudtrail:LookupEvents",
 )
+REFRESH_TIMEOUT_SECONDS = 1800.0
+REFRESH_POLL_SECONDS = 5.0
+REFRESH_FAILED = frozenset({"Failed", "Cancelled", "Cancelling", "RollbackSuccessful", "RollbackFailed"})
+
+
+class InstanceRefreshError(ActionError):
+    """The instance refresh failed, was cancelled, or did not finish in time."""
 
 
 class AsgLaunchTemplate:
-    """The launch template version an Auto Scaling group launches, in one region."""
+    """The launch template version an Auto Scaling group launches, and whether its instances run it."""
 
     def read_region(self, kind: str, aws: AwsTarget, spec: JsonDict) -> Any:
-        name = spec["asg_name"]
-        page = aws_call(
-            kind,
-            _resource(aws, name),
-            client("autoscaling", aws),
-            "describe_auto_scaling_groups",
-            AutoScalingGroupNames=[name],
-        )
-        groups = page["AutoScalingGroups"]
-        if not groups or "LaunchTemplate" not in groups[0]:
-            raise ActionError(f"{kind} on {_resource(aws, name)}: no such group using a launch template")
-        template = groups[0]["LaunchTemplate"]
-        return {"launch_template_id": template["LaunchTemplateId"], "version": str(template["Version"])}
+        group = _group(kind, aws, spec["asg_name"])
+        template = group["LaunchTemplate"]
+        version = _number(kind, aws, template["LaunchTemplateId"], str(template["Version"]))
+        serving = [i for i in group.get("Instances", []) if i.get("LifecycleState") == "InService"]
+        return {
+            "launch_template_id": template["LaunchTemplateId"],
+            "version": str(template["Version"]),
+            "instances_on_version": all(
+                _number(
+                    kind, aws, template["LaunchTemplateId"], str(i.get("LaunchTemplate", {}).get("Version"))
+                )
+                == version
+                for i in serving
+            ),
+        }
 
     def write_region(self, kind: str, aws: AwsTarget, spec: JsonDict, value: Any) -> str:
-        name = spec["asg_name"]
-        response = aws_call(
-            kind,
-            _resource(aws, name),
-            client("autoscaling", aws),
-            "update_auto_scaling_group",
-            AutoScalingGroupName=name,
-            LaunchTemplate={"LaunchTemplateId": value["launch_template_id"], "Version": value["version"]},
+        """Set the version, then refresh and wait; the request ids of what was called."""
+        return ", ".join(run_steps(kind, _steps(kind, aws, spec["asg_name"], value)))
+
+
+def _steps(kind: str, aws: AwsTarget, name: str, value: JsonDict) -> list[Step]:
+    live = AsgLaunchTemplate().read_region(kind, aws, {"asg_name": name})
+    serving = [
+        i for i in _group(kind, aws, name).get("Instances", []) if i.get("LifecycleState") == "InService"
+    ]
+    steps = []
+    if live["version"] != value["version"]:
+        steps.append(
+            Step(
+                f"{kind} in {aws.region}: version {value['version']}",
+                lambda: _set_version(kind, aws, name, value),
+                lambda: _set_version(kind, aws, name, live),
+            )
         )
-        return request_id(response)
+    if value["instances_on_version"] and serving:
+        steps.append(
+            Step(f"{kind} in {aws.region}: instance refresh", lambda: _refresh(kind, aws, name), None)
+        )
+    return steps
 
 
 STORE = RegionalStore(AsgLaunchTemplate())
@@ -67,18 +110,25 @@ def plan_asg_rollback(
     environment: str,
     regions: list[str] | None = None,
     to_version: str | None = None,
+    source: str | None = None,
     aws: AwsTarget,
 ) -> Plan:
-    """Plan moving the service's groups in ``regions`` (default: all) to ``to_version``, or to
-    the newest template version older than the one in use (``$Latest``/``$Default`` resolved)."""
+    """Plan moving the service's groups in ``regions`` (default: all) to ``to_version`` (``source``
+    says where the caller found it), or to the version the group launched before (see the
+    module docstring), with every instance replaced. Raises NoKnownGoodReleaseError when no
+    record says, InactiveReleaseError when the version does not exist."""
     entry = catalog.entry(service, environment)
     chosen = pick_regions(entry, regions, lambda r: r.asg_name is not None, "an Auto Scaling group")
     params: JsonDict = {"regions": {r: {"asg_name": _name(entry.region(r).asg_name)} for r in chosen}}
     before = STORE.read(KIND, aws, params)
-    after = {
-        r: {**before[r], "version": to_version or _previous(aws.in_region(r), before[r])} for r in chosen
+    targets = {
+        r: _target(aws.in_region(r), params["regions"][r]["asg_name"], before[r], to_version, source)
+        for r in chosen
     }
-    changes = ", ".join(f"{r} v{before[r]['version']}→v{after[r]['version']}" for r in chosen)
+    after = {r: {**before[r], "version": v, "instances_on_version": True} for r, (v, _) in targets.items()}
+    changes = ", ".join(
+        f"{r} v{before[r]['version']}→v{after[r]['version']} ({targets[r][1]})" for r in chosen
+    )
     return Plan(
         kind=KIND,
         service=service,
@@ -88,8 +138,13 @@ def plan_asg_rollback(
         before=before,
         after=after,
         blast_radius=capacity_share(entry, before, after),
-        summary=f"Roll back Auto Scaling groups of {service}/{environment}: {changes}",
-        params=params,
+        summary=f"Roll back Auto Scaling groups of {service}/{environment}: {changes}; then an instance "
+        f"refresh per group, waited for (at most {REFRESH_TIMEOUT_SECONDS:.0f} s)",
+        params={
+            **params,
+            "target_source": {r: t[1] for r, t in targets.items()},
+            "steps": ["update_auto_scaling_group(LaunchTemplate)", "start_instance_refresh", "wait for it"],
+        },
     )
 
 
@@ -103,22 +158,85 @@ def _resource(aws: AwsTarget, name: str) -> str:
     return f"autoscaling:{aws.region}:{name}"
 
 
-def _previous(aws: AwsTarget, current: dict[str, str]) -> str:
-    ec2 = client("ec2", aws)
-    template = current["launch_template_id"]
-    in_use = aws_call(
-        KIND,
-        template,
-        ec2,
-        "describe_launch_template_versions",
-        LaunchTemplateId=template,
-        Versions=[current["version"]],
+def _group(kind: str, aws: AwsTarget, name: str) -> dict[str, Any]:
+    page = aws_call(
+        kind,
+        _resource(aws, name),
+        client("autoscaling", aws),
+        "describe_auto_scaling_groups",
+        AutoScalingGroupNames=[name],
     )
-    number = int(in_use["LaunchTemplateVersions"][0]["VersionNumber"])
-    versions = aws_call(KIND, template, ec2, "describe_launch_template_versions", LaunchTemplateId=template)
-    older = [
-        int(v["VersionNumber"]) for v in versions["LaunchTemplateVersions"] if v["VersionNumber"] < number
-    ]
-    if not older:
-        raise ActionError(f"{KIND}: launch template {template} has no version older than {number}")
-    return str(max(older))
+    groups = page["AutoScalingGroups"]
+    if not groups or "LaunchTemplate" not in groups[0]:
+        raise ActionError(f"{kind} on {_resource(aws, name)}: no such group using a launch template")
+    group: dict[str, Any] = groups[0]
+    return group
+
+
+def _number(kind: str, aws: AwsTarget, template: str, version: str) -> int:
+    """The number of ``version`` (``$Latest``/``$Default`` resolved); InactiveReleaseError if none."""
+    ec2 = client("ec2", aws)
+    try:
+        found = aws_call(
+            kind,
+            template,
+            ec2,
+            "describe_launch_template_versions",
+            LaunchTemplateId=template,
+            Versions=[version],
+        )["LaunchTemplateVersions"]
+    except ActionError as e:
+        raise InactiveReleaseError(f"{kind}: launch template {template} has no version {version}: {e}") from e
+    if not found:
+        raise InactiveReleaseError(f"{kind}: launch template {template} has no version {version}")
+    return int(found[0]["VersionNumber"])
+
+
+def _target(
+    aws: AwsTarget, name: str, current: JsonDict, to_version: str | None, source: str | None
+) -> tuple[str, str]:
+    template = current["launch_template_id"]
+    if to_version is None:
+        number = str(_number(KIND, aws, template, current["version"]))
+        history = read_history(aws, asg_key(name), until=datetime.now(UTC))
+        found = previous_release(number, trail=history.trail)
+        if found is None:
+            raise NoKnownGoodReleaseError(f"{KIND} on {_resource(aws, name)}: {history.unknown(number)}")
+        to_version, source = found.value, found.detail
+    return str(_number(KIND, aws, template, to_version)), source or "named by the caller"
+
+
+def _set_version(kind: str, aws: AwsTarget, name: str, value: JsonDict) -> str:
+    response = aws_call(
+        kind,
+        _resource(aws, name),
+        client("autoscaling", aws),
+        "update_auto_scaling_group",
+        AutoScalingGroupName=name,
+        LaunchTemplate={"LaunchTemplateId": value["launch_template_id"], "Version": value["version"]},
+    )
+    return request_id(response)
+
+
+def _refresh(kind: str, aws: AwsTarget, name: str) -> str:
+    """Start an instance refresh and wait until it is Successful; its request id."""
+    autoscaling = client("autoscaling", aws)
+    where = _resource(aws, name)
+    started = aws_call(kind, where, autoscaling, "start_instance_refresh", AutoScalingGroupName=name)
+    refresh = started["InstanceRefreshId"]
+    deadline = time.monotonic() + REFRESH_TIMEOUT_SECONDS
+    while True:
+        found = aws_call(
+            kind,
+            where,
+            autoscaling,
+            "describe_instance_refreshes",
+            AutoScalingGroupName=name,
+            InstanceRefreshIds=[refresh],
+        )["InstanceRefreshes"]
+        status = found[0]["Status"] if found else "missing"
+        if status == "Successful":
+            return request_id(started)
+        if status in REFRESH_FAILED or status == "missing" or time.monotonic() > deadline:
+            raise InstanceRefreshError(f"{kind} on {where}: instance refresh {refresh} is {status}")
+        time.sleep(REFRESH_POLL_SECONDS)

@@ -1,18 +1,31 @@
-"""``rollback.ecs``: put an ECS service back on its previous (or a named) task definition.
+"""``rollback.ecs``: put an ECS service back on the task definition that ran before (or a named one).
 
 State shape: ``{region: task_definition_arn}``, one entry per region rolled back. The update
 keeps the service's current ``desiredCount`` (a rollback must not also rescale). Regions are
 rolled back one after another and undone on failure (tasks.rollback_regional).
+
+The target is the caller's (an incident's hypothesis found it in the evidence) or, by default,
+what the service's history says ran before the live revision (tasks.deploy_history: CloudTrail,
+then draining deployments); never "the previous number", which may never have been deployed.
+Either way it must still be ACTIVE.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from tasks.aws import AwsTarget, client, request_id
 from tasks.catalog import Catalog, CatalogError, EcsService
+from tasks.deploy_history import ecs_key, previous_release, read_history, same_task_definition
 from tasks.plan import ActionError, JsonDict, Plan
-from tasks.rollback_regional import RegionalStore, capacity_share, pick_regions
+from tasks.rollback_regional import (
+    InactiveReleaseError,
+    NoKnownGoodReleaseError,
+    RegionalStore,
+    capacity_share,
+    pick_regions,
+)
 from tasks.steps import aws_call
 
 KIND = "rollback.ecs"
@@ -20,7 +33,7 @@ IAM_ACTIONS = (
     "ecs:DescribeServices",
     "ecs:UpdateService",
     "ecs:DescribeTaskDefinition",
-    "ecs:ListTaskDefinitions",
+    "cloudtrail:LookupEvents",
 )
 
 
@@ -56,20 +69,25 @@ def plan_ecs_rollback(
     environment: str,
     regions: list[str] | None = None,
     to_revision: str | None = None,
+    source: str | None = None,
     aws: AwsTarget,
 ) -> Plan:
     """Plan rolling ``service`` back in ``regions`` (default: every region with ECS).
 
-    ``to_revision`` is ``family:N``, ``N`` (same family) or an ARN; by default the newest
-    ACTIVE revision older than the running one.
+    ``to_revision`` is ``family:N``, ``N`` (same family) or an ARN, and ``source`` says where
+    the caller found it; by default, what the service's history says ran before the running
+    revision. Raises NoKnownGoodReleaseError when no record says, InactiveReleaseError when
+    the target is not ACTIVE.
     """
     entry = catalog.entry(service, environment)
     chosen = pick_regions(entry, regions, lambda r: r.ecs is not None, "an ECS service")
-    params: JsonDict = {"regions": {r: _ecs(entry.region(r).ecs).model_dump(mode="json") for r in chosen}}
+    specs = {r: _ecs(entry.region(r).ecs) for r in chosen}
+    params: JsonDict = {"regions": {r: spec.model_dump(mode="json") for r, spec in specs.items()}}
     before = STORE.read(KIND, aws, params)
-    after = {r: _target(aws.in_region(r), before[r], to_revision) for r in chosen}
+    targets = {r: _target(aws.in_region(r), specs[r], before[r], to_revision, source) for r in chosen}
+    after = {r: arn for r, (arn, _) in targets.items()}
     radius = capacity_share(entry, before, after)
-    changes = ", ".join(f"{r} {_rev(before[r])}→{_rev(after[r])}" for r in chosen)
+    changes = ", ".join(f"{r} {_rev(before[r])}→{_rev(after[r])} ({targets[r][1]})" for r in chosen)
     return Plan(
         kind=KIND,
         service=service,
@@ -80,7 +98,7 @@ def plan_ecs_rollback(
         after=after,
         blast_radius=radius,
         summary=f"Roll back ECS service of {service}/{environment}: {changes}",
-        params={**params, "to_revision": to_revision},
+        params={**params, "to_revision": to_revision, "target_source": {r: t[1] for r, t in targets.items()}},
     )
 
 
@@ -113,27 +131,26 @@ def _describe(kind: str, aws: AwsTarget, svc: EcsService) -> dict[str, Any]:
     return service
 
 
-def _target(aws: AwsTarget, current: str, to_revision: str | None) -> str:
-    """The ARN to roll back to: ``to_revision`` resolved, or the previous ACTIVE revision."""
-    ecs = client("ecs", aws)
-    family, revision = _rev(current).rsplit(":", 1)
-    if to_revision is not None:
-        name = f"{family}:{to_revision}" if to_revision.isdigit() else to_revision
-        found = aws_call(KIND, name, ecs, "describe_task_definition", taskDefinition=name)
-        return str(found["taskDefinition"]["taskDefinitionArn"])
-    older: list[tuple[int, str]] = []
-    token: dict[str, str] = {}
-    while True:
-        page = aws_call(
-            KIND, family, ecs, "list_task_definitions", familyPrefix=family, status="ACTIVE", **token
+def _target(
+    aws: AwsTarget, svc: EcsService, current: str, to_revision: str | None, source: str | None
+) -> tuple[str, str]:
+    """The ACTIVE task definition ARN to roll back to, and where that choice came from."""
+    if to_revision is None:
+        history = read_history(aws, ecs_key(svc.cluster, svc.service), until=datetime.now(UTC))
+        deployments = _describe(KIND, aws, svc).get("deployments", [])
+        draining = [str(d["taskDefinition"]) for d in deployments if d.get("status") != "PRIMARY"]
+        found = previous_release(current, trail=history.trail, draining=draining, same=same_task_definition)
+        if found is None:
+            raise NoKnownGoodReleaseError(
+                f"{KIND} on {_resource(aws, svc)}: {history.unknown(_rev(current), same_task_definition)}"
+            )
+        to_revision, source = found.value, found.detail
+    family = _rev(current).rsplit(":", 1)[0]
+    name = f"{family}:{to_revision}" if to_revision.isdigit() else to_revision
+    found_def = aws_call(KIND, name, client("ecs", aws), "describe_task_definition", taskDefinition=name)
+    definition = found_def["taskDefinition"]
+    if definition.get("status", "ACTIVE") != "ACTIVE":
+        raise InactiveReleaseError(
+            f"{KIND}: {name} is {definition['status']}, not ACTIVE: it cannot run again"
         )
-        for arn in page["taskDefinitionArns"]:
-            name, rev = _rev(arn).rsplit(":", 1)
-            if name == family and int(rev) < int(revision):
-                older.append((int(rev), str(arn)))
-        if not page.get("nextToken"):
-            break
-        token = {"nextToken": page["nextToken"]}
-    if not older:
-        raise ActionError(f"{KIND}: {family} has no ACTIVE revision older than {revision}")
-    return max(older)[1]
+    return str(definition["taskDefinitionArn"]), source or "named by the caller"

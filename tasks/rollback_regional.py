@@ -14,8 +14,20 @@ from typing import Any, Protocol
 
 from tasks.aws import AwsTarget
 from tasks.catalog import CatalogError, RegionResources, ServiceEnvironment
-from tasks.plan import JsonDict, Plan
+from tasks.plan import ActionError, JsonDict, Plan
 from tasks.steps import Step, run_steps
+
+
+class NoKnownGoodReleaseError(ActionError):
+    """No record says what ran before the live release: no automated rollback.
+
+    The message says what is known (which sources were read, what they showed), for the human
+    who gets the incident instead.
+    """
+
+
+class InactiveReleaseError(ActionError):
+    """The release to roll back to no longer exists or is not ACTIVE (deregistered, deleted)."""
 
 
 class RegionalResource(Protocol):

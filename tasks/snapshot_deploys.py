@@ -1,15 +1,16 @@
-"""Deployment sources of a snapshot: what runs now, and what changed in the window.
+"""Deployment sources of a snapshot: what runs now, what ran before it, and what changed.
 
 "A deploy shortly before onset" is the most common incident cause, so each source reports
-the live revision (for a rollback to act on) and the changes it can date:
+the live release (for a rollback to act on), what ran before it (tasks.deploy_history: the
+resource's CloudTrail release events, then ECS's draining deployments; never "the previous
+number", which may never have been deployed) and the changes it can date:
 
-- ECS: every deployment created in the window. The PRIMARY deployment runs the service's
-  current task definition (moto never updates ``deployments[]``, so the service's own
-  ``taskDefinition`` is read, which is the same thing on AWS); the rollback target is the next
-  lower revision of the family.
-- Lambda: the alias' version and, as its date, that version's ``LastModified`` (its publish
-  time: the API keeps no alias update time; CloudTrail does).
-- ASG: the launch template version in use and its ``CreateTime``.
+- ECS: the PRIMARY deployment created in the window, or the CloudTrail call that set the
+  running task definition in the window (moto never updates ``deployments[]``, so the service's
+  own ``taskDefinition`` is read, which is the same thing on AWS).
+- Lambda: the alias' version, dated by the CloudTrail call that set it or, without one, by
+  that version's ``LastModified`` (its publish time: the API keeps no alias update time).
+- ASG: the launch template version in use, dated by the call that set it or its ``CreateTime``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,16 @@ from typing import Any
 
 from tasks.aws import AwsTarget, call, client
 from tasks.catalog import RegionResources
+from tasks.deploy_history import (
+    History,
+    asg_key,
+    ecs_key,
+    lambda_key,
+    previous_release,
+    read_history,
+    release_fields,
+    same_task_definition,
+)
 from tasks.evidence import AsgState, ChangeEvent, EcsDeployment, EcsState, LambdaState
 from tasks.snapshot_sources import Found, SnapshotSourceError, Window
 
@@ -44,56 +55,49 @@ def ecs_source(res: RegionResources, aws: AwsTarget, window: Window) -> Found:
         )
         for d in svc.get("deployments", [])
     ]
+    history = read_history(aws, ecs_key(res.ecs.cluster, res.ecs.service), until=window.end)
+    draining = [d.task_definition for d in deployments if d.status != "PRIMARY"]
+    previous = previous_release(current, trail=history.trail, draining=draining, same=same_task_definition)
+    if previous is not None and not previous.value.startswith("arn:"):  # a call named it family:N
+        named = call(ecs, "describe_task_definition", taskDefinition=previous.value)["taskDefinition"]
+        previous = previous.model_copy(update={"value": str(named["taskDefinitionArn"])})
     state = EcsState(
         cluster=res.ecs.cluster,
         service=res.ecs.service,
         task_definition=current,
-        previous_task_definition=_previous_revision(ecs, task_def["family"], int(task_def["revision"])),
+        previous_task_definition=previous.value if previous else None,
         desired=svc.get("desiredCount", 0),
         running=svc.get("runningCount", 0),
         pending=svc.get("pendingCount", 0),
         deployments=deployments,
     )
-    return Found(ecs=state, changes=_ecs_changes(state, aws.region, window))
+    release = release_fields(current, history, previous, same_task_definition)
+    return Found(ecs=state, changes=_ecs_changes(state, aws.region, window, release))
 
 
-def _ecs_changes(state: EcsState, region: str, window: Window) -> list[ChangeEvent]:
-    draining = [d.task_definition for d in state.deployments if d.status != "PRIMARY"]
+def _ecs_changes(state: EcsState, region: str, window: Window, release: dict[str, Any]) -> list[ChangeEvent]:
     changes = []
     for d in state.deployments:
-        if d.created_at is None or not window.holds(d.created_at):
+        primary = d.status == "PRIMARY"
+        at = release["write"].at if primary and release["write"] else d.created_at
+        if at is None or not window.holds(at):
             continue
-        before = (
-            (draining[0] if draining else state.previous_task_definition) if d.status == "PRIMARY" else None
-        )
+        fields = release if primary else {}
+        before = fields.get("before")
         was = f" (was {_revision(before)})" if before else ""
         changes.append(
             ChangeEvent(
                 kind="ecs.deploy",
                 region=region,
                 resource=f"{state.cluster}/{state.service}",
-                at=d.created_at.astimezone(UTC),
+                at=at.astimezone(UTC),
                 summary=f"{d.status} deployment of {_revision(d.task_definition)}{was}, "
                 f"rollout {d.rollout_state or 'unknown'}",
-                before=before,
                 after=d.task_definition,
+                **fields,
             )
         )
     return changes
-
-
-def _previous_revision(ecs: Any, family: str, revision: int) -> str | None:
-    """The highest active revision of ``family`` below ``revision``: the rollback target."""
-    kwargs: dict[str, Any] = {"familyPrefix": family, "sort": "DESC", "status": "ACTIVE"}
-    while True:
-        page = call(ecs, "list_task_definitions", **kwargs)
-        for arn in page["taskDefinitionArns"]:
-            fam, rev = _revision(arn).rsplit(":", 1)
-            if fam == family and int(rev) < revision:
-                return str(arn)
-        if not page.get("nextToken"):
-            return None
-        kwargs["nextToken"] = page["nextToken"]
 
 
 def _revision(task_definition: str) -> str:
@@ -112,31 +116,33 @@ def lambda_source(res: RegionResources, aws: AwsTarget, window: Window) -> Found
     }
     published = _version_times(lam, function)
     version = alias["FunctionVersion"]
-    numbered = sorted(int(v) for v in published if v.isdigit())
-    lower = [v for v in numbered if version.isdigit() and v < int(version)]
+    history = read_history(aws, lambda_key(function, alias_name), until=window.end)
+    previous = previous_release(version, trail=history.trail)
     state = LambdaState(
         function=function,
         alias=alias_name,
         version=version,
-        previous_version=str(lower[-1]) if lower else None,
+        previous_version=previous.value if previous else None,
         version_modified_at=published.get(version),
         additional_weights=weights,
     )
+    release = release_fields(version, history, previous)
     changes = []
     for live in [version, *weights]:
-        at = published.get(live)
+        at = release["write"].at if live == version and release["write"] else published.get(live)
         if at is None or not window.holds(at):
             continue
         share = f"{weights[live]:.0%} of " if live in weights else ""
+        fields = release if live == version else {"before": version}
         changes.append(
             ChangeEvent(
                 kind="lambda.alias",
                 region=aws.region,
                 resource=f"{function}:{alias_name}",
                 at=at,
-                summary=f"alias {alias_name} sends {share}traffic to version {live}, published in window",
-                before=state.previous_version if live == version else version,
+                summary=f"alias {alias_name} sends {share}traffic to version {live}",
                 after=live,
+                **fields,
             )
         )
     return Found(lambda_alias=state, changes=changes)
@@ -197,18 +203,24 @@ def _template_change(template: dict[str, Any], asg: str, aws: AwsTarget, window:
         Versions=[template.get("Version", "$Default")],
         **ref,
     )["LaunchTemplateVersions"]
-    if not versions or not window.holds(versions[0]["CreateTime"]):
+    if not versions:
         return []
-    number = int(versions[0]["VersionNumber"])
+    number = str(versions[0]["VersionNumber"])
+    history: History = read_history(aws, asg_key(asg), until=window.end)
+    previous = previous_release(number, trail=history.trail)
+    release = release_fields(number, history, previous)
+    at = release["write"].at if release["write"] else versions[0]["CreateTime"]
+    if not window.holds(at):
+        return []
     name = versions[0].get("LaunchTemplateName", "?")
     return [
         ChangeEvent(
             kind="asg.launch_template",
             region=aws.region,
             resource=asg,
-            at=versions[0]["CreateTime"].astimezone(UTC),
-            summary=f"ASG {asg} uses launch template {name} version {number}, created in window",
-            before=str(number - 1) if number > 1 else None,
-            after=str(number),
+            at=at.astimezone(UTC),
+            summary=f"ASG {asg} uses launch template {name} version {number}",
+            after=number,
+            **release,
         )
     ]

@@ -196,7 +196,14 @@ def asg(aws: AwsTarget, stack: ExitStack) -> Case:
     def observe() -> JsonDict:
         group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
         template = group["LaunchTemplate"]
-        return {EAST: {"launch_template_id": template["LaunchTemplateId"], "version": template["Version"]}}
+        on_version = all(i["LaunchTemplate"]["Version"] == template["Version"] for i in group["Instances"])
+        return {
+            EAST: {
+                "launch_template_id": template["LaunchTemplateId"],
+                "version": template["Version"],
+                "instances_on_version": on_version,
+            }
+        }
 
     def drift() -> None:
         template = observe()[EAST]["launch_template_id"]

@@ -109,7 +109,8 @@ def seed_alb(region: str, weights: dict[str, int]) -> AlbListener:
 
 
 def seed_lambda(region: str, versions: int, alias_version: str) -> LambdaAlias:
-    """A function with ``versions`` published versions and alias ``live`` -> ``alias_version``."""
+    """A function with ``versions`` published versions and alias ``live`` moved through each
+    version up to ``alias_version`` (so CloudTrail holds the history a rollback reads)."""
     iam = raw_client("iam", region)
     try:
         role = iam.create_role(RoleName="checkout-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -126,7 +127,9 @@ def seed_lambda(region: str, versions: int, alias_version: str) -> LambdaAlias:
     for n in range(1, versions + 1):
         fn.update_function_code(FunctionName="checkout-fn", ZipFile=_zip(n))
         fn.publish_version(FunctionName="checkout-fn")
-    fn.create_alias(FunctionName="checkout-fn", Name="live", FunctionVersion=alias_version)
+    fn.create_alias(FunctionName="checkout-fn", Name="live", FunctionVersion="1")
+    for n in range(2, int(alias_version) + 1):
+        fn.update_alias(FunctionName="checkout-fn", Name="live", FunctionVersion=str(n))
     return LambdaAlias(function="checkout-fn", alias="live")
 
 
@@ -138,22 +141,35 @@ def seed_ssm_flag(value: str = "on") -> FlagStore:
     )
 
 
-def seed_ecs(region: str, revisions: int) -> EcsService:
-    """Cluster ``checkout`` running service ``web`` on the last of ``revisions`` task definitions."""
+def seed_ecs(region: str, revisions: int, *, deployed: list[int] | None = None) -> EcsService:
+    """Cluster ``checkout``, service ``web`` deployed on each of ``deployed`` in turn (default:
+    every one of the ``revisions`` task definitions), so it runs the last of them."""
     ecs = raw_client("ecs", region)
     ecs.create_cluster(clusterName="checkout")
-    arn = ""
     for n in range(1, revisions + 1):
-        arn = ecs.register_task_definition(
-            family="checkout-web",
-            containerDefinitions=[{"name": "web", "image": f"checkout:{n}", "memory": 256}],
-        )["taskDefinition"]["taskDefinitionArn"]
-    ecs.create_service(cluster="checkout", serviceName="web", taskDefinition=arn, desiredCount=2)
+        register_revision(region, n)
+    first, *later = deployed or list(range(1, revisions + 1))
+    ecs.create_service(
+        cluster="checkout", serviceName="web", taskDefinition=f"checkout-web:{first}", desiredCount=2
+    )
+    for n in later:
+        ecs.update_service(cluster="checkout", service="web", taskDefinition=f"checkout-web:{n}")
     return EcsService(cluster="checkout", service="web")
 
 
-def seed_asg(region: str, versions: int) -> str:
-    """Group ``checkout-asg`` on version ``versions`` of a launch template with that many versions."""
+def register_revision(region: str, n: int) -> str:
+    """Register revision ``n`` (the next one) of ``checkout-web``; its ARN."""
+    return str(
+        raw_client("ecs", region).register_task_definition(
+            family="checkout-web",
+            containerDefinitions=[{"name": "web", "image": f"checkout:{n}", "memory": 256}],
+        )["taskDefinition"]["taskDefinitionArn"]
+    )
+
+
+def seed_asg(region: str, versions: int, *, instances: int = 0) -> str:
+    """Group ``checkout-asg`` moved through each version of a launch template with ``versions``
+    versions, so it launches the last; ``instances`` of them, launched on version 1."""
     ec2 = raw_client("ec2", region)
     template = ec2.create_launch_template(
         LaunchTemplateName="checkout",
@@ -166,12 +182,17 @@ def seed_asg(region: str, versions: int) -> str:
         )
     raw_client("autoscaling", region).create_auto_scaling_group(
         AutoScalingGroupName="checkout-asg",
-        LaunchTemplate={"LaunchTemplateId": template, "Version": str(versions)},
+        LaunchTemplate={"LaunchTemplateId": template, "Version": "1"},
         MinSize=0,
         MaxSize=2,
-        DesiredCapacity=0,
+        DesiredCapacity=instances,
         AvailabilityZones=[f"{region}a"],
     )
+    for n in range(2, versions + 1):
+        raw_client("autoscaling", region).update_auto_scaling_group(
+            AutoScalingGroupName="checkout-asg",
+            LaunchTemplate={"LaunchTemplateId": template, "Version": str(n)},
+        )
     return "checkout-asg"
 
 

@@ -19,7 +19,15 @@ def test_one_statement_per_kind_with_exactly_its_actions() -> None:
     assert doc["Version"] == "2012-10-17"
     assert [(s["Sid"], s["Action"]) for s in doc["Statement"]] == [
         ("FlagsDisableSsm", ["ssm:GetParameter", "ssm:PutParameter"]),
-        ("RollbackLambda", ["lambda:GetAlias", "lambda:ListVersionsByFunction", "lambda:UpdateAlias"]),
+        (
+            "RollbackLambda",
+            [
+                "cloudtrail:LookupEvents",
+                "lambda:GetAlias",
+                "lambda:ListVersionsByFunction",
+                "lambda:UpdateAlias",
+            ],
+        ),
     ]
 
 

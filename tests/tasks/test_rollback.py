@@ -9,6 +9,7 @@ from tasks.aws import AwsTarget, client
 from tasks.catalog import CatalogError, RegionResources
 from tasks.plan import ActionError, PartialApplyError
 from tasks.rollback import plan_asg_rollback, plan_ecs_rollback, plan_lambda_rollback
+from tasks.rollback_regional import NoKnownGoodReleaseError
 from tests.faults import ACCESS_DENIED, inject_faults
 from tests.tasks import seed
 from tests.tasks.seed import EAST, ENV, SERVICE, WEST, raw_client
@@ -56,7 +57,7 @@ def test_ecs_region_two_fails_region_one_is_undone(aws: AwsTarget) -> None:
 
 def test_ecs_without_older_revision_or_service(aws: AwsTarget) -> None:
     cat = seed.catalog({EAST: RegionResources(ecs=seed.seed_ecs(EAST, revisions=1))})
-    with pytest.raises(ActionError, match="no ACTIVE revision older than 1"):
+    with pytest.raises(NoKnownGoodReleaseError, match=r"created on checkout-web:1 .*nothing ran before it"):
         plan_ecs_rollback(catalog=cat, service=SERVICE, environment=ENV, aws=aws)
     with pytest.raises(CatalogError, match="no region has an ECS service"):
         plan_ecs_rollback(catalog=seed.catalog(), service=SERVICE, environment=ENV, aws=aws)
@@ -114,7 +115,9 @@ def test_asg_rollback_resolves_latest(aws: AwsTarget) -> None:
         environment=ENV,
         aws=aws,
     )
-    assert plan.after == {EAST: {"launch_template_id": template, "version": "2"}}
+    assert plan.after == {
+        EAST: {"launch_template_id": template, "version": "2", "instances_on_version": True}
+    }
     apply_plan(plan)
     group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
     assert group["LaunchTemplate"]["Version"] == "2"

@@ -100,6 +100,7 @@ def test_deploy_state_and_changes(seeded: Seeded) -> None:
     deploys = {c.region: c for c in bundle.changes if c.kind == "ecs.deploy"}
     assert str(deploys[BAD].after).endswith("/checkout-web:2")
     assert str(deploys[BAD].before).endswith("/checkout-web:1")
+    assert deploys[BAD].before_source is not None and deploys[BAD].before_source.source == "cloudtrail"
     assert str(deploys[GOOD].after).endswith("/checkout-web:1")
 
     lam = bundle.regions[BAD].lambda_alias
@@ -120,7 +121,11 @@ def test_deploy_state_and_changes(seeded: Seeded) -> None:
         2,
     )
     [template_change] = [c for c in bundle.changes if c.kind == "asg.launch_template"]
-    assert (template_change.region, template_change.before, template_change.after) == (GOOD, "1", "2")
+    # The group was created on version 2 (CloudTrail: CreateAutoScalingGroup): version 1 never
+    # ran, so nothing is "before" it, whatever the version numbers say.
+    assert (template_change.region, template_change.before, template_change.after) == (GOOD, None, "2")
+    assert template_change.write is not None and template_change.write.event_name == "CreateAutoScalingGroup"
+    assert template_change.history is None  # a creation, not an unknown past
 
 
 def test_flag_history_becomes_value_changes(seeded: Seeded) -> None:
@@ -167,7 +172,7 @@ def test_cloudtrail_events_naming_our_resources_become_changes(seeded: Seeded) -
     ]  # fmt: skip
     with answer(BAD, "cloudtrail", "LookupEvents", {"Events": events}):
         bundle = snapshot(seeded)
-    [trail] = [c for c in bundle.changes if c.kind == "cloudtrail"]
+    [trail] = [c for c in bundle.changes if c.kind == "cloudtrail" and c.region == BAD]
     assert (trail.region, trail.summary, trail.at) == (BAD, "UpdateService by deployer", at)
     assert trail.resource.endswith("service/checkout/web")
     assert bundle.source_errors == []
