@@ -20,7 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from drills import moto_gaps
 from tasks.aws import AwsTarget, clear_client_cache, client
 from tasks.catalog import CatalogError
-from tasks.evidence import EvidenceBundle
+from tasks.evidence import EvidenceBundle, ReleaseSource
 from tasks.snapshot import collect_snapshot, take_snapshot
 from tests.tasks.snapshot_seed import BAD, ENV, FLAG_PARAM, GOOD, SERVICE, Seeded, seed
 
@@ -100,7 +100,8 @@ def test_deploy_state_and_changes(seeded: Seeded) -> None:
     deploys = {c.region: c for c in bundle.changes if c.kind == "ecs.deploy"}
     assert str(deploys[BAD].after).endswith("/checkout-web:2")
     assert str(deploys[BAD].before).endswith("/checkout-web:1")
-    assert deploys[BAD].before_source is not None and deploys[BAD].before_source.source == "cloudtrail"
+    source = deploys[BAD].before_source
+    assert source is not None and source.source is ReleaseSource.CLOUDTRAIL
     assert str(deploys[GOOD].after).endswith("/checkout-web:1")
 
     lam = bundle.regions[BAD].lambda_alias
