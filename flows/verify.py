@@ -84,6 +84,7 @@ class Probe(BaseModel):
         return self.model_copy(update={"limit": baseline * (1 + self.expected_ratio) / 2})
 
     def judge(self, value: float | None, at: datetime) -> Reading:
+        """What ``value`` (None: no datapoints) read at ``at`` says, and whether it holds."""
         state = self._state(value)
         if self.expect is Expect.RECORDED:
             holds = True
@@ -236,9 +237,12 @@ def confirm_signal(spec: MetricSpec, aws: AwsTarget, window_seconds: int, attemp
         if readings[-1].state is SignalHealth.UNHEALTHY:
             break
     states = {r.state for r in readings}
-    health = next(
-        (s for s in (SignalHealth.UNHEALTHY, SignalHealth.HEALTHY) if s in states), SignalHealth.NO_DATA
-    )
+    if SignalHealth.UNHEALTHY in states:
+        health = SignalHealth.UNHEALTHY
+    elif SignalHealth.HEALTHY in states:
+        health = SignalHealth.HEALTHY
+    else:
+        health = SignalHealth.NO_DATA
     return SignalCheck(metric=spec.name, region=aws.region, health=health, readings=readings)
 
 
