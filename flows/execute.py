@@ -93,7 +93,8 @@ def _record(
 def execute_plan(
     run: IncidentRun, make_plan: Callable[[], Plan], *, label: str, evidence: list[str], stage: Stage
 ) -> tuple[MitigationRecord, Applied | None]:
-    """Run one action through the gate. Returns its record and, if applied, what was applied."""
+    """Run one action through the gate. Returns its record and, when the wanted state is live
+    (applied now, or already in place), the Applied that says so."""
     tl = run.timeline
     for _ in range(MAX_REPLANS):
         plan = make_plan()
@@ -108,7 +109,8 @@ def execute_plan(
         )
         if plan.is_noop:
             tl.add(stage, "noop", f"{plan.kind}: live state already as wanted, nothing to do")
-            return _record(label, plan, decision, MitigationStatus.NOOP), None
+            already = Applied(plan=plan, changed=False, state_after=plan.after)
+            return _record(label, plan, decision, MitigationStatus.NOOP), already
         if decision.tier is Tier.DENIED:
             return _record(label, plan, decision, MitigationStatus.DENIED, detail=decision.reason), None
         if run.mode is Mode.SHADOW:

@@ -98,12 +98,12 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
     timeline = run.timeline
     check = confirm(run)
     detected = datetime.now(UTC)
-    if check.healthy:
+    if not check.confirmed:
         return report.model_copy(
             update={
                 "outcome": Outcome.NOT_CONFIRMED,
                 "detected_at": None,
-                "message": f"{check.metric} is healthy in {check.region} ({check.last_value}): no action",
+                "message": f"not confirmed ({check.summary}): no action",
             }
         )
     classify(run, unhealthy_regions=1)

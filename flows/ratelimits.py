@@ -15,6 +15,8 @@ A reservation is idempotent per (incident, plan): a re-run after a crash does no
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from prefect.client.orchestration import get_client
@@ -43,7 +45,6 @@ class Slot(BaseModel):
 
 
 _LEDGER = TypeAdapter(list[LedgerEntry])
-_MUTEXES_MADE: set[str] = set()
 
 
 def _slug(key: str) -> str:
@@ -51,17 +52,19 @@ def _slug(key: str) -> str:
 
 
 def limit_name(key: str) -> str:
-    """The Prefect names for a policy rate-limit key: the ledger Variable and the mutex limit."""
+    """The name of the ledger Variable of a policy rate-limit key."""
     return "firebreak-rate-" + _slug(key)
 
 
-def _mutex(key: str) -> str:
+@contextmanager
+def _locked(key: str) -> Iterator[None]:
+    """Hold the key's mutex: a one-slot Prefect global concurrency limit, made sure of first
+    (cheap, and only on the rare path of a mutating action)."""
     name = "firebreak-mutex-" + _slug(key)
-    if name not in _MUTEXES_MADE:
-        with get_client(sync_client=True) as client:
-            client.upsert_global_concurrency_limit_by_name(name=name, limit=1)
-        _MUTEXES_MADE.add(name)
-    return name
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name(name=name, limit=1)
+    with concurrency(name, occupy=1, timeout_seconds=MUTEX_TIMEOUT_SECONDS, strict=True):
+        yield
 
 
 def _read(key: str) -> list[LedgerEntry]:
@@ -108,7 +111,7 @@ def reserve(request: ActionRequest, policy: Policy, *, incident_id: str, plan_ha
 
 
 def _reserve_one(key: str, limit: RateLimit, entry: LedgerEntry) -> Slot | None:
-    with concurrency(_mutex(key), occupy=1, timeout_seconds=MUTEX_TIMEOUT_SECONDS, strict=True):
+    with _locked(key):
         live = _in_window(_read(key), limit, entry.at)
         mine = next((e for e in live if (e.incident, e.plan) == (entry.incident, entry.plan)), None)
         if mine is not None:
@@ -122,5 +125,5 @@ def _reserve_one(key: str, limit: RateLimit, entry: LedgerEntry) -> Slot | None:
 def release(slots: list[Slot]) -> None:
     """Give reserved places back (the action did not apply)."""
     for slot in slots:
-        with concurrency(_mutex(slot.key), occupy=1, timeout_seconds=MUTEX_TIMEOUT_SECONDS, strict=True):
+        with _locked(slot.key):
             _write(slot.key, [e for e in _read(slot.key) if e != slot.entry])

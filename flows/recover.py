@@ -130,11 +130,12 @@ def _undo_all(run: IncidentRun, measures: list[Plan]) -> State:
             if applied is None:
                 timeline.add(Stage.RECOVER, "recovery-stopped", f"{label}: {record.status} ({record.detail})")
                 return Failed(message=f"{incident_id}: recovery stopped at '{label}': {record.status}")
-            check = bake(run)
+            check = bake(run, applied.plan)
             timeline.add(
                 Stage.RECOVER,
                 "step-held" if check.healthy else "step-failed",
-                f"{label}: {check.metric}={check.last_value}",
+                f"{label}: {check.summary}",
+                readings=[r.model_dump(mode="json") for r in check.readings],
             )
             if not check.healthy:
                 return Failed(

@@ -12,7 +12,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.states import Completed, Failed
 
 from alerts.models import Alert
-from flows.execute import execute_plan
+from flows.execute import execute_plan, guarded
 from flows.incident_run import IncidentRun
 from flows.settings import RunSettings
 from flows.timeline import Stage, Timeline
@@ -63,11 +63,12 @@ def _manual_run(
 
 
 def _run_gated(run: IncidentRun, planner: Callable[[], Plan], label: str) -> State:
-    record, _applied = execute_plan(
-        run, planner, label=label, evidence=[f"requested by {run.requester}"], stage=Stage.RESOLVE
-    )
+    with guarded(run):
+        record, _applied = execute_plan(
+            run, planner, label=label, evidence=[f"requested by {run.requester}"], stage=Stage.RESOLVE
+        )
     message = f"{run.incident_id}: {record.kind} {record.status} ({record.tier}, rule {record.rule})"
-    return Completed(message=message) if record.status in {"applied", "noop"} else Failed(message=message)
+    return Completed(message=message) if record.status.in_effect else Failed(message=message)
 
 
 @flow(name="snapshot")

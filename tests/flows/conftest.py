@@ -116,6 +116,9 @@ def _reset_rate_limits() -> None:
         for limit in prefect.read_global_concurrency_limits(limit=200):
             if limit.name.startswith("firebreak-"):
                 prefect.delete_global_concurrency_limit_by_name(limit.name)
+        for variable in prefect.read_variables(limit=200):
+            if variable.name.startswith("firebreak-rate-"):
+                prefect.delete_variable_by_name(variable.name)
 
 
 @pytest.fixture
