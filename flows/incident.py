@@ -16,6 +16,8 @@ from flows.diagnosis import diagnose
 from flows.evidence import gather_evidence
 from flows.execute import guarded
 from flows.incident_run import IncidentRun, incident_id_for
+from flows.joined import joined_alerts, record_joins
+from flows.own_changes import incident_records, own_change_lines
 from flows.report import IncidentReport, Outcome, publish_artifacts, write_report
 from flows.resolve import resolve
 from flows.settings import RunSettings
@@ -55,6 +57,8 @@ def incident_response(alert: Alert, settings: RunSettings) -> State:
     except Exception as e:  # noqa: BLE001 - the outermost catch-all: record, report, fail truthfully
         timeline.add(Stage.REPORT, "error", f"{type(e).__name__}: {e}", error=repr(e))
         report = report.model_copy(update={"outcome": Outcome.FAILED, "message": f"{type(e).__name__}: {e}"})
+    record_joins(timeline, Stage.REPORT)
+    report = report.model_copy(update={"joined_alerts": joined_alerts(timeline)})
     report = write_report(report, timeline, settings.incident_dir(incident_id))
     timeline.add(
         Stage.REPORT,
@@ -107,22 +111,28 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
             }
         )
     classify(run, unhealthy_regions=1)
+    record_joins(timeline, Stage.DETECT)
     status_update(run, Stage.DETECT, "Investigating: alert confirmed, collecting evidence.")
 
     bundle, evidence_uri = gather_evidence(run)
     unhealthy = bundle.unhealthy_regions()
     classify(run, unhealthy_regions=len(unhealthy))
-    hypotheses = diagnose(bundle, run.entry)
+    hypotheses = diagnose(
+        bundle, run.entry, own := incident_records(run.settings).own_changes(run.service, run.environment)
+    )
     for rank, h in enumerate(hypotheses, 1):
         timeline.add(Stage.DIAGNOSE, "hypothesis", f"#{rank} ({h.score}) {h.summary}", evidence=h.evidence)
     evidence = [
         f"unhealthy regions: {', '.join(unhealthy) or 'none'}",
         *(f"source not readable: {e.source} ({e.region})" for e in bundle.source_errors),
+        *own_change_lines(bundle.changes, own),
     ]
     if evidence_uri:
         evidence.append(f"evidence bundle: {evidence_uri}")
 
+    record_joins(timeline, Stage.DIAGNOSE)
     resolution = resolve(run, hypotheses, evidence)
+    record_joins(timeline, Stage.RESOLVE)
     if run.mode is Mode.SHADOW:
         outcome = Outcome.SHADOW
         message = (

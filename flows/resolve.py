@@ -15,6 +15,7 @@ from flows.diagnosis import Hypothesis, HypothesisKind
 from flows.execute import decide_now, execute_plan
 from flows.gate import request_human_action
 from flows.incident_run import IncidentRun
+from flows.joined import record_joins
 from flows.killswitch import kill_switch_on
 from flows.mitigations import planner_for
 from flows.report import MitigationRecord, MitigationStatus
@@ -94,6 +95,7 @@ def _try(run: IncidentRun, hypothesis: Hypothesis, evidence: list[str]) -> Mitig
         tl.add(Stage.VERIFY, "not-in-effect", f"{record.kind}: read-back does not show the change")
         return record.model_copy(update={"verified": False, "detail": "change not visible on read-back"})
     check = bake(run, applied.plan if applied is not None else None)
+    record_joins(tl, Stage.VERIFY)  # a re-fire during the bake shows up next to its reading
     tl.add(
         Stage.VERIFY,
         "recovered" if check.healthy else "not-recovered",
