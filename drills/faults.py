@@ -5,16 +5,28 @@ version. So the evidence a flow gathers (the deployment's ``createdAt``, paramet
 alias versions) dates the change to the fault, exactly as it would in a real incident.
 Faults that live outside AWS (a degraded region, a dependency down) are simulator state: see
 ``Simulator.degrade_region`` and ``Simulator.set_dependency_down``.
+
+The changes are made by the drill's *deployer*, not by Firebreak: its clients are built here
+with their own access key (:data:`DEPLOYER_ACCESS_KEY`) and botocore's plain User-Agent, so the
+sandbox's CloudTrail records them under another caller, as a CI pipeline's deploy would be.
+Firebreak never blames its own changes; a fault it would recognise as its own would not be one.
 """
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
 from pydantic import BaseModel, ConfigDict
 
 from drills import seed_names as n
 from drills.seed_region import pricing_zip, register_task_definition
-from tasks.aws import AwsTarget, call, client
+from tasks.aws import AwsTarget, call
 from tasks.catalog import Catalog, CatalogError, RegionResources
+
+DEPLOYER_ACCESS_KEY = "AKIADRILLDEPLOYER001"  # 20 characters: moto reads it from the signature
 
 
 class InjectedFault(BaseModel):
@@ -41,10 +53,10 @@ def inject_bad_deploy(
     if resources.ecs is None:
         raise CatalogError(f"{region}: the catalog names no ECS service to deploy to")
     regional = target.in_region(region)
-    ecs = client("ecs", regional)
+    ecs = deployer_client("ecs", regional)
     service = call(ecs, "describe_services", cluster=resources.ecs.cluster, services=[resources.ecs.service])
     current = service["services"][0]
-    new_arn = register_task_definition(regional, image)
+    new_arn = register_task_definition(regional, image, ecs=ecs)
     # desiredCount: moto then reports runningCount == desiredCount (services_stable works).
     # forceNewDeployment: moto never adds a deployment, but this re-stamps the PRIMARY one's
     # createdAt, so the deploy is dated now as on AWS (moto task definitions have no registeredAt).
@@ -74,7 +86,7 @@ def inject_bad_flag(
     if store is None or flag not in store.flags:
         raise CatalogError(f"the catalog has no flag {flag!r}")
     parameter = store.flags[flag]
-    ssm = client("ssm", target.in_region(store.region))
+    ssm = deployer_client("ssm", target.in_region(store.region))
     before = call(ssm, "get_parameter", Name=parameter)["Parameter"]["Value"]
     call(ssm, "put_parameter", Name=parameter, Value=value, Type="String", Overwrite=True)
     return InjectedFault(kind="bad_flag", region=store.region, resource=parameter, before=before, after=value)
@@ -85,7 +97,7 @@ def inject_bad_lambda(target: AwsTarget, catalog: Catalog, region: str) -> Injec
     live = _region(catalog, region).lambda_alias
     if live is None:
         raise CatalogError(f"{region}: the catalog names no Lambda alias")
-    lam = client("lambda", target.in_region(region))
+    lam = deployer_client("lambda", target.in_region(region))
     before = call(lam, "get_alias", FunctionName=live.function, Name=live.alias)["FunctionVersion"]
     call(lam, "update_function_code", FunctionName=live.function, ZipFile=pricing_zip(price=-1))
     version = call(lam, "publish_version", FunctionName=live.function, Description=n.BAD_LAMBDA_DESCRIPTION)
@@ -97,6 +109,45 @@ def inject_bad_lambda(target: AwsTarget, catalog: Catalog, region: str) -> Injec
         before=str(before),
         after=str(version["Version"]),
     )
+
+
+def inject_staging_revision(target: AwsTarget, catalog: Catalog, region: str) -> InjectedFault:
+    """Register a newer, healthy checkout revision that is never deployed (a staging build).
+
+    Nothing runs it: a rollback that picks "the newest revision older than the bad one" by
+    number would pick it, one that reads what ran before would not.
+    """
+    resources = _region(catalog, region)
+    if resources.ecs is None:
+        raise CatalogError(f"{region}: the catalog names no ECS service")
+    regional = target.in_region(region)
+    ecs = deployer_client("ecs", regional)
+    running = call(ecs, "describe_services", cluster=resources.ecs.cluster, services=[resources.ecs.service])
+    staged = register_task_definition(regional, n.GOOD_IMAGE, ecs=ecs)
+    return InjectedFault(
+        kind="staging_revision",
+        region=region,
+        resource=f"{resources.ecs.cluster}/{resources.ecs.service}",
+        before=running["services"][0]["taskDefinition"],
+        after=staged,
+    )
+
+
+def deployer_client(service: str, target: AwsTarget) -> Any:
+    """A client of the drill's deployer at ``target``'s endpoint (not Firebreak's identity)."""
+    endpoint = target.resolved_endpoint()
+    if endpoint is None:
+        raise CatalogError("faults are injected into the sandbox only: the target has no endpoint")
+    return _deployer_client(service, target.region, endpoint)
+
+
+@cache
+def _deployer_client(service: str, region: str, endpoint: str) -> Any:
+    session = boto3.Session(
+        aws_access_key_id=DEPLOYER_ACCESS_KEY, aws_secret_access_key="deployer", region_name=region
+    )
+    config = Config(retries={"mode": "standard", "total_max_attempts": 1})
+    return session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
 
 
 def _region(catalog: Catalog, region: str) -> RegionResources:

@@ -136,8 +136,11 @@ def _ecs(target: AwsTarget, blue: str) -> None:
     )
 
 
-def register_task_definition(target: AwsTarget, image: str) -> str:
-    """Register a new revision of the checkout task definition running ``image``; its ARN."""
+def register_task_definition(target: AwsTarget, image: str, *, ecs: Any = None) -> str:
+    """Register a new revision of the checkout task definition running ``image``; its ARN.
+
+    ``ecs``: the client to register with (default: ``tasks.aws``'s for ``target``).
+    """
     container = {
         "name": n.CONTAINER,
         "image": image,
@@ -148,7 +151,7 @@ def register_task_definition(target: AwsTarget, image: str) -> str:
             "options": {"awslogs-group": n.LOG_GROUP, "awslogs-region": target.region},
         },
     }
-    task_definition = client("ecs", target).register_task_definition(
+    task_definition = (ecs or client("ecs", target)).register_task_definition(
         family=n.TASK_FAMILY, containerDefinitions=[container]
     )["taskDefinition"]
     return str(task_definition["taskDefinitionArn"])

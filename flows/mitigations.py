@@ -1,4 +1,9 @@
-"""From a hypothesis to the plan that would mitigate it, using the catalog's resources."""
+"""From a hypothesis to the plan that would mitigate it, using the catalog's resources.
+
+A rollback goes to the hypothesis' target (what ran before, and the record saying so); the
+planner checks it still exists and is ACTIVE. Without a target the planner reads the history
+itself and refuses with NoKnownGoodReleaseError when nothing says what ran before.
+"""
 
 from __future__ import annotations
 
@@ -25,12 +30,18 @@ def planner_for(hypothesis: Hypothesis, run: IncidentRun) -> Callable[[], Plan]:
         planner = planners.get(hypothesis.mechanism or "")
         if planner is None:
             raise ActionError(f"no rollback planner for mechanism {hypothesis.mechanism!r}")
+        target = hypothesis.rollback_to.get(region)
+        named = (
+            {"to_revision" if hypothesis.mechanism == "ecs" else "to_version": target.value} if target else {}
+        )
         return lambda: planner(
             catalog=run.catalog,
             service=run.service,
             environment=run.environment,
             regions=[region],
+            source=target.detail if target else None,
             aws=run.aws(region),
+            **named,
         )
     if kind is HypothesisKind.DISABLE_FLAG:
         if hypothesis.flag is None or run.entry.flags is None:

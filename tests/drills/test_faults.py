@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from drills import seed_names as n
-from drills.faults import inject_bad_deploy, inject_bad_flag, inject_bad_lambda
+from drills.faults import (
+    DEPLOYER_ACCESS_KEY,
+    inject_bad_deploy,
+    inject_bad_flag,
+    inject_bad_lambda,
+    inject_staging_revision,
+)
 from drills.observe import observe
 from drills.sandbox import Sandbox
+from flows.own_changes import is_firebreak_call
 from tasks.aws import client
 from tasks.catalog import Catalog
+from tasks.deploy_history import ecs_key, read_history
+from tasks.rollback import plan_ecs_rollback
 
 
 def test_bad_deploy_registers_a_new_revision_now_and_rolls_the_service_to_it(
@@ -54,3 +63,35 @@ def test_bad_lambda_publishes_a_version_and_moves_the_alias(sandbox: Sandbox, ca
     state = observe(catalog, sandbox.endpoint_url)
     assert state.regions["us-east-1"].lambda_bad_share == 1.0
     assert state.regions["eu-west-1"].lambda_bad_share == 0.0
+
+
+def test_injected_changes_come_from_the_deployer_not_from_firebreak(
+    sandbox: Sandbox, catalog: Catalog
+) -> None:
+    fault = inject_bad_deploy(sandbox.target(), catalog, "eu-west-1")
+    history = read_history(
+        sandbox.target("eu-west-1"), ecs_key(n.CLUSTER, n.ECS_SERVICE), until=datetime.now(UTC)
+    )
+    deploy, created = history.trail
+    assert (deploy.event_name, deploy.value) == ("UpdateService", fault.after)
+    assert deploy.caller.endswith(f"user/{DEPLOYER_ACCESS_KEY}") and not is_firebreak_call(deploy)
+    assert created.event_name == "CreateService" and created.value.endswith("checkout:1")
+
+
+def test_a_staging_revision_is_registered_and_never_deployed(sandbox: Sandbox, catalog: Catalog) -> None:
+    staged = inject_staging_revision(sandbox.target(), catalog, "eu-west-1")
+    ecs = client("ecs", sandbox.target("eu-west-1"))
+    definition = ecs.describe_task_definition(taskDefinition=staged.after)["taskDefinition"]
+    assert (definition["revision"], definition["containerDefinitions"][0]["image"]) == (2, n.GOOD_IMAGE)
+    service = ecs.describe_services(cluster=n.CLUSTER, services=[n.ECS_SERVICE])["services"][0]
+    assert service["taskDefinition"].endswith(":1") and staged.before.endswith(":1")
+    bad = inject_bad_deploy(sandbox.target(), catalog, "eu-west-1")
+    assert bad.after.endswith(":3")
+    plan = plan_ecs_rollback(
+        catalog=catalog,
+        service=n.SERVICE,
+        environment=n.ENVIRONMENT,
+        regions=["eu-west-1"],
+        aws=sandbox.target(),
+    )
+    assert plan.after["eu-west-1"].endswith("task-definition/checkout:1")  # what ran, not the staging :2

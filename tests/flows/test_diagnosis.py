@@ -1,0 +1,56 @@
+"""Diagnosis (pure): a rollback hypothesis carries what ran before, and from which record."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flows.diagnosis import HypothesisKind, diagnose
+from tasks.evidence import PreviousRelease, ReleaseSource
+from tests.flows.bundles import ARN, BAD, ENTRY, ONSET, applied, bundle, deploy
+
+FROM_TRAIL = PreviousRelease(
+    value=f"{ARN}:2",
+    source=ReleaseSource.CLOUDTRAIL,
+    detail="CloudTrail: UpdateService by deployer set checkout:2",
+)
+UNKNOWN = (
+    "no record says what ran before checkout:4 on checkout-prod/checkout (CloudTrail has 0 release event(s))"
+)
+
+
+def test_the_rollback_target_is_the_release_the_history_says_ran_before() -> None:
+    change = deploy(before=f"{ARN}:2", before_source=FROM_TRAIL)
+    [rollback] = [h for h in diagnose(bundle(change), ENTRY) if h.kind is HypothesisKind.ROLLBACK]
+    assert rollback.rollback_to == {BAD: FROM_TRAIL} and rollback.mechanism == "ecs"
+    assert f"({ARN}:2 -> {ARN}:4)" in rollback.summary
+    assert any("CloudTrail: UpdateService by deployer" in line for line in rollback.evidence)
+
+
+def test_without_history_firebreak_records_say_what_ran_before() -> None:
+    change = deploy(history=UNKNOWN)
+    # An earlier incident rolled back to 2 an hour ago: Firebreak saw 2 live, then someone deployed 4.
+    own = [applied(2, minutes_before_onset=60, request_id="req-old", before=3)]
+    [rollback] = [h for h in diagnose(bundle(change), ENTRY, own) if h.kind is HypothesisKind.ROLLBACK]
+    target = rollback.rollback_to[BAD]
+    assert (target.value, target.source) == (f"{ARN}:2", ReleaseSource.SNAPSHOTS)
+    assert "INC-20261124-0240-abcdef" in target.detail
+
+
+def test_without_any_record_the_rollback_hypothesis_has_no_target_and_says_what_is_known() -> None:
+    [rollback] = [
+        h for h in diagnose(bundle(deploy(history=UNKNOWN)), ENTRY) if h.kind is HypothesisKind.ROLLBACK
+    ]
+    assert rollback.rollback_to == {}
+    assert f"{UNKNOWN}; no earlier Firebreak record either" in rollback.evidence
+
+
+def test_a_creation_is_not_a_rollback_hypothesis() -> None:
+    hypotheses = diagnose(bundle(deploy()), ENTRY)  # no before, no history: nothing ran before it
+    assert [h.kind for h in hypotheses] == [HypothesisKind.ESCALATE]
+
+
+def test_a_record_newer_than_the_change_is_not_what_ran_before_it() -> None:
+    own = [applied(2, minutes_before_onset=1, request_id="req-later", before=3)]  # after the deploy
+    change = deploy(history=UNKNOWN, at=ONSET - timedelta(minutes=4))
+    [rollback] = [h for h in diagnose(bundle(change), ENTRY, own) if h.kind is HypothesisKind.ROLLBACK]
+    assert rollback.rollback_to == {}

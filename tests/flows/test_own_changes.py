@@ -1,0 +1,117 @@
+"""Firebreak never blames its own changes: read from its incident records, matched to the evidence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drills import moto_gaps
+from flows.diagnosis import HypothesisKind, diagnose
+from flows.own_changes import LocalIncidentRecords, own_change_lines
+from flows.timeline import Stage, Timeline
+from tasks.actions import apply_plan
+from tasks.aws import AwsTarget
+from tasks.catalog import RegionResources
+from tasks.rollback import plan_ecs_rollback
+from tasks.snapshot import take_snapshot
+from tests.flows.bundles import ARN, BAD, ENTRY, applied, bundle, deploy, region, write
+from tests.tasks import seed
+from tests.tasks.seed import EAST, ENV, SERVICE, raw_client
+
+
+def _record(directory: Path, incident: str, plan: dict[str, Any], request_ids: list[str]) -> None:
+    timeline = Timeline.open(incident, directory / incident / "timeline.json")
+    timeline.add(Stage.RESOLVE, "decision", "rollback.ecs: approval")
+    timeline.add(
+        Stage.RESOLVE, "applied", "rollback.ecs: changed", plan_hash="h1", request_ids=request_ids, plan=plan
+    )
+
+
+def test_records_list_the_changes_applied_to_the_service(tmp_path: Path) -> None:
+    plan = {"kind": "rollback.ecs", "service": "checkout", "environment": "prod", "before": {BAD: "a:4"},
+            "after": {BAD: "a:2"}}  # fmt: skip
+    _record(tmp_path, "INC-1", plan, ["req-1"])
+    _record(tmp_path, "INC-2", {**plan, "service": "payments"}, ["req-2"])
+    (tmp_path / "INC-3").mkdir()
+    (tmp_path / "INC-3" / "timeline.json").write_text("{not json")
+    [own] = LocalIncidentRecords(tmp_path).own_changes("checkout", "prod")
+    assert (own.incident_id, own.kind, own.plan_hash, own.request_ids) == (
+        "INC-1",
+        "rollback.ecs",
+        "h1",
+        ["req-1"],
+    )
+    assert own.released(BAD) == "a:2" and own.released(BAD, "before") == "a:4"
+    assert LocalIncidentRecords(tmp_path / "missing").own_changes("checkout", "prod") == []
+
+
+def test_a_change_with_firebreaks_request_id_is_no_hypothesis_and_is_listed() -> None:
+    mine = deploy(after=2, write=write("req-firebreak"), before=f"{ARN}:4", history=None)
+    own = [applied(2, minutes_before_onset=4)]
+    hypotheses = diagnose(bundle(mine), ENTRY, own)
+    assert HypothesisKind.ROLLBACK not in {h.kind for h in hypotheses}
+    [line] = own_change_lines([mine], own)
+    assert line.startswith("Firebreak's own change: PRIMARY deployment of checkout:2")
+    assert "rollback.ecs plan 0123456789abcdef applied by INC-20261124-0240-abcdef" in line
+
+
+def test_a_call_marked_firebreak_in_cloudtrail_is_no_hypothesis_without_a_record() -> None:
+    by_agent = deploy(
+        after=2, before=f"{ARN}:4", write=write("req-x", user_agent="Boto3/1.44 md/Botocore firebreak")
+    )
+    by_role = deploy(after=2, before=f"{ARN}:4", write=write("req-y", caller="assumed-role/ir/firebreak"))
+    for change in (by_agent, by_role):
+        assert HypothesisKind.ROLLBACK not in {h.kind for h in diagnose(bundle(change), ENTRY)}
+        assert own_change_lines([change], []) != []
+
+
+def test_someone_elses_deploy_is_still_a_suspect() -> None:
+    theirs = deploy(after=4, before=f"{ARN}:2", write=write("req-deployer"))
+    own = [applied(2, minutes_before_onset=30, request_id="req-firebreak")]
+    assert HypothesisKind.ROLLBACK in {h.kind for h in diagnose(bundle(theirs), ENTRY, own)}
+    assert own_change_lines([theirs], own) == []
+
+
+def test_without_cloudtrail_the_release_firebreak_set_is_recognised() -> None:
+    mine = deploy(after=2, before=f"{ARN}:4")  # no write: CloudTrail was not readable
+    own = [applied(2, minutes_before_onset=3)]
+    assert HypothesisKind.ROLLBACK not in {h.kind for h in diagnose(bundle(mine), ENTRY, own)}
+
+
+@pytest.fixture
+def gaps() -> None:
+    moto_gaps.install()  # CloudTrail records the calls, as the sandbox's does
+
+
+def test_after_firebreaks_rollback_a_second_alert_does_not_roll_back_again(
+    gaps: None, aws: AwsTarget, tmp_path: Path
+) -> None:
+    """The first incident rolled 4 back to 2; the second alert's snapshot shows Firebreak's deploy."""
+    svc = seed.seed_ecs(EAST, revisions=4, deployed=[2, 4])
+    catalog = seed.catalog({EAST: RegionResources(ecs=svc)})
+    plan = plan_ecs_rollback(catalog=catalog, service=SERVICE, environment=ENV, aws=aws)
+    done = apply_plan(plan)
+    _record(tmp_path, "INC-1", plan.model_dump(mode="json"), done.request_ids)
+    own = LocalIncidentRecords(tmp_path).own_changes(SERVICE, ENV)
+
+    evidence = take_snapshot(
+        catalog=catalog, service=SERVICE, environment=ENV, onset=datetime.now(UTC), aws=aws
+    )
+    [latest] = [c for c in evidence.changes if c.kind == "ecs.deploy"]
+    assert str(latest.after).endswith("/checkout-web:2") and str(latest.before).endswith("/checkout-web:4")
+    assert latest.write is not None and latest.write.request_id in done.request_ids
+    entry = catalog.entry(SERVICE, ENV)
+    unhealthy = evidence.model_copy(update={"regions": {EAST: region(EAST, 25.0)}, "onset": latest.at})
+    assert HypothesisKind.ROLLBACK not in {h.kind for h in diagnose(unhealthy, entry, own)}
+    # The same change without tasks.aws's user-agent mark: the incident record alone recognises it.
+    unmarked = latest.model_copy(update={"write": latest.write.model_copy(update={"user_agent": "Boto3"})})
+    anonymous = unhealthy.model_copy(update={"changes": [unmarked]})
+    assert HypothesisKind.ROLLBACK not in {h.kind for h in diagnose(anonymous, entry, own)}
+    assert HypothesisKind.ROLLBACK in {h.kind for h in diagnose(anonymous, entry)}  # unrecognised: blamed
+    [line] = own_change_lines(evidence.changes, own)
+    assert "Firebreak's own change" in line and "INC-1" in line
+    svc_now = raw_client("ecs", EAST).describe_services(cluster="checkout", services=["web"])["services"][0]
+    assert svc_now["taskDefinition"].endswith("checkout-web:2")
