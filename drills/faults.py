@@ -6,27 +6,22 @@ alias versions) dates the change to the fault, exactly as it would in a real inc
 Faults that live outside AWS (a degraded region, a dependency down) are simulator state: see
 ``Simulator.degrade_region`` and ``Simulator.set_dependency_down``.
 
-The changes are made by the drill's *deployer*, not by Firebreak: its clients are built here
-with their own access key (:data:`DEPLOYER_ACCESS_KEY`) and botocore's plain User-Agent, so the
-sandbox's CloudTrail records them under another caller, as a CI pipeline's deploy would be.
+The changes are made by the drill's *deployer*, not by Firebreak (``deployer_client``: its own
+access key and botocore's plain User-Agent), so the sandbox's CloudTrail records them under
+another caller, as a CI pipeline's deploy would be.
 Firebreak never blames its own changes; a fault it would recognise as its own would not be one.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
-
-import boto3
-from botocore.config import Config
 from pydantic import BaseModel, ConfigDict
 
 from drills import seed_names as n
-from drills.seed_region import pricing_zip, register_task_definition
+from drills.seed_region import DEPLOYER_ACCESS_KEY, deployer_client, pricing_zip, register_task_definition
 from tasks.aws import AwsTarget, call
 from tasks.catalog import Catalog, CatalogError, RegionResources
 
-DEPLOYER_ACCESS_KEY = "AKIADRILLDEPLOYER001"  # 20 characters: moto reads it from the signature
+__all__ = ["DEPLOYER_ACCESS_KEY", "InjectedFault", "deployer_client"]
 
 
 class InjectedFault(BaseModel):
@@ -131,23 +126,6 @@ def inject_staging_revision(target: AwsTarget, catalog: Catalog, region: str) ->
         before=running["services"][0]["taskDefinition"],
         after=staged,
     )
-
-
-def deployer_client(service: str, target: AwsTarget) -> Any:
-    """A client of the drill's deployer at ``target``'s endpoint (not Firebreak's identity)."""
-    endpoint = target.resolved_endpoint()
-    if endpoint is None:
-        raise CatalogError("faults are injected into the sandbox only: the target has no endpoint")
-    return _deployer_client(service, target.region, endpoint)
-
-
-@cache
-def _deployer_client(service: str, region: str, endpoint: str) -> Any:
-    session = boto3.Session(
-        aws_access_key_id=DEPLOYER_ACCESS_KEY, aws_secret_access_key="deployer", region_name=region
-    )
-    config = Config(retries={"mode": "standard", "total_max_attempts": 1})
-    return session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
 
 
 def _region(catalog: Catalog, region: str) -> RegionResources:

@@ -12,8 +12,8 @@ from pathlib import Path
 import yaml
 
 from drills import seed_names as n
-from drills.seed_region import seed_region
-from tasks.aws import AwsTarget, client
+from drills.seed_region import deployer_client, seed_region
+from tasks.aws import AwsTarget
 from tasks.catalog import Catalog, FlagStore, Route53Weighted, ServiceEnvironment, ServiceMetric
 
 LAMBDA_TRUST = {
@@ -39,7 +39,7 @@ def seed_checkout(endpoint_url: str) -> Catalog:
         regions=regions,
         route53=_route53(primary),
         flags=_flags(primary),
-        sns_topic_arn=client("sns", primary).create_topic(Name=n.TOPIC)["TopicArn"],
+        sns_topic_arn=deployer_client("sns", primary).create_topic(Name=n.TOPIC)["TopicArn"],
         evidence_bucket=_evidence_bucket(primary),
         service_metric=ServiceMetric(
             name="user_error_rate",
@@ -61,14 +61,14 @@ def write_catalog(catalog: Catalog, path: Path) -> Path:
 
 def _lambda_role(target: AwsTarget) -> str:
     # IAM is global: one role serves both regions' functions (moto checks that it exists).
-    role = client("iam", target).create_role(
+    role = deployer_client("iam", target).create_role(
         RoleName=n.LAMBDA_ROLE, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
     )
     return str(role["Role"]["Arn"])
 
 
 def _route53(target: AwsTarget) -> Route53Weighted:
-    route53 = client("route53", target)
+    route53 = deployer_client("route53", target)
     zone = route53.create_hosted_zone(Name=n.ZONE_NAME, CallerReference=f"firebreak-{n.SERVICE}")
     zone_id = str(zone["HostedZone"]["Id"]).removeprefix("/hostedzone/")
     changes = [
@@ -92,12 +92,12 @@ def _route53(target: AwsTarget) -> Route53Weighted:
 
 
 def _alb_dns(target: AwsTarget) -> str:
-    balancers = client("elbv2", target).describe_load_balancers(Names=[n.ALB])["LoadBalancers"]
+    balancers = deployer_client("elbv2", target).describe_load_balancers(Names=[n.ALB])["LoadBalancers"]
     return str(balancers[0]["DNSName"])
 
 
 def _flags(target: AwsTarget) -> FlagStore:
-    ssm = client("ssm", target)
+    ssm = deployer_client("ssm", target)
     for flag, parameter in n.FLAG_PARAMETERS.items():
         version = ssm.put_parameter(Name=parameter, Value=n.FLAG_DEFAULTS[flag], Type="String")["Version"]
         ssm.label_parameter_version(Name=parameter, ParameterVersion=version, Labels=[n.KNOWN_GOOD_LABEL])
@@ -105,7 +105,7 @@ def _flags(target: AwsTarget) -> FlagStore:
 
 
 def _evidence_bucket(target: AwsTarget) -> str:
-    s3 = client("s3", target)
+    s3 = deployer_client("s3", target)
     s3.create_bucket(
         Bucket=n.EVIDENCE_BUCKET, CreateBucketConfiguration={"LocationConstraint": target.region}
     )

@@ -3,16 +3,23 @@
 ECS service on a known-good task definition, the pricing Lambda behind a ``live`` alias, an
 ALB with blue/green target groups (blue 100, green 0: green is empty, as between deploys), the
 ASG that provides the container hosts, the log group, and alarms on the key metrics.
+
+Production is built by the drill's deployer (:func:`deployer_client`), not by Firebreak: the
+sandbox's CloudTrail records who made each change, and Firebreak never blames its own.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
+from functools import cache
 from typing import Any
 
+import boto3
+from botocore.config import Config
+
 from drills import seed_names as n
-from tasks.aws import AwsTarget, client
+from tasks.aws import AwsTarget
 from tasks.catalog import (
     AlbListener,
     Comparison,
@@ -24,6 +31,25 @@ from tasks.catalog import (
 )
 
 AMI = "ami-12c6146b"  # one of moto's built-in AMIs; real AMIs do not exist in the sandbox
+DEPLOYER_ACCESS_KEY = "AKIADRILLDEPLOYER001"  # 20 upper-case characters: moto reads it from the signature
+
+
+def deployer_client(service: str, target: AwsTarget) -> Any:
+    """A client of the drill's deployer at the sandbox ``target`` points to (not Firebreak's:
+    another access key, botocore's plain User-Agent)."""
+    endpoint = target.resolved_endpoint()
+    if endpoint is None:
+        raise ValueError("the deployer works in the sandbox only: the target has no endpoint")
+    return _deployer_client(service, target.region, endpoint)
+
+
+@cache
+def _deployer_client(service: str, region: str, endpoint: str) -> Any:
+    session = boto3.Session(
+        aws_access_key_id=DEPLOYER_ACCESS_KEY, aws_secret_access_key="deployer", region_name=region
+    )
+    config = Config(retries={"mode": "standard", "total_max_attempts": 1})
+    return session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
 
 
 def seed_region(target: AwsTarget, role_arn: str) -> RegionResources:
@@ -71,7 +97,7 @@ def key_metrics(region: str) -> list[MetricSpec]:
 
 
 def _network(target: AwsTarget) -> tuple[list[str], str]:
-    ec2 = client("ec2", target)
+    ec2 = deployer_client("ec2", target)
     vpc_id: str = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [
         ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{target.region}{az}")[
@@ -83,7 +109,7 @@ def _network(target: AwsTarget) -> tuple[list[str], str]:
 
 
 def _alb(target: AwsTarget, subnets: list[str], vpc_id: str) -> tuple[str, str, str]:
-    elbv2 = client("elbv2", target)
+    elbv2 = deployer_client("elbv2", target)
     lb_arn = elbv2.create_load_balancer(Name=n.ALB, Subnets=subnets, Type="application")["LoadBalancers"][0][
         "LoadBalancerArn"
     ]
@@ -106,11 +132,11 @@ def _alb(target: AwsTarget, subnets: list[str], vpc_id: str) -> tuple[str, str, 
 
 
 def _asg(target: AwsTarget, subnets: list[str], blue: str) -> None:
-    ec2 = client("ec2", target)
+    ec2 = deployer_client("ec2", target)
     ec2.create_launch_template(
         LaunchTemplateName=n.LAUNCH_TEMPLATE, LaunchTemplateData={"ImageId": AMI, "InstanceType": "t3.medium"}
     )
-    client("autoscaling", target).create_auto_scaling_group(
+    deployer_client("autoscaling", target).create_auto_scaling_group(
         AutoScalingGroupName=n.ASG,
         LaunchTemplate={"LaunchTemplateName": n.LAUNCH_TEMPLATE, "Version": "1"},
         MinSize=2,
@@ -122,7 +148,7 @@ def _asg(target: AwsTarget, subnets: list[str], blue: str) -> None:
 
 
 def _ecs(target: AwsTarget, blue: str) -> None:
-    ecs = client("ecs", target)
+    ecs = deployer_client("ecs", target)
     ecs.create_cluster(clusterName=n.CLUSTER)
     revision = register_task_definition(target, n.GOOD_IMAGE)
     ecs.create_service(
@@ -139,7 +165,7 @@ def _ecs(target: AwsTarget, blue: str) -> None:
 def register_task_definition(target: AwsTarget, image: str, *, ecs: Any = None) -> str:
     """Register a new revision of the checkout task definition running ``image``; its ARN.
 
-    ``ecs``: the client to register with (default: ``tasks.aws``'s for ``target``).
+    ``ecs``: the client to register with (default: the deployer's for ``target``).
     """
     container = {
         "name": n.CONTAINER,
@@ -151,14 +177,14 @@ def register_task_definition(target: AwsTarget, image: str, *, ecs: Any = None) 
             "options": {"awslogs-group": n.LOG_GROUP, "awslogs-region": target.region},
         },
     }
-    task_definition = (ecs or client("ecs", target)).register_task_definition(
+    task_definition = (ecs or deployer_client("ecs", target)).register_task_definition(
         family=n.TASK_FAMILY, containerDefinitions=[container]
     )["taskDefinition"]
     return str(task_definition["taskDefinitionArn"])
 
 
 def _lambda(target: AwsTarget, role_arn: str) -> None:
-    lam = client("lambda", target)
+    lam = deployer_client("lambda", target)
     lam.create_function(
         FunctionName=n.LAMBDA_FUNCTION,
         Runtime="python3.12",
@@ -179,7 +205,7 @@ def pricing_zip(*, price: int) -> bytes:
 
 
 def _logs(target: AwsTarget) -> None:
-    logs = client("logs", target)
+    logs = deployer_client("logs", target)
     logs.create_log_group(logGroupName=n.LOG_GROUP)
     logs.put_retention_policy(logGroupName=n.LOG_GROUP, retentionInDays=14)
     logs.create_log_stream(logGroupName=n.LOG_GROUP, logStreamName=n.LOG_STREAM)
@@ -187,7 +213,7 @@ def _logs(target: AwsTarget) -> None:
 
 def _alarm(target: AwsTarget, spec: MetricSpec) -> str:
     name = n.alarm_name(target.region, spec.metric_name)
-    client("cloudwatch", target).put_metric_alarm(
+    deployer_client("cloudwatch", target).put_metric_alarm(
         AlarmName=name,
         AlarmDescription=f"{n.SERVICE} {n.ENVIRONMENT} {spec.name} in {target.region}",
         Namespace=spec.namespace,
