@@ -148,6 +148,7 @@ def _run(
         watch_interval_seconds=timing.watch_interval_seconds,
         healthy_checks=timing.healthy_checks,
         approval_poll_seconds=1,
+        drill=True,
     )
     with Simulator(catalog, sandbox.endpoint_url, clock) as sim:
         onset = _break(scenario, sandbox, catalog, sim, console)

@@ -15,6 +15,7 @@ from typing import Any
 from prefect.input import RunInput
 from pydantic import Field
 
+from flows.ranking import Adjustment
 from policies import Decision
 from tasks.plan import Plan
 
@@ -117,6 +118,19 @@ def approval_markdown(
         f"*Plan Hash* as filled in (`{plan.hash}`): it binds your answer to this exact plan.",
     ]
     return "\n".join(lines)
+
+
+def similar_incident_lines(adjustments: list[Adjustment]) -> list[str]:
+    """Evidence lines naming the similar past incidents (same service, alarm and record kind)
+    behind each ranking adjustment, with their outcomes; the approval form and the human
+    checklist show them under Evidence."""
+    return [
+        f"past incident {p.incident_id}: {a.kind} "
+        + ("verified" if p.verified else "did NOT recover the signal")
+        + (f" (approved by {', '.join(p.people)})" if p.people else "")
+        for a in adjustments
+        for p in a.past
+    ]
 
 
 def checklist_markdown(

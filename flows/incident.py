@@ -15,10 +15,12 @@ from flows.detect import classify, confirm
 from flows.diagnosis import diagnose
 from flows.evidence import gather_evidence
 from flows.execute import guarded
+from flows.forms import similar_incident_lines
+from flows.history import rank_with_history, record_incident
 from flows.incident_run import IncidentRun, incident_id_for
 from flows.joined import joined_alerts, record_joins
 from flows.own_changes import incident_records, own_change_lines
-from flows.report import IncidentReport, Outcome, publish_artifacts, write_report
+from flows.report import IncidentReport, Outcome, publish_artifacts
 from flows.resolve import resolve
 from flows.settings import RunSettings
 from flows.status import status_update
@@ -59,13 +61,13 @@ def incident_response(alert: Alert, settings: RunSettings) -> State:
         report = report.model_copy(update={"outcome": Outcome.FAILED, "message": f"{type(e).__name__}: {e}"})
     record_joins(timeline, Stage.REPORT)
     report = report.model_copy(update={"joined_alerts": joined_alerts(timeline)})
-    report = write_report(report, timeline, settings.incident_dir(incident_id))
     timeline.add(
         Stage.REPORT,
         "report",
         f"{report.outcome.value}: {report.message}",
         report=str(settings.incident_dir(incident_id) / "report.json"),
     )
+    report = record_incident(report, timeline, settings, alert)  # after the last entry: its chain head
     publish_artifacts(report, timeline)
     return _final_state(report)
 
@@ -120,12 +122,14 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
     hypotheses = diagnose(
         bundle, run.entry, own := incident_records(run.settings).own_changes(run.service, run.environment)
     )
+    hypotheses, adjustments = rank_with_history(run, hypotheses)
     for rank, h in enumerate(hypotheses, 1):
         timeline.add(Stage.DIAGNOSE, "hypothesis", f"#{rank} ({h.score}) {h.summary}", evidence=h.evidence)
     evidence = [
         f"unhealthy regions: {', '.join(unhealthy) or 'none'}",
         *(f"source not readable: {e.source} ({e.region})" for e in bundle.source_errors),
         *own_change_lines(bundle.changes, own),
+        *similar_incident_lines(adjustments),
     ]
     if evidence_uri:
         evidence.append(f"evidence bundle: {evidence_uri}")

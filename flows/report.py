@@ -1,11 +1,13 @@
 """The incident's outcome: a report model, its metrics, the postmortem draft and the artifacts.
 
-The report is written next to the timeline as JSON (drills score it; people read it), and the
-postmortem is a blameless markdown draft built from the timeline, not from memory.
+The report is written next to the timeline as JSON (drills score it; people read it, the
+history indexes it), and the postmortem is a blameless markdown draft built from the timeline,
+not from memory, with the incident's chart (flows.chart) when one was drawn.
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -13,7 +15,10 @@ from pathlib import Path
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pydantic import BaseModel, Field
 
+from flows.chain import ChainHead
 from flows.timeline import Timeline
+
+CHART_FILE = "chart.png"
 
 
 class Outcome(StrEnum):
@@ -89,6 +94,12 @@ class IncidentReport(BaseModel):
     evidence_uri: str | None = None
     timeline_path: str
     postmortem_path: str | None = None
+    drill: bool = Field(default=False, description="A drill's record: never ranks real incidents.")
+    approval_waits_s: list[float] = Field(
+        default_factory=list, description="Seconds from each approval request to its final answer."
+    )
+    chain_head: ChainHead | None = Field(default=None, description="The timeline's head when reported.")
+    chart_path: str | None = None
 
     def durations(self) -> dict[str, float | None]:
         """Seconds from onset to detection, first mitigation and recovery."""
@@ -107,8 +118,10 @@ def _fmt(seconds: float | None) -> str:
     return "n/a" if seconds is None else str(timedelta(seconds=round(seconds)))
 
 
-def postmortem_markdown(report: IncidentReport, timeline: Timeline) -> str:
-    """A blameless postmortem draft: summary, impact, timeline, what went well/badly, actions."""
+def postmortem_markdown(report: IncidentReport, timeline: Timeline, chart_src: str | None = None) -> str:
+    """A blameless postmortem draft: summary, impact, chart, timeline, what went well/badly,
+    actions. ``chart_src`` is the image's address: the file next to the postmortem, or a data
+    URL for the Prefect artifact."""
     d = report.durations()
     applied = [m for m in report.mitigations if m.status is MitigationStatus.APPLIED]
     refused = [m for m in report.mitigations if not m.status.in_effect]
@@ -141,11 +154,17 @@ def postmortem_markdown(report: IncidentReport, timeline: Timeline) -> str:
                 if report.joined_alerts
                 else []
             ),
+            *(
+                [f"![{report.incident_id}: the triggering metric per region]({chart_src})", ""]
+                if chart_src
+                else []
+            ),
             "## Timeline",
             "| time | stage | who | what |",
             "|---|---|---|---|",
             rows,
             "",
+            *_audit_line(report),
             "## What went well",
             *(went_well or ["- _fill in_"]),
             "",
@@ -172,26 +191,47 @@ def _shadow_section(report: IncidentReport) -> list[str]:
     return [*(lines if report.would_apply else [*lines, "- nothing: no mitigation was planned"]), ""]
 
 
+def _audit_line(report: IncidentReport) -> list[str]:
+    head = report.chain_head
+    if head is None:
+        return []
+    return [
+        f"_Audit trail: {head.length} entries, chain head `{head.hash}` "
+        "(check with `firebreak timeline verify`)._",
+        "",
+    ]
+
+
 def write_report(report: IncidentReport, timeline: Timeline, directory: Path) -> IncidentReport:
-    """Write report.json and postmortem.md next to the timeline; return the report with paths."""
+    """Write report.json and postmortem.md next to the timeline; return the report with paths.
+    The postmortem embeds ``chart.png`` when the report names a chart."""
     directory.mkdir(parents=True, exist_ok=True)
     postmortem = directory / "postmortem.md"
     report = report.model_copy(update={"postmortem_path": str(postmortem)})
-    postmortem.write_text(postmortem_markdown(report, timeline))
+    postmortem.write_text(postmortem_markdown(report, timeline, CHART_FILE if report.chart_path else None))
     (directory / "report.json").write_text(report.model_dump_json(indent=2))
     return report
 
 
 def publish_artifacts(report: IncidentReport, timeline: Timeline) -> None:
-    """The timeline table and the postmortem as artifacts of the flow run (Prefect UI)."""
+    """The timeline table and the postmortem as artifacts of the flow run (Prefect UI).
+
+    The postmortem artifact shows the chart as a data URL image (Prefect's image artifact takes
+    only a URL) and the chain head; the table's description names the head too.
+    """
     key = report.incident_id.lower()
+    head = timeline.head
     create_table_artifact(
         key=f"{key}-timeline",
         table=timeline.table_rows(),
-        description=f"{report.incident_id} timeline (audit log)",
+        description=f"{report.incident_id} timeline (audit log): {head.length} entries, head {head.hash}",
     )
+    chart = Path(report.chart_path) if report.chart_path else None
+    src = None
+    if chart is not None and chart.exists():
+        src = "data:image/png;base64," + base64.b64encode(chart.read_bytes()).decode()
     create_markdown_artifact(
         key=f"{key}-postmortem",
-        markdown=postmortem_markdown(report, timeline),
+        markdown=postmortem_markdown(report, timeline, src),
         description=f"{report.incident_id} postmortem draft",
     )

@@ -31,6 +31,9 @@ class RunSettings(BaseModel):
     approval_poll_seconds: int = Field(default=2, ge=1)
     max_mitigations: int = Field(default=3, ge=1)
     recovery_steps: int = Field(default=2, ge=1, description="Steps to return shifted traffic.")
+    drill: bool = Field(
+        default=False, description="A drill run: its records are marked so they never rank real incidents."
+    )
 
     def catalog(self) -> Catalog:
         return load_catalog(Path(self.catalog_path))

@@ -1,0 +1,247 @@
+"""The incident history: every incident's records, written at report time and read back.
+
+An incident's records are ``report.json`` (the index: service, environment, alarm, severity,
+hypotheses, mitigations with tiers and outcomes, people, times), ``timeline.json``,
+``metrics.json`` (the triggering metric per region, for the chart), ``chart.png`` and
+``postmortem.md``. They are written to the incident's directory and, when the catalog names an
+evidence bucket, to S3 as well (the timeline with its chain head in the object's metadata).
+
+Reading goes through one small interface, :class:`RecordReader`, with two implementations: a
+local incidents directory (``DirReader``, e.g. a drill's output) and the bucket
+(``BucketReader``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, Field, ValidationError
+
+from alerts.models import Alert
+from flows.chart import IncidentMetrics, chart_spec, render_chart
+from flows.diagnosis import Hypothesis
+from flows.incident_run import IncidentRun
+from flows.ranking import Adjustment, adjust, past_outcomes
+from flows.report import CHART_FILE, IncidentReport, write_report
+from flows.settings import RunSettings
+from flows.timeline import Stage, Timeline
+from flows.verify import signal_metric
+from policies import ApprovalStatus
+from tasks.aws import AwsTarget
+from tasks.catalog import CatalogError, ServiceEnvironment
+from tasks.incident_records import (
+    IncidentRecordError,
+    get_incident_record,
+    list_incident_ids,
+    put_incident_record,
+    read_series,
+)
+
+REPORT, TIMELINE, METRICS = "report.json", "timeline.json", "metrics.json"
+_CONTENT_TYPES = {".json": "application/json", ".png": "image/png", ".md": "text/markdown"}
+
+
+class RecordReader(Protocol):
+    """Where incident records are read from."""
+
+    def incident_ids(self) -> list[str]: ...
+
+    def read(self, incident_id: str, name: str) -> bytes | None:
+        """The record's bytes, or None when the incident has no such record."""
+        ...
+
+
+class DirReader:
+    """An incidents directory: one sub-directory per incident."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def incident_ids(self) -> list[str]:
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []
+
+    def read(self, incident_id: str, name: str) -> bytes | None:
+        path = self.root / incident_id / name
+        return path.read_bytes() if path.is_file() else None
+
+
+class BucketReader:
+    """The evidence bucket: one folder per incident (tasks.incident_records)."""
+
+    def __init__(self, bucket: str, aws: AwsTarget) -> None:
+        self.bucket, self.aws = bucket, aws
+
+    def incident_ids(self) -> list[str]:
+        return list_incident_ids(bucket=self.bucket, aws=self.aws)
+
+    def read(self, incident_id: str, name: str) -> bytes | None:
+        found = get_incident_record(bucket=self.bucket, incident_id=incident_id, name=name, aws=self.aws)
+        return found.body if found else None
+
+
+class History(BaseModel):
+    """Every readable report, oldest first, and what could not be read."""
+
+    reports: list[IncidentReport] = Field(default_factory=list)
+    unreadable: dict[str, str] = Field(default_factory=dict, description="incident id -> why")
+
+    def select(
+        self, *, service: str | None = None, since: datetime | None = None, drill: bool | None = None
+    ) -> list[IncidentReport]:
+        """Reports of ``service``, started at or after ``since``, of one kind (drill or real)."""
+        return [
+            r
+            for r in self.reports
+            if (service is None or r.service == service)
+            and (since is None or r.started_at >= since)
+            and (drill is None or r.drill == drill)
+        ]
+
+    def get(self, incident_id: str) -> IncidentReport | None:
+        return next((r for r in self.reports if r.incident_id == incident_id), None)
+
+
+def load_history(reader: RecordReader) -> History:
+    """Every incident's report (an incident without one, e.g. still running, is left out)."""
+    history = History()
+    for incident_id in reader.incident_ids():
+        body = reader.read(incident_id, REPORT)
+        if body is None:
+            continue
+        try:
+            history.reports.append(IncidentReport.model_validate_json(body))
+        except ValidationError as e:
+            history.unreadable[incident_id] = f"{REPORT}: {e.error_count()} invalid field(s)"
+    history.reports.sort(key=lambda r: r.started_at)
+    return history
+
+
+def load_records(reader: RecordReader, incident_id: str) -> tuple[Timeline | None, IncidentMetrics | None]:
+    """An incident's timeline and stored metrics, each None when not recorded."""
+    timeline, metrics = reader.read(incident_id, TIMELINE), reader.read(incident_id, METRICS)
+    return (
+        Timeline.model_validate_json(timeline) if timeline else None,
+        IncidentMetrics.model_validate_json(metrics) if metrics else None,
+    )
+
+
+def reader_for(settings: RunSettings, entry: ServiceEnvironment | None) -> RecordReader:
+    """The bucket when the catalog names one (records from every worker), else the local dir."""
+    if entry is not None and entry.evidence_bucket:
+        return BucketReader(entry.evidence_bucket, settings.aws(entry.primary_region))
+    return DirReader(Path(settings.output_dir))
+
+
+def rank_with_history(
+    run: IncidentRun, hypotheses: list[Hypothesis]
+) -> tuple[list[Hypothesis], list[Adjustment]]:
+    """Re-rank by past outcomes of the same service and alarm (flows.ranking), recording each
+    adjustment in the timeline. An unreadable history changes nothing and is recorded."""
+    try:
+        history = load_history(reader_for(run.settings, run.entry))
+    except (OSError, IncidentRecordError) as e:
+        run.timeline.add(Stage.DIAGNOSE, "history-unreadable", f"past incidents not read: {e}", error=str(e))
+        return hypotheses, []
+    past = past_outcomes(
+        history.reports, service=run.service, alarm=run.alert.name, drill=run.settings.drill,
+        exclude=run.incident_id,
+    )  # fmt: skip
+    ranked, made = adjust(hypotheses, run.entry, past)
+    for a in made:
+        run.timeline.add(
+            Stage.DIAGNOSE, "ranking", a.message(run.service, run.alert.name), actor="history",
+            kind=a.kind, delta=a.delta, before=a.before, after=a.after,
+            past=[p.model_dump(mode="json") for p in a.past],
+        )  # fmt: skip
+    return ranked, made
+
+
+def approval_waits(timeline: Timeline) -> list[float]:
+    """Seconds from each approval request to its final answer (approved, rejected) or timeout."""
+    waits, asked = [], None
+    for e in timeline.entries:
+        if e.event == "approval-requested":
+            asked = e.at
+        final = e.event in {"approval-timeout", "approval-impossible"} or (
+            e.event == "approval-answer" and e.data["verdict"]["status"] != ApprovalStatus.PENDING.value
+        )
+        if asked is not None and final:
+            waits.append(round((e.at - asked).total_seconds(), 2))
+            asked = None
+    return waits
+
+
+def record_incident(
+    report: IncidentReport, timeline: Timeline, settings: RunSettings, alert: Alert
+) -> IncidentReport:
+    """Write the incident's records (report, postmortem, metrics, chart) locally and, when the
+    catalog names an evidence bucket, to S3. Reading the metrics and uploading are best effort: a
+    failure is recorded in the timeline and does not fail the incident."""
+    directory = settings.incident_dir(report.incident_id)
+    report = report.model_copy(update={"drill": settings.drill, "approval_waits_s": approval_waits(timeline)})
+    entry = _entry(settings, alert)
+    metrics = _capture(report, settings, alert, entry, timeline)
+    if metrics is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / METRICS).write_text(metrics.model_dump_json())
+        (directory / CHART_FILE).write_bytes(render_chart(chart_spec(report, timeline, metrics)).png)
+        report = report.model_copy(update={"chart_path": str(directory / CHART_FILE)})
+    report = write_report(report.model_copy(update={"chain_head": timeline.head}), timeline, directory)
+    if entry is not None and entry.evidence_bucket:
+        _upload(report, timeline, directory, entry.evidence_bucket, settings.aws(entry.primary_region))
+    return report
+
+
+def _entry(settings: RunSettings, alert: Alert) -> ServiceEnvironment | None:
+    if not alert.routable:
+        return None
+    try:
+        return settings.catalog().entry(alert.service or "", alert.environment or "")
+    except CatalogError:
+        return None
+
+
+def _capture(
+    report: IncidentReport, settings: RunSettings, alert: Alert, entry: ServiceEnvironment | None,
+    timeline: Timeline,
+) -> IncidentMetrics | None:  # fmt: skip
+    """The alert's metric in every region, from a little before onset until now."""
+    if entry is None or report.detected_at is None:
+        return None
+    end = datetime.now(report.started_at.tzinfo)
+    try:
+        specs = {region: signal_metric(entry, alert, region) for region in entry.regions}
+        first = specs[alert.region or entry.primary_region]
+        lead = timedelta(seconds=max(60, 10 * first.period_seconds))
+        series = {
+            region: read_series(spec, aws=settings.aws(region), start=report.started_at - lead, end=end)
+            for region, spec in specs.items()
+        }
+    except (CatalogError, IncidentRecordError) as e:
+        timeline.add(Stage.REPORT, "chart-not-drawn", f"no chart: {e}", error=str(e))
+        return None
+    return IncidentMetrics(
+        metric=first.name, healthy_threshold=first.healthy_threshold, healthy_when=first.healthy_when,
+        regions=series,
+    )  # fmt: skip
+
+
+def _upload(report: IncidentReport, timeline: Timeline, directory: Path, bucket: str, aws: AwsTarget) -> None:
+    head = timeline.head
+    meta = {"chain-head": head.hash, "chain-length": str(head.length)}
+    names: Sequence[str] = (TIMELINE, REPORT, METRICS, CHART_FILE, "postmortem.md")
+    try:
+        for name in names:
+            path = directory / name
+            if path.is_file():
+                put_incident_record(
+                    bucket=bucket, incident_id=report.incident_id, name=name, body=path.read_bytes(),
+                    content_type=_CONTENT_TYPES[path.suffix], metadata=meta, aws=aws,
+                )  # fmt: skip
+    except IncidentRecordError as e:  # after the report: the local timeline keeps the reason
+        timeline.add(
+            Stage.REPORT, "records-not-stored", f"incident records not stored in S3: {e}", error=str(e)
+        )
