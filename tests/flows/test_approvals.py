@@ -94,7 +94,8 @@ def test_unanswered_approval_times_out_escalates_and_changes_nothing(world: Worl
     with Script([None]):
         state = incident_response(alert=alert, settings=settings, return_state=True)
     report, timeline = world.report(alert, settings)
-    assert [(m.status, m.detail) for m in report.mitigations] == [("timed_out", "escalate")]
+    assert [(m.status, m.on_timeout) for m in report.mitigations] == [("timed_out", "escalate")]
+    assert report.mitigations[0].detail.startswith("no sufficient approval by")
     assert timeline.events("approval-timeout")
     # The policy says escalate: no further automated candidate (the traffic shift) is tried.
     assert world.task_definition() == "checkout:2" and world.weights() == weights
