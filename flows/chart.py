@@ -99,13 +99,14 @@ def chart_spec(report: IncidentReport, timeline: Timeline, metrics: IncidentMetr
 
 
 def render_chart(spec: ChartSpec) -> ChartRendering:
-    """Draw ``spec`` to a PNG (100 dpi, 10x4.5 in); x is minutes from the alert's onset."""
+    """Draw ``spec`` to a PNG (100 dpi, 10x4.5 in); x is time from the alert's onset."""
     figure = Figure(figsize=(10, 4.5), dpi=100)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
+    scale, unit = _unit(spec)
     for region, points in sorted(spec.metrics.regions.items()):
         ax.plot(
-            [_minutes(spec, p.at) for p in points], [p.value for p in points], label=region,
+            [_x(spec, p.at, scale) for p in points], [p.value for p in points], label=region,
             gid=f"region:{region}", lw=1.2,
         )  # fmt: skip
     side = "below" if spec.metrics.healthy_when is Comparison.BELOW else "above"
@@ -117,25 +118,33 @@ def render_chart(spec: ChartSpec) -> ChartRendering:
     for i, marker in enumerate(spec.markers):
         color, style = _STYLE[marker.kind]
         ax.axvline(
-            _minutes(spec, marker.at), color=color, ls=style, lw=1, alpha=0.8, gid=f"marker:{i}",
+            _x(spec, marker.at, scale), color=color, ls=style, lw=1, alpha=0.8, gid=f"marker:{i}",
             label=None if marker.kind in labelled else marker.kind.value,
         )  # fmt: skip
         labelled.add(marker.kind)
-    ax.set_xlabel(f"minutes from alert onset ({spec.onset:%Y-%m-%d %H:%M:%S %Z})")
+    ax.set_xlabel(f"{unit} from alert onset ({spec.onset:%Y-%m-%d %H:%M:%S %Z})")
     ax.set_title(spec.title, fontsize=10)
     ax.set_ylabel(spec.metrics.metric)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    return ChartRendering(png=buffer.getvalue(), **_drawn(ax, spec))
+    return ChartRendering(png=buffer.getvalue(), **_drawn(ax, spec, scale))
 
 
-def _minutes(spec: ChartSpec, at: datetime) -> float:
-    return (at - spec.onset).total_seconds() / 60
+def _unit(spec: ChartSpec) -> tuple[float, str]:
+    """Seconds for a short incident (a drill's compressed clock), minutes otherwise."""
+    moments = [m.at for m in spec.markers] + [p.at for ps in spec.metrics.regions.values() for p in ps[-1:]]
+    span = max(((at - spec.onset).total_seconds() for at in moments), default=0.0)
+    return (1.0, "seconds") if span < 600 else (60.0, "minutes")
 
 
-def _drawn(ax: Axes, spec: ChartSpec) -> dict[str, object]:
+def _x(spec: ChartSpec, at: datetime, scale: float) -> float:
+    """x of a moment: time from onset in the chart's unit (``scale`` seconds)."""
+    return (at - spec.onset).total_seconds() / scale
+
+
+def _drawn(ax: Axes, spec: ChartSpec, scale: float) -> dict[str, object]:
     """Series sizes, threshold and markers as the axes hold them after drawing."""
     points: dict[str, int] = {}
     threshold: float | None = None
@@ -148,6 +157,6 @@ def _drawn(ax: Axes, spec: ChartSpec) -> dict[str, object]:
         elif role == "threshold":
             threshold = float(ys[0])
         elif role == "marker":
-            at = spec.onset + timedelta(minutes=float(xs[0]))
+            at = spec.onset + timedelta(seconds=float(xs[0]) * scale)
             markers.append(spec.markers[int(name)].model_copy(update={"at": at}))
     return {"points": points, "threshold": threshold, "markers": markers}
