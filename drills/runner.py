@@ -24,7 +24,7 @@ from drills.alerting import drill_alert, first_alerts, refired, wait_for_alarm
 from drills.clock import DrillClock
 from drills.drill_policy import write_drill_policy
 from drills.environ import scoped_environment
-from drills.faults import inject_bad_deploy, inject_bad_flag, inject_bad_lambda
+from drills.faults import inject_bad_deploy, inject_bad_flag, inject_bad_lambda, inject_staging_revision
 from drills.intake import DrillIntake, count_incident_runs
 from drills.observe import observe
 from drills.prefect_server import LocalPrefectServer
@@ -55,8 +55,6 @@ def _inject(fault: Fault, sandbox: Sandbox, catalog: Catalog, sim: Simulator) ->
     elif fault.kind is FaultKind.BAD_LAMBDA:
         inject_bad_lambda(sandbox.target(), catalog, fault.region)
     elif fault.kind is FaultKind.STAGING_REVISION:
-        from drills.faults import inject_staging_revision  # type: ignore[attr-defined]  # helper A's
-
         inject_staging_revision(sandbox.target(), catalog, fault.region)
     elif fault.kind is FaultKind.REGION_DEGRADED:
         sim.degrade_region(fault.region)
