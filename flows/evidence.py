@@ -52,5 +52,12 @@ def gather_evidence(run: IncidentRun) -> tuple[EvidenceBundle, str | None]:
         )
         return bundle, None
     uri = f"{stored.uri}?versionId={stored.version_id}"
-    run.timeline.add(Stage.DIAGNOSE, "evidence-stored", uri)
+    run.timeline.add(
+        Stage.DIAGNOSE,
+        "evidence-stored",
+        f"{uri} (sha256 {stored.sha256[:16]}...)",
+        uri=stored.uri,
+        version_id=stored.version_id,
+        sha256=stored.sha256,
+    )
     return bundle, uri

@@ -8,13 +8,14 @@ refused rather than written to, because an overwrite there would destroy evidenc
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tasks.aws import AwsTarget, call, client
 from tasks.evidence import EvidenceBundle
@@ -33,6 +34,7 @@ class StoredEvidence(BaseModel):
 
     uri: str
     version_id: str
+    sha256: str = Field(description="SHA-256 of the stored body: what the audit trail cites.")
 
 
 def evidence_key(bundle: EvidenceBundle, key_prefix: str) -> str:
@@ -60,6 +62,8 @@ def store_evidence(bundle: EvidenceBundle, *, bucket: str, key_prefix: str, aws:
             f"s3://{bucket}: versioning is {status or 'off'}; evidence needs a versioned bucket"
         )
     key = evidence_key(bundle, key_prefix)
+    body = bundle.model_dump_json(indent=1).encode()
+    digest = hashlib.sha256(body).hexdigest()
     logger.info("storing evidence for %s/%s at s3://%s/%s", bundle.service, bundle.environment, bucket, key)
     try:
         response = call(
@@ -67,12 +71,13 @@ def store_evidence(bundle: EvidenceBundle, *, bucket: str, key_prefix: str, aws:
             "put_object",
             Bucket=bucket,
             Key=key,
-            Body=bundle.model_dump_json(indent=1).encode(),
+            Body=body,
             ContentType="application/json",
+            Metadata={"sha256": digest},
         )
     except (ClientError, BotoCoreError) as e:
         raise EvidenceStoreError(f"s3://{bucket}/{key}: cannot store evidence: {e}") from e
-    return StoredEvidence(uri=f"s3://{bucket}/{key}", version_id=str(response["VersionId"]))
+    return StoredEvidence(uri=f"s3://{bucket}/{key}", version_id=str(response["VersionId"]), sha256=digest)
 
 
 def load_evidence(uri: str, version_id: str, *, aws: AwsTarget) -> EvidenceBundle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -61,7 +62,9 @@ def test_stored_bundle_reads_back_by_version(s3: object) -> None:
         Bucket="evidence", Key=first.uri.removeprefix("s3://evidence/"), VersionId=first.version_id
     )
     assert obj["VersionId"] == first.version_id and obj["ContentType"] == "application/json"
-    assert EvidenceBundle.model_validate_json(obj["Body"].read()) == bundle()
+    body = obj["Body"].read()
+    assert EvidenceBundle.model_validate_json(body) == bundle()
+    assert first.sha256 == hashlib.sha256(body).hexdigest() == obj["Metadata"]["sha256"]
     assert (
         first.uri
         == "s3://evidence/incidents/INC-42/checkout/prod/20261124T030000+0000--20261124T030500000000+0000.json"
