@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from policies import Policy, default_policy, load_policy_or_deny
 from tasks.aws import AwsTarget
 from tasks.catalog import Catalog, load_catalog
+from tasks.catalog_resolve import resolve_catalog
 
 
 class RunSettings(BaseModel):
@@ -36,7 +37,9 @@ class RunSettings(BaseModel):
     )
 
     def catalog(self) -> Catalog:
-        return load_catalog(Path(self.catalog_path))
+        """The catalog, with any names given for AWS-generated ids resolved (no AWS call when
+        it holds ids already; tasks.catalog_resolve)."""
+        return resolve_catalog(load_catalog(Path(self.catalog_path)), self.aws)
 
     def load_policy(self) -> tuple[Policy, str | None]:
         """The policy, or a deny-all policy plus the error when the file is invalid (never a

@@ -70,8 +70,31 @@ class LambdaAlias(_Strict):
 
 
 class AlbListener(_Strict):
-    listener_arn: str
-    target_group_arns: list[str] = Field(min_length=1)
+    """A weighted listener, by ARN, or by name where AWS has not generated the ARNs yet:
+    ``load_balancer`` + ``port`` + ``target_groups`` (``tasks.catalog_resolve`` fills the ARNs)."""
+
+    listener_arn: str = Field(default="", description="Empty until resolved from the names.")
+    target_group_arns: list[str] = Field(default_factory=list, description="Empty until resolved.")
+    load_balancer: str | None = Field(default=None, description="Load balancer name (instead of the ARN).")
+    port: int | None = Field(default=None, ge=1, le=65535, description="The listener's port.")
+    target_groups: list[str] = Field(default_factory=list, description="Target group names, in order.")
+
+    @model_validator(mode="after")
+    def _ids_or_names(self) -> AlbListener:
+        if self.listener_arn and not self.target_group_arns:
+            raise ValueError("listener_arn needs target_group_arns (at least one)")
+        named = self.load_balancer is not None or self.port is not None or bool(self.target_groups)
+        if named and not (self.load_balancer and self.port and self.target_groups):
+            raise ValueError("name the listener with load_balancer, port and target_groups (all three)")
+        if not self.listener_arn and not named:
+            raise ValueError(
+                "give listener_arn and target_group_arns, or load_balancer, port and target_groups"
+            )
+        return self
+
+    @property
+    def resolved(self) -> bool:
+        return bool(self.listener_arn)
 
 
 class RegionResources(_Strict):
@@ -105,10 +128,21 @@ class ServiceMetric(MetricSpec):
 class Route53Weighted(_Strict):
     """A weighted record set: one record per region, told apart by set identifier."""
 
-    zone_id: str
+    zone_id: str = Field(default="", description="Empty until resolved from zone_name.")
+    zone_name: str | None = Field(default=None, description="The hosted zone's name (instead of its id).")
     record_name: str
     record_type: str = "CNAME"
     set_identifiers: dict[str, str] = Field(description="region -> SetIdentifier", min_length=2)
+
+    @model_validator(mode="after")
+    def _id_or_name(self) -> Route53Weighted:
+        if not self.zone_id and not self.zone_name:
+            raise ValueError("give zone_id or zone_name")
+        return self
+
+    @property
+    def resolved(self) -> bool:
+        return bool(self.zone_id)
 
 
 class FlagStoreKind(StrEnum):
