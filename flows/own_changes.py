@@ -29,12 +29,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from flows.settings import RunSettings
 from flows.timeline import Timeline
+from tasks.aws import USER_AGENT_MARK
 from tasks.deploy_history import same_task_definition  # also right for plain version numbers
 from tasks.evidence import ChangeEvent, WriteEvent
 
 log = logging.getLogger(__name__)
 
-FIREBREAK_MARK = "firebreak"
+FIREBREAK_MARK = USER_AGENT_MARK  # in every client's User-Agent and Firebreak's role session name
 CLOCK_SKEW = timedelta(minutes=2)
 RELEASE_KINDS = {
     "rollback.ecs": "ecs.deploy",

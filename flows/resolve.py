@@ -38,13 +38,20 @@ class Resolution(BaseModel):
 def resolve(run: IncidentRun, hypotheses: list[Hypothesis], evidence: list[str]) -> Resolution:
     """Apply mitigations in rank order until the signal recovers; escalate otherwise.
 
+    At most ``max_mitigations`` candidates are planned and decided; one that cannot be planned
+    (no known-good release, nothing in the catalog) is recorded and does not count.
+
     In shadow mode every candidate is decided and recorded as would-apply, in rank order, and
     nobody is asked or paged.
     """
     result = Resolution()
     candidates = [h for h in hypotheses if h.kind is not HypothesisKind.ESCALATE]
-    for hypothesis in candidates[: run.settings.max_mitigations]:
+    planned = 0
+    for hypothesis in candidates:
+        if planned >= run.settings.max_mitigations:
+            break
         record = _try(run, hypothesis, evidence)
+        planned += record.plan_hash is not None  # a candidate that could not even be planned changed nothing
         if record.status is MitigationStatus.WOULD_APPLY:
             result.would_apply.append(record)
             continue
@@ -62,7 +69,7 @@ def resolve(run: IncidentRun, hypotheses: list[Hypothesis], evidence: list[str])
     if run.mode is Mode.SHADOW:
         run.timeline.add(Stage.RESOLVE, "would-escalate", "[shadow] would hand the incident to a human")
         return result
-    result.escalation = escalate(run, hypotheses, evidence)
+    result.escalation = escalate(run, hypotheses, evidence, tried=result.records)
     result.halted = result.escalation == "denied" and kill_switch_on()
     return result
 
@@ -106,8 +113,18 @@ def _try(run: IncidentRun, hypothesis: Hypothesis, evidence: list[str]) -> Mitig
     return record.model_copy(update={"verified": check.healthy})
 
 
-def escalate(run: IncidentRun, hypotheses: list[Hypothesis], evidence: list[str]) -> str:
-    """Hand the incident to a human with the evidence and a checklist; Firebreak does not act."""
+def escalate(
+    run: IncidentRun,
+    hypotheses: list[Hypothesis],
+    evidence: list[str],
+    *,
+    tried: list[MitigationRecord] | None = None,
+) -> str:
+    """Hand the incident to a human with the evidence and a checklist; Firebreak does not act.
+
+    What each candidate came to is part of the checklist, so a rollback that had no known-good
+    release ("no record says what ran before ...") reaches the human with what is known.
+    """
     request = ActionRequest(
         kind="escalation.human",
         service=run.service,
@@ -124,8 +141,10 @@ def escalate(run: IncidentRun, hypotheses: list[Hypothesis], evidence: list[str]
     )
     if decision.tier is Tier.DENIED:
         return "denied"
-    tried = [h.summary for h in hypotheses if h.kind is not HypothesisKind.ESCALATE] or ["nothing"]
+    candidates = [h.summary for h in hypotheses if h.kind is not HypothesisKind.ESCALATE] or ["nothing"]
+    outcomes = [f"{r.kind}: {r.status.value}: {r.detail}" for r in tried or [] if r.detail]
     steps = [
+        *(f"Not done by Firebreak ({line}): decide it by hand" for line in outcomes),
         "Read the evidence below and the snapshot artifact of this run",
         "Check the health of the service's dependencies (databases, queues, third-party APIs)",
         "Decide the business trade-off with the incident commander: degrade a feature, fail over, or wait",
@@ -135,7 +154,7 @@ def escalate(run: IncidentRun, hypotheses: list[Hypothesis], evidence: list[str]
     outcome = request_human_action(
         title=f"{run.service} ({run.environment}) needs a human decision",
         steps=steps,
-        why=f"no safe automated fix (tried: {'; '.join(tried)})",
+        why=f"no safe automated fix (tried: {'; '.join(candidates)})",
         evidence=evidence,
         timeline=run.timeline,
         timeout_seconds=max(run.settings.bake_seconds * 4, 60),
