@@ -1,4 +1,5 @@
-"""What the sandbox answers although moto does not: a CloudTrail that records, instance refreshes.
+"""What the sandbox answers although moto does not: a CloudTrail that records, instance refreshes,
+AppConfig environments, deployment strategies and deployments.
 
 A drill's flows run in other processes (a Prefect worker, a served deployment), so the
 ``before-call`` hooks the unit tests use to fill moto's gaps cannot reach them; the moto server
@@ -21,6 +22,12 @@ in-process ``mock_aws`` tests see the same behaviour.
   moto reports the template's *default* version for every instance; here each instance keeps
   the version it was launched with (instance ids stay: moto's ELB registration would not follow
   a replacement).
+- **AppConfig environments and deployments.** ``CreateEnvironment``/``GetEnvironment``/
+  ``ListEnvironments``, ``CreateDeploymentStrategy``/``ListDeploymentStrategies`` (AWS's
+  predefined ``AppConfig.*`` strategies are accepted by id without being created),
+  ``StartDeployment`` (a deployment completes at once; a profile or hosted version that does
+  not exist is refused as AWS refuses it), ``GetDeployment``, ``ListDeployments`` (newest
+  first) and ``StopDeployment`` (ROLLED_BACK). Kept on moto's AppConfig backend of the region.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
+from moto.appconfig import urls as appconfig_urls
+from moto.appconfig.responses import AppConfigResponse
 from moto.autoscaling.models import FakeAutoScalingGroup, InstanceState, autoscaling_backends
 from moto.autoscaling.responses import AutoScalingResponse
 from moto.cloudtrail.models import cloudtrail_backends
@@ -86,6 +95,7 @@ def install() -> None:
 
     InstanceState.__init__ = init  # type: ignore[method-assign,assignment]
     InstanceState.launch_template = property(_instance_template)  # type: ignore[method-assign,assignment]
+    _install_appconfig()
     BaseResponse.firebreak_gaps = True  # type: ignore[attr-defined]
 
 
@@ -337,3 +347,193 @@ def _xml_error(code: str, message: str) -> Any:
         "<RequestId>r</RequestId></ErrorResponse>"
     )
     return body, {"status": 400}
+
+
+# --- AppConfig environments, strategies and deployments -----------------------------------------
+
+APPCONFIG_PATHS = (
+    "{0}/applications/(?P<app_id>[^/]+)/environments$",
+    "{0}/applications/(?P<app_id>[^/]+)/environments/(?P<env_id>[^/]+)$",
+    "{0}/applications/(?P<app_id>[^/]+)/environments/(?P<env_id>[^/]+)/deployments$",
+    "{0}/applications/(?P<app_id>[^/]+)/environments/(?P<env_id>[^/]+)/deployments/(?P<number>[^/]+)$",
+    "{0}/deploymentstrategies$",
+)
+PREDEFINED_STRATEGY = "AppConfig."  # AWS's own strategies (AppConfig.AllAtOnce, ...) need no creating
+
+
+def _install_appconfig() -> None:
+    dispatch = AppConfigResponse.dispatch
+    for path in APPCONFIG_PATHS:
+        appconfig_urls.url_paths.setdefault(path, dispatch)
+    for name in (
+        "create_environment",
+        "get_environment",
+        "list_environments",
+        "create_deployment_strategy",
+        "list_deployment_strategies",
+        "start_deployment",
+        "get_deployment",
+        "list_deployments",
+        "stop_deployment",
+    ):
+        setattr(AppConfigResponse, name, globals()[f"_appconfig_{name}"])
+
+
+def _appconfig_state(response: AppConfigResponse) -> dict[str, Any]:
+    backend = response.appconfig_backend
+    state: dict[str, Any] = backend.__dict__.setdefault(
+        "firebreak_appconfig", {"environments": {}, "strategies": {}, "deployments": {}}
+    )
+    return state
+
+
+def _appconfig_error(code: str, message: str, status: int) -> tuple[str, dict[str, Any]]:
+    return json.dumps({"Message": message}), {"status": status, "x-amzn-ErrorType": code}
+
+
+def _application(response: AppConfigResponse) -> str | None:
+    app_id = str(response._get_param("ApplicationId"))
+    return app_id if app_id in response.appconfig_backend.applications else None
+
+
+def _appconfig_create_environment(self: AppConfigResponse) -> Any:
+    app_id = _application(self)
+    if app_id is None:
+        return _appconfig_error("ResourceNotFoundException", "Application not found", 404)
+    env = {
+        "ApplicationId": app_id,
+        "Id": uuid.uuid4().hex[:7],
+        "Name": self._get_param("Name"),
+        "Description": self._get_param("Description") or "",
+        "State": "ReadyForDeployment",
+        "Monitors": self._get_param("Monitors") or [],
+    }
+    with _LOCK:
+        _appconfig_state(self)["environments"][(app_id, env["Id"])] = env
+    return json.dumps(env), {"status": 201}
+
+
+def _environment(response: AppConfigResponse) -> dict[str, Any] | None:
+    key = (str(response._get_param("ApplicationId")), str(response._get_param("EnvironmentId")))
+    found: dict[str, Any] | None = _appconfig_state(response)["environments"].get(key)
+    return found
+
+
+def _appconfig_get_environment(self: AppConfigResponse) -> Any:
+    env = _environment(self)
+    if env is None:
+        return _appconfig_error("ResourceNotFoundException", "Environment not found", 404)
+    return json.dumps(env)
+
+
+def _appconfig_list_environments(self: AppConfigResponse) -> Any:
+    app_id = str(self._get_param("ApplicationId"))
+    with _LOCK:
+        items = [e for (app, _), e in _appconfig_state(self)["environments"].items() if app == app_id]
+    return json.dumps({"Items": items})
+
+
+def _appconfig_create_deployment_strategy(self: AppConfigResponse) -> Any:
+    strategy = {
+        "Id": uuid.uuid4().hex[:7],
+        "Name": self._get_param("Name"),
+        "DeploymentDurationInMinutes": self._get_param("DeploymentDurationInMinutes") or 0,
+        "GrowthType": self._get_param("GrowthType") or "LINEAR",
+        "GrowthFactor": self._get_param("GrowthFactor") or 100.0,
+        "FinalBakeTimeInMinutes": self._get_param("FinalBakeTimeInMinutes") or 0,
+        "ReplicateTo": self._get_param("ReplicateTo") or "NONE",
+    }
+    with _LOCK:
+        _appconfig_state(self)["strategies"][strategy["Id"]] = strategy
+    return json.dumps(strategy), {"status": 201}
+
+
+def _appconfig_list_deployment_strategies(self: AppConfigResponse) -> Any:
+    with _LOCK:
+        return json.dumps({"Items": list(_appconfig_state(self)["strategies"].values())})
+
+
+def _appconfig_start_deployment(self: AppConfigResponse) -> Any:
+    env = _environment(self)
+    if env is None:
+        return _appconfig_error("ResourceNotFoundException", "Environment not found", 404)
+    strategy_id = str(self._get_param("DeploymentStrategyId"))
+    strategy = _appconfig_state(self)["strategies"].get(strategy_id)
+    if strategy is None and not strategy_id.startswith(PREDEFINED_STRATEGY):
+        return _appconfig_error(
+            "ResourceNotFoundException", f"Deployment strategy {strategy_id} not found", 404
+        )
+    profile_id, version = (
+        str(self._get_param("ConfigurationProfileId")),
+        str(self._get_param("ConfigurationVersion")),
+    )
+    try:
+        profile = self.appconfig_backend.get_configuration_profile(env["ApplicationId"], profile_id)
+        self.appconfig_backend.get_hosted_configuration_version(
+            env["ApplicationId"], profile_id, int(version)
+        )
+    except Exception:  # noqa: BLE001 - moto's not-found errors; AWS answers BadRequest
+        return _appconfig_error(
+            "BadRequestException", f"Configuration {profile_id} v{version} not found", 400
+        )
+    now = datetime.now(UTC).isoformat()
+    with _LOCK:
+        history = _appconfig_state(self)["deployments"].setdefault((env["ApplicationId"], env["Id"]), [])
+        deployment = {
+            "ApplicationId": env["ApplicationId"],
+            "EnvironmentId": env["Id"],
+            "DeploymentStrategyId": strategy_id,
+            "ConfigurationProfileId": profile_id,
+            "DeploymentNumber": len(history) + 1,
+            "ConfigurationName": profile.name,
+            "ConfigurationLocationUri": "hosted",
+            "ConfigurationVersion": version,
+            "Description": self._get_param("Description") or "",
+            "DeploymentDurationInMinutes": (strategy or {}).get("DeploymentDurationInMinutes", 0),
+            "GrowthType": (strategy or {}).get("GrowthType", "LINEAR"),
+            "GrowthFactor": (strategy or {}).get("GrowthFactor", 100.0),
+            "FinalBakeTimeInMinutes": (strategy or {}).get("FinalBakeTimeInMinutes", 0),
+            "State": "COMPLETE",
+            "PercentageComplete": 100.0,
+            "StartedAt": now,
+            "CompletedAt": now,
+        }
+        history.append(deployment)
+    return json.dumps(deployment), {"status": 201}
+
+
+def _deployments(response: AppConfigResponse) -> list[dict[str, Any]]:
+    key = (str(response._get_param("ApplicationId")), str(response._get_param("EnvironmentId")))
+    found: list[dict[str, Any]] = _appconfig_state(response)["deployments"].get(key, [])
+    return found
+
+
+def _appconfig_get_deployment(self: AppConfigResponse) -> Any:
+    number = int(self._get_param("DeploymentNumber"))
+    with _LOCK:
+        match = [d for d in _deployments(self) if d["DeploymentNumber"] == number]
+    if not match:
+        return _appconfig_error("ResourceNotFoundException", f"Deployment {number} not found", 404)
+    return json.dumps(match[0])
+
+
+def _appconfig_list_deployments(self: AppConfigResponse) -> Any:
+    summary = (
+        "DeploymentNumber", "ConfigurationName", "ConfigurationVersion", "DeploymentDurationInMinutes",
+        "GrowthType", "GrowthFactor", "FinalBakeTimeInMinutes", "State", "PercentageComplete",
+        "StartedAt", "CompletedAt",
+    )  # fmt: skip
+    with _LOCK:
+        items = [{k: d[k] for k in summary} for d in reversed(_deployments(self))]
+    return json.dumps({"Items": items})
+
+
+def _appconfig_stop_deployment(self: AppConfigResponse) -> Any:
+    number = int(self._get_param("DeploymentNumber"))
+    with _LOCK:
+        match = [d for d in _deployments(self) if d["DeploymentNumber"] == number]
+        if match:
+            match[0]["State"] = "ROLLED_BACK"
+    if not match:
+        return _appconfig_error("ResourceNotFoundException", f"Deployment {number} not found", 404)
+    return json.dumps(match[0]), {"status": 202}

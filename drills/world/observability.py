@@ -1,0 +1,80 @@
+"""Log groups (with the simulator's stream) and a CloudWatch alarm per catalogued alarm name.
+
+An alarm watches one of the region's signal metrics: the one whose ``name`` or ``metric_name``
+its name contains, else the signal metric at the same position. It breaches on the unhealthy
+side of the metric's threshold, over the metric's own period, two datapoints out of three
+(:data:`EVALUATION_PERIODS`, :data:`DATAPOINTS_TO_ALARM`), and treats missing data as missing.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from drills.seed_region import deployer_client
+from drills.world.errors import WorldError
+from drills.world.names import LOG_STREAM
+from tasks.aws import AwsTarget
+from tasks.catalog import Comparison, MetricRole, MetricSpec, RegionResources
+
+EVALUATION_PERIODS = 3
+DATAPOINTS_TO_ALARM = 2
+OPERATORS = {
+    Comparison.BELOW: "GreaterThanOrEqualToThreshold",
+    Comparison.ABOVE: "LessThanOrEqualToThreshold",
+}
+
+
+def create_log_groups(target: AwsTarget, groups: list[str]) -> None:
+    logs = deployer_client("logs", target)
+    for group in groups:
+        try:  # services of one region may share a group
+            logs.create_log_group(logGroupName=group)
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+                raise
+            continue
+        logs.put_retention_policy(logGroupName=group, retentionInDays=14)
+        logs.create_log_stream(logGroupName=group, logStreamName=LOG_STREAM)
+
+
+def alarm_metrics(resources: RegionResources, field: str) -> dict[str, MetricSpec]:
+    """alarm name -> the signal metric it watches (pure)."""
+    signals = [m for m in resources.metrics if m.role is MetricRole.SIGNAL]
+    paired: dict[str, MetricSpec] = {}
+    for i, alarm in enumerate(resources.alarms):
+        key = _normal(alarm)
+        named = [m for m in signals if _normal(m.metric_name) in key or _normal(m.name) in key]
+        if named:
+            paired[alarm] = named[0]
+        elif i < len(signals):
+            paired[alarm] = signals[i]
+        else:
+            raise WorldError(
+                f"{field}.alarms.{i}",
+                f"alarm {alarm!r} watches no signal metric (name one of "
+                f"{[m.name for m in signals]} in it, or list as many signal metrics as alarms)",
+            )
+    return paired
+
+
+def create_alarms(target: AwsTarget, resources: RegionResources, *, description: str, field: str) -> None:
+    cloudwatch = deployer_client("cloudwatch", target)
+    for alarm, spec in alarm_metrics(resources, field).items():
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm,
+            AlarmDescription=f"{description} {spec.name} in {target.region}",
+            Namespace=spec.namespace,
+            MetricName=spec.metric_name,
+            Dimensions=[{"Name": k, "Value": v} for k, v in spec.dimensions.items()],
+            Statistic=spec.statistic,
+            Period=spec.period_seconds,
+            EvaluationPeriods=EVALUATION_PERIODS,
+            DatapointsToAlarm=DATAPOINTS_TO_ALARM,
+            Threshold=spec.healthy_threshold,
+            ComparisonOperator=OPERATORS[spec.healthy_when],
+            TreatMissingData="missing",
+        )
+
+
+def _normal(text: str) -> str:
+    return text.lower().replace("-", "").replace("_", "")
