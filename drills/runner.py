@@ -28,7 +28,7 @@ from drills.faults import inject_bad_deploy, inject_bad_flag, inject_bad_lambda,
 from drills.intake import DrillIntake, count_incident_runs
 from drills.observe import observe
 from drills.prefect_server import LocalPrefectServer
-from drills.responder import DrillResponder
+from drills.responder import DrillResponder, drill_keys, with_identities
 from drills.sandbox import Sandbox
 from drills.scenario import DELIVERY_KINDS, Answer, Fault, FaultKind, Responder, Scenario, scenario_policy
 from drills.scorecard import Scorecard, score
@@ -136,7 +136,9 @@ def _run(
     console: Console,
 ) -> Scorecard:
     timing = scenario.timing
-    policy_path = write_drill_policy(scenario_policy(scenario, source=scenario.name), output / "policy.yaml")
+    keys = drill_keys(responder_config.people, output / "keys")
+    policy = with_identities(scenario_policy(scenario, source=scenario.name), keys)
+    policy_path = write_drill_policy(policy, output / "policy.yaml")
     settings = RunSettings(
         catalog_path=str(catalog_path),
         policy_path=str(policy_path),
@@ -153,7 +155,9 @@ def _run(
         alerts = first_alerts(scenario, catalog, onset)
         names = ", ".join(a.name for a in alerts)
         console.print(f"[bold]alert:[/] {names} at {onset:%H:%M:%S}; running incident-response")
-        responder = DrillResponder(responder_config, console=console).start()
+        responder = DrillResponder(
+            responder_config, console=console, keys=keys, key_folder=output / "keys"
+        ).start()
         try:
             if scenario.alert_count == 1:
                 state = incident_response(alert=alerts[0], settings=settings, return_state=True)

@@ -78,15 +78,33 @@ class Fault(_Strict):
         return DEFAULT_AT_SECONDS if given is None else given
 
 
+class Channel(StrEnum):
+    """Where the drill's people answer approvals."""
+
+    UI = "ui"  # the resume API, as the Prefect UI's form; signed where the rule needs it
+    CLI = "cli"  # always signed with the person's drill key, as `firebreak approve --key`
+
+
 class Responder(_Strict):
     """How the humans in the drill answer paused steps."""
 
     approvals: Answer = Answer.APPROVE
     approver: str = Field(default="alice", description="Name given when approving.")
+    approvers: list[str] = Field(
+        default_factory=list,
+        description="Several approvers for M-of-N rules, answering in turn (each once per plan).",
+    )
+    channel: Channel = Field(default=Channel.UI, description="ui or cli (see docs/drills.md).")
     human_steps: Answer = Field(default=Answer.APPROVE, description="approve = confirm 'done'.")
     kill_switch_at_approval: bool = Field(
         default=False, description="Flip the kill switch when the first approval is requested, then approve."
     )
+
+
+    @property
+    def people(self) -> list[str]:
+        """Who answers approvals, in turn: ``approvers`` if given, else ``approver`` alone."""
+        return self.approvers or [self.approver]
 
 
 class Recovery(_Strict):

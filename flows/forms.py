@@ -17,6 +17,7 @@ from pydantic import Field
 
 from flows.ranking import Adjustment
 from policies import Decision
+from policies.approvals import Identity
 from tasks.plan import Plan
 
 
@@ -41,6 +42,16 @@ class ApprovalInput(RunInput):
     plan_hash: str = Field(
         title="Plan hash (leave as filled in)",
         description="Binds your answer to this exact plan; an answer for another plan is refused.",
+    )
+    identity: Identity = Field(
+        default=Identity.DECLARED,
+        title="Identity the rule needs (leave as filled in)",
+        description="verified: a typed name does not count; answer from the CLI with --key, or in Slack.",
+    )
+    proof: str = Field(
+        default="",
+        title="Signed proof (leave empty in the UI)",
+        description="Filled in by `firebreak approve --key` and by the Slack receiver.",
     )
 
 
@@ -86,6 +97,7 @@ def approval_markdown(
     deadline: datetime,
     needed: int,
     have: list[str],
+    identity: Identity = Identity.DECLARED,
 ) -> str:
     """The description shown above the approval form: what changes, by when to decide, why.
 
@@ -113,11 +125,24 @@ def approval_markdown(
         "",
         supporting,
         "",
-        "**Your answer** (below): switch *Approve this plan* on to approve, leave it off to "
-        "reject; give your name as the policy lists it, and a reason for the record. Leave "
-        f"*Plan Hash* as filled in (`{plan.hash}`): it binds your answer to this exact plan.",
+        _how_to_answer(plan, identity),
     ]
     return "\n".join(lines)
+
+
+def _how_to_answer(plan: Plan, identity: Identity) -> str:
+    if identity is Identity.VERIFIED:
+        return (
+            "**Your answer:** this rule needs a **verified identity**: a name typed into this "
+            "form is refused. Answer with the Slack buttons, or from a terminal with your key: "
+            f"`firebreak approve FLOW_RUN_ID --as NAME --plan-hash {plan.hash} --key PATH` "
+            "(or set FIREBREAK_APPROVER_KEY)."
+        )
+    return (
+        "**Your answer** (below): switch *Approve this plan* on to approve, leave it off to "
+        "reject; give your name as the policy lists it, and a reason for the record. Leave "
+        f"*Plan Hash* as filled in (`{plan.hash}`): it binds your answer to this exact plan."
+    )
 
 
 def similar_incident_lines(adjustments: list[Adjustment]) -> list[str]:

@@ -1,8 +1,11 @@
 """The human gates: pause for an approval (M-of-N, bound to a plan hash) or for a human-only step.
 
-Only this module pauses flow runs. Each answer is checked by the policy's pure
-``evaluate_approvals``; refused answers (unknown approver, self-approval, another plan's hash)
-are recorded with their reason and the gate keeps waiting until the deadline.
+Only this module pauses flow runs. Each answer's proof of identity, when it carries one, is
+checked here (flows/identity.py: signed for this run and plan, fresh, not used before in this
+run, by a key the policy lists), then the answers are checked by the policy's pure
+``evaluate_approvals``; refused answers (unknown approver, self-approval, another plan's hash,
+a typed name where the rule needs a verified identity, a forged or replayed proof) are
+recorded with their reason and the gate keeps waiting until the deadline.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ from enum import StrEnum
 
 from prefect import pause_flow_run
 from prefect.exceptions import FlowPauseTimeout, Pause
+from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
 from flows.forms import ApprovalInput, HumanTaskInput, approval_markdown, checklist_markdown
+from flows.identity import ProofCheck, check_proof
 from flows.timeline import Stage, Timeline
 from policies import ApprovalAnswer, ApprovalStatus, Decision, Policy, evaluate_approvals
+from policies.approvals import Proof
 from tasks.plan import Plan
 
 
@@ -33,6 +39,33 @@ class GateOutcome(BaseModel):
     people: list[str] = Field(default_factory=list, description="Approvers counted / operator.")
     reason: str = ""
     on_timeout: str | None = Field(default=None, description="The policy's answer when timed out.")
+
+
+def _used_proofs(timeline: Timeline) -> set[str]:
+    return {str(e.data["proof_id"]) for e in timeline.events("approval-answer") if e.data.get("proof_id")}
+
+
+def _checked(answer: ApprovalInput, *, policy: Policy, plan_hash: str, timeline: Timeline) -> ProofCheck:
+    """The identity finding for one answer: declared (no proof), verified, or invalid."""
+    if not answer.proof:
+        return ProofCheck(proof=Proof.DECLARED)
+    check = check_proof(
+        answer.proof,
+        policy=policy,
+        flow_run_id=str(flow_run.id),
+        plan_hash=plan_hash,
+        now=datetime.now(UTC),
+        used=_used_proofs(timeline),
+    )
+    s = check.statement
+    if check.proof is Proof.VERIFIED and s is not None and (s.approver, s.approve) != (
+        answer.approver,
+        answer.approve,
+    ):
+        verb = "approve" if s.approve else "reject"
+        detail = f"the signature says {s.approver} chose {verb}, the form differs"
+        return check.model_copy(update={"proof": Proof.INVALID, "detail": detail})
+    return check
 
 
 def request_approval(
@@ -73,8 +106,10 @@ def request_approval(
                 deadline=deadline,
                 needed=rule.min_approvers,
                 have=accepted,
+                identity=rule.identity,
             ),
             plan_hash=plan.hash,
+            identity=rule.identity,
         )
         try:
             answer = pause_flow_run(
@@ -90,12 +125,15 @@ def request_approval(
             return GateOutcome(
                 status=GateStatus.TIMED_OUT, people=accepted, reason=str(e), on_timeout=rule.on_timeout.value
             )
+        check = _checked(answer, policy=policy, plan_hash=plan.hash, timeline=timeline)
         answers.append(
             ApprovalAnswer(
                 approver=answer.approver,
                 approved=answer.approve,
                 reason=answer.reason,
                 plan_hash=answer.plan_hash,
+                proof=check.proof,
+                proof_detail=check.detail,
             )
         )
         verdict = evaluate_approvals(rule, answers, requester=requester, plan_hash=plan.hash, policy=policy)
@@ -110,6 +148,9 @@ def request_approval(
             actor=answer.approver,
             plan_hash=plan.hash,
             verdict=verdict.model_dump(mode="json"),
+            proof=check.proof.value,
+            proof_id=check.proof_id,
+            channel=check.statement.channel.value if check.statement else None,
         )
         if verdict.status is ApprovalStatus.APPROVED:
             return GateOutcome(status=GateStatus.APPROVED, people=accepted, reason=answer.reason)

@@ -8,14 +8,19 @@ server's verdict: an invalid answer comes back as HTTP 200 with status REJECT, n
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
 from prefect.client.schemas.objects import FlowRun, StateType
 from pydantic import BaseModel, Field
+
+from flows.identity import Channel, Statement, sign_statement
+from policies.approvals import Identity
 
 
 class ResumeRefusedError(RuntimeError):
@@ -31,6 +36,7 @@ class PendingStep(BaseModel):
     pause_key: str = Field(description="Unique per pause: a re-asked question is a new step.")
     description: str
     plan_hash: str | None = None
+    identity: Identity = Field(default=Identity.DECLARED, description="What the rule accepts as proof.")
     schema_: dict[str, Any] = {}
 
 
@@ -68,6 +74,7 @@ def pending_steps(limit: int = 50) -> list[PendingStep]:
                     pause_key=keyset["schema"],
                     description=str(description),
                     plan_hash=props.get("plan_hash", {}).get("default"),
+                    identity=Identity(props.get("identity", {}).get("default", Identity.DECLARED)),
                     schema_=schema,
                 )
             )
@@ -86,11 +93,33 @@ def answer_step(flow_run_id: UUID, run_input: dict[str, Any]) -> None:
         raise ResumeRefusedError(f"Prefect refused the answer for {flow_run_id}: {reason}")
 
 
-def approval_input(step: PendingStep, *, approver: str, approve: bool, reason: str) -> dict[str, Any]:
-    """The run input of an approval answer, bound to the plan hash the step shows."""
+def approval_input(
+    step: PendingStep,
+    *,
+    approver: str,
+    approve: bool,
+    reason: str,
+    key: Ed25519PrivateKey | None = None,
+) -> dict[str, Any]:
+    """The run input of an approval answer, bound to the plan hash the step shows; with
+    ``key``, signed by the approver (approver, run, plan hash, decision, now), which proves
+    their identity to a rule that needs it."""
     if step.plan_hash is None:
         raise ResumeRefusedError(f"flow run {step.flow_run_id} is not waiting for an approval")
-    return {"approve": approve, "approver": approver, "reason": reason, "plan_hash": step.plan_hash}
+    run_input: dict[str, Any] = {
+        "approve": approve, "approver": approver, "reason": reason, "plan_hash": step.plan_hash
+    }
+    if key is not None:
+        statement = Statement(
+            approver=approver,
+            flow_run_id=str(step.flow_run_id),
+            plan_hash=step.plan_hash,
+            approve=approve,
+            signed_at=datetime.now(UTC),
+            channel=Channel.CLI,
+        )
+        run_input["proof"] = sign_statement(statement, key)
+    return run_input
 
 
 def human_input(*, operator: str, done: bool, notes: str) -> dict[str, Any]:

@@ -12,9 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from policies.approvals import ApprovalRule
+from policies.approvals import ApprovalRule, Identity, Person, PublicKeyText, person_key
 from policies.limits import GuardrailSettings, RateLimit
 from policies.modes import EnvironmentSettings, IncidentSettings, Mode
+from policies.paging import PagingSettings
 from policies.rules import ActionRule
 from policies.selectors import Glob, Name, matches_any
 from policies.severity import SeverityMatrix
@@ -49,6 +50,13 @@ class Policy(BaseModel):
         default=Tier.DENIED, description="Tier when no rule matches: denied unless set otherwise."
     )
     groups: dict[Name, list[Name]] = Field(default_factory=dict, description="Approver groups.")
+    people: dict[Name, Person] = Field(
+        default_factory=dict, description="How each approver proves identity (key, Slack id)."
+    )
+    attestors: list[PublicKeyText] = Field(
+        default_factory=list,
+        description="Public keys of the receivers whose attestations of Slack answers count.",
+    )
     severity: SeverityMatrix = Field(default_factory=SeverityMatrix)
     rules: list[ActionRule] = Field(default_factory=list, description="First match wins.")
     guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)
@@ -58,6 +66,9 @@ class Policy(BaseModel):
         default_factory=dict, description="Per-environment overrides (first matching glob wins)."
     )
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
+    paging: PagingSettings = Field(
+        default_factory=PagingSettings, description="Escalation levels (PagerDuty) per severity."
+    )
 
     @classmethod
     def deny_all(cls, reason: str) -> Policy:
@@ -103,6 +114,39 @@ class Policy(BaseModel):
             if settings.mode is not None and matches_any([pattern], environment):
                 return settings.mode
         return self.mode
+
+    def person(self, name: str) -> Person | None:
+        """The identity entry of ``name`` (compared like approver names), or None."""
+        wanted = person_key(name)
+        return next((p for n, p in self.people.items() if person_key(n) == wanted), None)
+
+    def identity_gaps(self) -> list[str]:
+        """Why verified-identity rules cannot be satisfied as written (warnings, not errors:
+        the shipped policy names people whose keys each team adds)."""
+        gaps: list[str] = []
+        for i, rule in enumerate(self.approvals):
+            if rule.identity is not Identity.VERIFIED:
+                continue
+            allowed = rule.allowed(self.groups)
+            names = sorted(allowed) if allowed is not None else sorted(person_key(n) for n in self.people)
+            provable = [n for n in names if (p := self.person(n)) is not None and p.can_prove]
+            if missing := [n for n in names if n not in provable]:
+                gaps.append(
+                    f"approvals[{i}] ({rule.name}): identity verified, but {', '.join(missing)} "
+                    "have no public_key or slack_id under people: their answers will be refused"
+                )
+            if len(provable) < rule.min_approvers:
+                gaps.append(
+                    f"approvals[{i}] ({rule.name}): needs {rule.min_approvers} verified approver(s), "
+                    f"only {len(provable)} can prove who they are"
+                )
+            slack_only = [n for n in provable if (p := self.person(n)) is not None and p.public_key is None]
+            if slack_only and not self.attestors:
+                gaps.append(
+                    f"approvals[{i}] ({rule.name}): {', '.join(slack_only)} can answer only by Slack, "
+                    "and no attestors (receiver public keys) are listed"
+                )
+        return gaps
 
     def is_production(self, environment: str) -> bool:
         """True when the environment counts as production."""

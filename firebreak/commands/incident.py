@@ -49,8 +49,10 @@ def pending(
         console.print(Markdown(step.description))
         verb = "approve" if step.kind == "approval" else "confirm done"
         bind = f" --plan-hash {step.plan_hash}" if step.plan_hash else ""
+        sign = " --key PATH" if step.identity == "verified" else ""
         console.print(
-            f"-> {verb}: firebreak approve {step.flow_run_id} --as NAME{bind} [--reject] [--reason TEXT]"
+            f"-> {verb}: firebreak approve {step.flow_run_id} --as NAME{bind}{sign} [--reject] "
+            "[--reason TEXT]"
         )
 
 
@@ -65,13 +67,29 @@ def approve(
         str | None,
         typer.Option(help="The hash `firebreak pending` showed you: refuse if the plan changed since."),
     ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="FIREBREAK_APPROVER_KEY",
+            help="Your ed25519 private key (PEM): signs the answer, proving it is yours.",
+        ),
+    ] = None,
 ) -> None:
     """Answer a paused step: approve or reject a plan, or confirm a human-only checklist.
 
     The answer is bound to the plan hash the step shows; the flow then checks it against the
-    policy (allowed approvers, M-of-N, requester may not approve) and records the verdict.
+    policy (allowed approvers, M-of-N, requester may not approve) and records the verdict. With
+    --key (or FIREBREAK_APPROVER_KEY) it is signed: approver, flow run, plan hash, decision and
+    the time, which is what a rule with `identity: verified` needs.
     """
+    from flows.identity import IdentityError, load_private_key
     from flows.pending import ResumeRefusedError, answer_step, approval_input, human_input, pending_steps
+    from policies.approvals import Identity
+
+    try:
+        signing_key = load_private_key(key) if key is not None else None
+    except IdentityError as e:
+        raise _fail(str(e)) from e
 
     step = next((s for s in pending_steps() if s.flow_run_id == flow_run_id), None)
     if step is None:
@@ -81,8 +99,13 @@ def approve(
             f"the plan changed: it is now {step.plan_hash}, you reviewed {plan_hash}; "
             "read it again with `firebreak pending`"
         )
+    if step.kind == "approval" and step.identity is Identity.VERIFIED and signing_key is None:
+        raise _fail(
+            "this step's rule needs a verified identity: sign your answer with --key PATH "
+            "(or FIREBREAK_APPROVER_KEY), or answer with the Slack buttons"
+        )
     run_input = (
-        approval_input(step, approver=as_, approve=not reject, reason=reason)
+        approval_input(step, approver=as_, approve=not reject, reason=reason, key=signing_key)
         if step.kind == "approval"
         else human_input(operator=as_, done=not reject, notes=reason)
     )

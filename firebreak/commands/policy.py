@@ -16,6 +16,7 @@ from rich.table import Table
 
 from policies import (
     ActionRequest,
+    ApprovalRule,
     DecisionContext,
     Explanation,
     Policy,
@@ -25,6 +26,7 @@ from policies import (
     explain,
     load_policy,
 )
+from policies.approvals import Identity
 
 INVALID = 2
 _PASSED, _FAILED = "[green]passed[/green]", "[bold red]FAILED[/bold red]"
@@ -57,8 +59,31 @@ def check(
     typer.echo(
         f"{file}: valid policy {policy.name!r}: {len(policy.rules)} rules, {len(policy.approvals)} "
         f"approval rules, {len(policy.rate_limits)} rate limits, "
-        f"{len(policy.guardrails.freeze_windows)} freeze windows"
+        f"{len(policy.guardrails.freeze_windows)} freeze windows, {len(policy.people)} people with "
+        "identities"
     )
+    for gap in policy.identity_gaps():
+        typer.echo(f"{file}: warning: {gap}", err=True)
+
+
+@policy_app.command("keygen")
+def keygen(
+    name: Annotated[str, typer.Argument(help="The approver, as the policy names them.")],
+    out: Annotated[Path, typer.Option(help="Where to write the private key (PEM, mode 0600).")],
+) -> None:
+    """Make an approver's signing key: the private key goes to OUT (for `approve --key`), the
+    public key is printed as the policy's `people:` entry."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from flows.identity import private_key_pem, public_key_text
+
+    if out.exists():
+        typer.echo(f"{out}: exists; refusing to overwrite a key", err=True)
+        raise typer.Exit(INVALID)
+    key = Ed25519PrivateKey.generate()
+    out.touch(mode=0o600)
+    out.write_bytes(private_key_pem(key))
+    typer.echo(f"people:\n  {name}: {{public_key: \"{public_key_text(key.public_key())}\"}}")
 
 
 def _counts(pairs: list[str]) -> dict[str, int]:
@@ -106,8 +131,14 @@ def _print(explanation: Explanation, console: Console) -> None:
     console.print(
         f"{label} {rule.name!r}: {rule.min_approvers} distinct approver(s) from: {who}; "
         f"requester may approve: {'yes' if rule.requester_may_approve else 'no'}; "
-        f"timeout {rule.timeout_seconds}s, then {rule.on_timeout}"
+        f"timeout {rule.timeout_seconds}s, then {rule.on_timeout}; identity: {_identity(rule)}"
     )
+
+
+def _identity(rule: ApprovalRule) -> str:
+    if rule.identity is Identity.VERIFIED:
+        return "verified (a signed CLI answer, `approve --key`, or a Slack click; a typed name is refused)"
+    return "declared (a name typed in the UI or the CLI counts)"
 
 
 @policy_app.command(

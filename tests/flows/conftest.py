@@ -30,6 +30,7 @@ from flows.settings import RunSettings
 from flows.timeline import Timeline
 from tasks.aws import call, client
 from tasks.catalog import Catalog
+from tests.people import with_people
 
 
 @pytest.fixture(scope="session")
@@ -49,13 +50,14 @@ class World:
     catalog_path: Path
 
     def settings(self, policy: dict[str, Any] | None = None) -> RunSettings:
-        policy_path = None
-        if policy is not None:
-            policy_path = self.tmp / "policy.yaml"
-            policy_path.write_text(yaml.safe_dump(policy))
+        # Every test runs under a policy that lists the test people's keys (tests/people.py),
+        # so the scripted humans can sign where a rule needs a verified identity.
+        policy_path = self.tmp / "policy.yaml"
+        data = policy if policy is not None else default_policy_data()
+        policy_path.write_text(yaml.safe_dump(with_people(data)))
         return RunSettings(
             catalog_path=str(self.catalog_path),
-            policy_path=str(policy_path) if policy_path else None,
+            policy_path=str(policy_path),
             output_dir=str(self.tmp / "incidents"),
             confirm_window_seconds=10,
             bake_seconds=20,

@@ -7,7 +7,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from flows.pending import PendingStep, ResumeRefusedError, answer_step, pending_steps
+from flows.pending import PendingStep, ResumeRefusedError, answer_step, approval_input, pending_steps
+from policies.approvals import Identity
+from tests.people import PEOPLE, key_of
 
 REFUSER = "alice"
 
@@ -15,13 +17,19 @@ REFUSER = "alice"
 class Script:
     """Answers each new paused step with the next entry of ``answers``.
 
-    An entry is a dict of run input; for approvals ``plan_hash`` is filled from the step
-    unless the entry sets it (to test answers for another plan). ``None`` leaves the step
-    unanswered (to test timeouts). ``before(step)`` runs first (e.g. flip the kill switch).
+    An entry is a dict of run input, or a function of the step that returns one; for approvals
+    ``plan_hash`` is filled from the step unless the entry sets it (to test answers for another
+    plan), and where the rule needs a verified identity a test person's answer is signed with
+    their key (tests/people.py) unless the entry has ``"unsigned": True`` (a name typed in the
+    UI) or its own ``proof``. ``None`` leaves the step unanswered (to test timeouts). ``before(step)`` runs first
+    (e.g. flip the kill switch).
     """
 
     def __init__(
-        self, answers: list[dict[str, Any] | None], *, before: Callable[[PendingStep], None] | None = None
+        self,
+        answers: list[dict[str, Any] | Callable[[PendingStep], dict[str, Any]] | None],
+        *,
+        before: Callable[[PendingStep], None] | None = None,
     ) -> None:
         self.answers = list(answers)
         self.before = before
@@ -60,13 +68,30 @@ class Script:
                     self.before(step)
                 if answer is None:
                     continue
-                run_input = dict(answer)
+                run_input = dict(answer(step) if callable(answer) else answer)
                 if step.kind == "approval":
+                    run_input = _signed_if_needed(step, run_input)
                     run_input.setdefault("plan_hash", step.plan_hash)
                 try:
                     answer_step(step.flow_run_id, run_input)
                 except ResumeRefusedError as e:
                     self.refused.append(str(e))
+
+
+def _signed_if_needed(step: PendingStep, run_input: dict[str, Any]) -> dict[str, Any]:
+    """Sign a test person's answer, as `firebreak approve --key` would, where the rule needs it."""
+    who = run_input.get("approver")
+    if (
+        run_input.pop("unsigned", False)
+        or "proof" in run_input
+        or step.identity is not Identity.VERIFIED
+        or who not in PEOPLE
+    ):
+        return run_input
+    signed = approval_input(
+        step, approver=who, approve=run_input["approve"], reason=run_input.get("reason", ""), key=key_of(who)
+    )
+    return {**signed, **{k: v for k, v in run_input.items() if k == "plan_hash"}}
 
 
 def _refusal(step: PendingStep) -> dict[str, Any]:

@@ -21,7 +21,8 @@ def _verdicts(world: World, timeline_events: list[Any]) -> list[dict[str, Any]]:
 
 
 def _rollback_rule(policy: dict[str, Any]) -> dict[str, Any]:
-    rule: dict[str, Any] = next(r for r in policy["approvals"] if r["name"] == "rollbacks")
+    # The approval rule a prod rollback meets first (issue 15: it needs a verified identity).
+    rule: dict[str, Any] = next(r for r in policy["approvals"] if r["name"] == "prod-rollbacks")
     return rule
 
 

@@ -8,14 +8,17 @@ import json
 import threading
 import time
 
+from pytest import MonkeyPatch
 from typer.testing import CliRunner
 
 from drills import seed_names as n
 from drills.faults import inject_bad_deploy
 from firebreak.cli import app
+from flows.identity import private_key_pem
 from flows.incident import incident_response
 from flows.killswitch import kill_switch_on
 from tests.flows.conftest import World
+from tests.people import key_of
 
 runner = CliRunner()
 
@@ -32,7 +35,7 @@ def _wait_for_pending(timeout: float = 60) -> list[dict[str, object]]:
     raise AssertionError("no paused step appeared")
 
 
-def test_pending_and_approve_from_the_cli_roll_back(world: World) -> None:
+def test_pending_and_approve_from_the_cli_roll_back(world: World, monkeypatch: MonkeyPatch) -> None:
     inject_bad_deploy(world.sandbox.target(), world.catalog, n.PRIMARY_REGION)
     alert = world.alert()
     settings = world.settings()
@@ -46,7 +49,13 @@ def test_pending_and_approve_from_the_cli_roll_back(world: World) -> None:
 
     stale = runner.invoke(app, ["approve", run_id, "--as", "alice", "--plan-hash", "0" * 16])
     assert stale.exit_code == 2 and "the plan changed" in stale.output
+    # A prod rollback needs a verified identity (issue 15): unsigned, the CLI says how instead.
+    unsigned = runner.invoke(app, ["approve", run_id, "--as", "alice"])
+    assert unsigned.exit_code == 2 and "--key PATH" in unsigned.output, (unsigned.output, step)
 
+    key_file = world.tmp / "alice.pem"
+    key_file.write_bytes(private_key_pem(key_of("alice")))
+    monkeypatch.setenv("FIREBREAK_APPROVER_KEY", str(key_file))
     ok = runner.invoke(
         app,
         [

@@ -12,6 +12,7 @@ from policies import (
     default_policy,
     evaluate_approvals,
 )
+from policies.approvals import Identity, Proof
 from tests.policies.helpers import policy
 
 HASH = "a1b2c3d4e5f60718"
@@ -111,3 +112,34 @@ def test_default_comms_rule_needs_two_of_the_listed_people() -> None:
     assert result.status is ApprovalStatus.PENDING
     result = evaluate_approvals(comms, answers, requester=None, plan_hash=HASH, policy=p)
     assert result.status is ApprovalStatus.APPROVED
+
+
+VERIFIED = ApprovalRule(name="prod", groups=["leads"], identity=Identity.VERIFIED)
+
+
+def test_a_typed_name_does_not_count_where_the_rule_needs_a_verified_identity() -> None:
+    result = verdict(VERIFIED, [yes("alice")])
+    assert result.status is ApprovalStatus.PENDING and result.accepted == []
+    assert "needs a verified identity" in result.refusals[0]
+    assert "--key" in result.refusals[0]  # says how to answer instead
+
+
+def test_a_verified_answer_counts_and_an_invalid_proof_never_does() -> None:
+    proven = yes("alice").model_copy(update={"proof": Proof.VERIFIED})
+    assert verdict(VERIFIED, [proven]).status is ApprovalStatus.APPROVED
+    forged = yes("bob").model_copy(update={"proof": Proof.INVALID, "proof_detail": "does not verify"})
+    result = verdict(LEADS, [forged])  # refused even where a typed name would do
+    assert result.refusals == {0: "bob: identity not proven: does not verify"}
+
+
+def test_policy_identity_gaps_name_who_cannot_prove_who_they_are() -> None:
+    data = {
+        "groups": {"leads": ["alice", "bob"]},
+        "people": {"alice": {"public_key": "ed25519:" + "A" * 42 + "A="}},
+        "approvals": [{"name": "prod", "groups": ["leads"], "identity": "verified"}],
+    }
+    gaps = policy(**data).identity_gaps()
+    assert gaps == [
+        "approvals[0] (prod): identity verified, but bob have no public_key or slack_id under "
+        "people: their answers will be refused"
+    ]

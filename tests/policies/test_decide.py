@@ -49,7 +49,9 @@ def test_approval_tier_carries_the_first_matching_approval_rule() -> None:
     decision = decide(request("rollback.ecs"), context(), default_policy())
     assert decision.tier is Tier.APPROVAL
     assert decision.approval is not None
-    assert decision.approval.name == "rollbacks"
+    # issue 15: in prod the first matching rule is the one that needs a verified identity
+    assert decision.approval.name == "prod-rollbacks"
+    assert decision.approval.identity == "verified"
     assert decision.approval.groups == ["oncall-leads"]
     assert decision.approval.on_timeout is TimeoutOutcome.ESCALATE
     assert not decision.approval.requester_may_approve

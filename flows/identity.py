@@ -1,0 +1,213 @@
+"""Proven approver identity: signed answers (ed25519) and how the flow checks them.
+
+An answer signs a :class:`Statement`: approver, flow run, plan hash, decision, channel and the
+time it was signed. Not the pause key: Prefect changes it after every answer, so a signature
+over it could not be made ahead of the click. A CLI answer is signed with the approver's own
+key (``firebreak approve --key``); a Slack click is signed by the receiver that verified
+Slack's callback signature, as an attestation naming the Slack user, because the receiver
+resumes runs with the same Prefect credential as everyone else.
+
+:func:`check_proof` is pure: the gate passes in the policy, the run, the plan hash, the time
+and the proof ids already used in this run, and gets a :class:`ProofCheck` back.
+
+>>> key = Ed25519PrivateKey.generate()
+>>> token = sign_statement(Statement(approver="alice", flow_run_id="r1", plan_hash="h",
+...     approve=True, signed_at=datetime.now(UTC), channel=Channel.CLI), key)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from policies import Policy
+from policies.approvals import Proof
+
+MAX_AGE = timedelta(minutes=5)  # a signature older than this is stale
+MAX_SKEW = timedelta(seconds=60)  # clocks may disagree by this much
+KEY_PREFIX = "ed25519:"
+
+
+class IdentityError(ValueError):
+    """A key or a signed answer cannot be read."""
+
+
+class Channel(StrEnum):
+    """Where a proven answer came from."""
+
+    CLI = "cli"  # signed by the approver's own key
+    SLACK = "slack"  # signed by the receiver after verifying Slack's callback
+
+
+class Statement(BaseModel):
+    """What a signature binds: who decided what, for which run and plan, when, and through what."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    approver: str
+    flow_run_id: str
+    plan_hash: str
+    approve: bool
+    signed_at: AwareDatetime
+    channel: Channel
+    slack_user: str | None = None
+
+    def message(self) -> bytes:
+        """The canonical bytes that are signed (sorted keys, no spaces)."""
+        data = self.model_dump(mode="json")
+        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+
+class SignedAnswer(BaseModel):
+    """A statement and its signature, carried in the answer form's ``proof`` field."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    statement: Statement
+    signature: str
+
+    @property
+    def proof_id(self) -> str:
+        """Identifies this signature in the timeline, so a replay of it is recognised."""
+        return hashlib.sha256(self.signature.encode()).hexdigest()[:16]
+
+
+class ProofCheck(BaseModel):
+    """The flow's finding about one answer's identity."""
+
+    model_config = ConfigDict(frozen=True)
+
+    proof: Proof
+    detail: str = ""
+    statement: Statement | None = None
+    proof_id: str | None = None
+
+
+def public_key_text(key: Ed25519PublicKey) -> str:
+    """The policy's form of a public key: ``ed25519:`` and its raw bytes in base64."""
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return KEY_PREFIX + base64.b64encode(raw).decode()
+
+
+def public_key_from_text(text: str) -> Ed25519PublicKey:
+    """Parse a policy public key; IdentityError when it is not one."""
+    try:
+        raw = base64.b64decode(text.removeprefix(KEY_PREFIX), validate=True)
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except (binascii.Error, ValueError) as e:
+        raise IdentityError(f"not an ed25519 public key: {text[:20]}...") from e
+
+
+def private_key_pem(key: Ed25519PrivateKey) -> bytes:
+    """PKCS#8 PEM, unencrypted: the file ``--key`` reads (keep it readable by its owner only)."""
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    """Read an approver's (or the receiver's) ed25519 key from a PEM file."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except OSError as e:
+        raise IdentityError(f"{path}: cannot read: {e.strerror}") from e
+    except ValueError as e:
+        raise IdentityError(f"{path}: not a PEM private key") from e
+    if not isinstance(key, Ed25519PrivateKey):
+        raise IdentityError(f"{path}: not an ed25519 key")
+    return key
+
+
+def sign_statement(statement: Statement, key: Ed25519PrivateKey) -> str:
+    """The ``proof`` token for ``statement``: URL-safe base64 of the signed answer's JSON."""
+    signature = base64.b64encode(key.sign(statement.message())).decode()
+    signed = SignedAnswer(statement=statement, signature=signature)
+    return base64.urlsafe_b64encode(signed.model_dump_json().encode()).decode()
+
+
+def read_proof(token: str) -> SignedAnswer:
+    """Decode a proof token; IdentityError when it is not one."""
+    try:
+        return SignedAnswer.model_validate_json(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, ValidationError) as e:
+        raise IdentityError("the proof is not a signed answer") from e
+
+
+def _invalid(detail: str, signed: SignedAnswer | None = None) -> ProofCheck:
+    return ProofCheck(
+        proof=Proof.INVALID,
+        detail=detail,
+        statement=signed.statement if signed else None,
+        proof_id=signed.proof_id if signed else None,
+    )
+
+
+def _verifies(signed: SignedAnswer, keys: list[str]) -> bool:
+    try:
+        signature = base64.b64decode(signed.signature, validate=True)
+    except binascii.Error:
+        return False
+    for text in keys:
+        try:
+            public_key_from_text(text).verify(signature, signed.statement.message())
+        except (InvalidSignature, IdentityError):
+            continue
+        return True
+    return False
+
+
+def _signers(statement: Statement, policy: Policy) -> list[str] | str:
+    """The keys that may sign ``statement``, or why nobody may."""
+    person = policy.person(statement.approver)
+    if person is None:
+        return f"{statement.approver} is not listed under the policy's people"
+    if statement.channel is Channel.CLI:
+        return [person.public_key] if person.public_key else f"{statement.approver} has no public_key"
+    if person.slack_id is None or person.slack_id != statement.slack_user:
+        return f"Slack user {statement.slack_user} is not {statement.approver}'s slack_id"
+    return list(policy.attestors) or "the policy lists no attestors for Slack answers"
+
+
+def check_proof(
+    token: str,
+    *,
+    policy: Policy,
+    flow_run_id: str,
+    plan_hash: str,
+    now: datetime,
+    used: set[str],
+) -> ProofCheck:
+    """Check a proof token: bound to this run and plan, fresh, unused, signed by a key the
+    policy lists for the approver (CLI) or by an attestor for the approver's Slack id (Slack)."""
+    try:
+        signed = read_proof(token)
+    except IdentityError as e:
+        return _invalid(str(e))
+    s = signed.statement
+    if s.flow_run_id != flow_run_id:
+        return _invalid(f"signed for flow run {s.flow_run_id}, not this one", signed)
+    if s.plan_hash != plan_hash:
+        return _invalid(f"signed for plan {s.plan_hash}, not {plan_hash}", signed)
+    if s.signed_at > now + MAX_SKEW:
+        return _invalid(f"signed in the future ({s.signed_at:%H:%M:%S})", signed)
+    if now - s.signed_at > MAX_AGE:
+        return _invalid(f"stale: signed at {s.signed_at:%H:%M:%S}, more than {MAX_AGE} ago", signed)
+    if signed.proof_id in used:
+        return _invalid(f"replayed: proof {signed.proof_id} was already used in this run", signed)
+    signers = _signers(s, policy)
+    if isinstance(signers, str):
+        return _invalid(signers, signed)
+    if not _verifies(signed, signers):
+        return _invalid(f"the {s.channel.value} signature does not verify", signed)
+    return ProofCheck(proof=Proof.VERIFIED, statement=s, proof_id=signed.proof_id)
+
