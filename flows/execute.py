@@ -22,6 +22,7 @@ from typing import Any
 from flows.gate import GateStatus, request_approval, request_human_action
 from flows.incident_run import IncidentRun
 from flows.killswitch import kill_switch_on, write_guard_for
+from flows.paging import page_human
 from flows.ratelimits import Slot, current_counts, release, reserve
 from flows.report import MitigationRecord, MitigationStatus
 from flows.timeline import Stage
@@ -127,6 +128,7 @@ def execute_plan(
                 requester=run.requester,
                 evidence=evidence,
                 poll_seconds=run.settings.approval_poll_seconds,
+                incident=run,
             )
             if outcome.status is not GateStatus.APPROVED:
                 return _record(
@@ -157,6 +159,7 @@ def execute_plan(
                 aws_faults=e.aws_faults,
                 live_state=e.live_state,
             )
+            page_human(run, stage, f"mitigation {plan.kind} failed: {e}")
             return _record(label, plan, decision, MitigationStatus.FAILED, detail=str(e), people=people), None
         status = MitigationStatus.APPLIED if applied.changed else MitigationStatus.NOOP
         detail = f"applied; read-back failed: {applied.read_back_error}" if applied.read_back_error else ""
@@ -208,6 +211,7 @@ def _hand_to_human(
         timeline=run.timeline,
         timeout_seconds=run.settings.bake_seconds * 4,
         poll_seconds=run.settings.approval_poll_seconds,
+        incident=run,
     )
     return _record(label, plan, decision, MitigationStatus(outcome.status.value), people=outcome.people)
 
@@ -249,7 +253,8 @@ def _apply_guarded(run: IncidentRun, plan: Plan, stage: Stage) -> Applied:
     try:
         applied: Applied = apply_action(plan)
     except WriteRefusedError as e:
-        release(slots)
+        if not e.done:  # a refused multi-region change keeps its places for what it applied
+            release(slots)
         _record_refused(run, plan, stage, e)
         raise _Halted(last_look.model_copy(update={"reason": str(e)}), MitigationStatus.HALTED) from e
     except ActionError as e:
@@ -270,16 +275,8 @@ def _release_if_unchanged(slots: list[Slot], plan: Plan, error: ActionError) -> 
 def _record_refused(run: IncidentRun, plan: Plan, stage: Stage, error: WriteRefusedError) -> None:
     """Like a safety lever, the kill switch stops and does not undo: say exactly what is live."""
     if error.done:
-        run.timeline.add(
-            stage,
-            "applied",
-            f"{plan.kind}: partly applied before the kill switch stopped it ({', '.join(error.done)})",
-            plan_hash=plan.hash,
-            before=plan.before,
-            after=error.live_state,
-            plan=plan.model_dump(mode="json"),
-            partial=True,
-        )
+        message = f"{plan.kind}: partly applied before the kill switch stopped it ({', '.join(error.done)})"
+        _applied_entry(run, plan, stage, message, after=error.live_state, partial=True)
     run.timeline.add(
         stage,
         "halted",
@@ -299,15 +296,29 @@ def _record_applied(run: IncidentRun, plan: Plan, stage: Stage, applied: Applied
             f"{plan.kind}: {len(applied.aws_faults)} AWS error(s) met and overcome",
             aws_faults=applied.aws_faults,
         )
+    if not applied.changed:
+        run.timeline.add(stage, "noop", f"{plan.kind}: already in place", plan_hash=plan.hash)
+        return
     unconfirmed = f" (read-back failed: {applied.read_back_error})" if applied.read_back_error else ""
+    _applied_entry(
+        run,
+        plan,
+        stage,
+        f"{plan.kind}: changed{unconfirmed}",
+        after=applied.state_after,
+        request_ids=applied.request_ids,
+        read_back_error=applied.read_back_error,
+    )
+
+
+def _applied_entry(run: IncidentRun, plan: Plan, stage: Stage, message: str, **data: Any) -> None:
+    """The timeline's record of a change in effect: what ``recover`` and the reports read."""
     run.timeline.add(
         stage,
-        "applied" if applied.changed else "noop",
-        f"{plan.kind}: {'changed' if applied.changed else 'already in place'}{unconfirmed}",
+        "applied",
+        message,
         plan_hash=plan.hash,
-        request_ids=applied.request_ids,
         before=plan.before,
-        after=applied.state_after,
         plan=plan.model_dump(mode="json"),
-        read_back_error=applied.read_back_error,
+        **data,
     )

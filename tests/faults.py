@@ -76,24 +76,10 @@ def lose_answers(aws_client: Any, operation: str, count: int = 1) -> Iterator[Fa
 
     The call's effect is real (moto applied it); only the answer is lost.
     """
-    plan = FaultPlan([])
-    lost = [ReadTimeoutError(endpoint_url=INJECTED_URL) for _ in range(count)]
-
-    def after(http_response: AWSResponse, **_: Any) -> None:
-        if http_response.url == INJECTED_URL:
-            return  # answered by inject_faults: it never reached moto
-        plan.calls += 1
-        if lost:
-            plan.injected += 1
-            raise lost.pop()
-
-    name = f"after-call.{_event(aws_client, operation)}"
-    key = f"lost-{next(_ids)}"
-    aws_client.meta.events.register_first(name, after, unique_id=key)
-    try:
+    with _after_applying(
+        aws_client, operation, count, lambda _op: ReadTimeoutError(endpoint_url=INJECTED_URL)
+    ) as plan:
         yield plan
-    finally:
-        aws_client.meta.events.unregister(name, unique_id=key)
 
 
 @contextlib.contextmanager
@@ -102,6 +88,23 @@ def fail_after_applying(aws_client: Any, operation: str, count: int = 1) -> Iter
 
     AWS can apply a write and still answer with a server error; the effect here is real.
     """
+
+    def server_error(op: str) -> Exception:
+        response: Any = {
+            "Error": {"Code": "InternalFailure", "Message": "Internal failure"},
+            "ResponseMetadata": {"HTTPStatusCode": 500},
+        }
+        return ClientError(response, op)
+
+    with _after_applying(aws_client, operation, count, server_error) as plan:
+        yield plan
+
+
+@contextlib.contextmanager
+def _after_applying(
+    aws_client: Any, operation: str, count: int, error: Callable[[str], Exception]
+) -> Iterator[FaultPlan]:
+    """Raise ``error(operation name)`` after each of the next ``count`` calls that reached moto."""
     plan = FaultPlan([])
 
     def after(http_response: AWSResponse, model: Any, **_: Any) -> None:
@@ -110,14 +113,10 @@ def fail_after_applying(aws_client: Any, operation: str, count: int = 1) -> Iter
         plan.calls += 1
         if plan.injected < count:
             plan.injected += 1
-            response: Any = {
-                "Error": {"Code": "InternalFailure", "Message": "Internal failure"},
-                "ResponseMetadata": {"HTTPStatusCode": 500},
-            }
-            raise ClientError(response, model.name)
+            raise error(model.name)
 
     name = f"after-call.{_event(aws_client, operation)}"
-    key = f"fail-after-{next(_ids)}"
+    key = f"after-{next(_ids)}"
     aws_client.meta.events.register_first(name, after, unique_id=key)
     try:
         yield plan
