@@ -2,8 +2,10 @@
 
 Ephemeral mode has no UI and dies with its process, so it cannot serve approvals; this starts
 a real ``prefect server start`` on a free 127.0.0.1 port with its own temporary PREFECT_HOME
-(SQLite), and stops it afterwards. PREFECT_UI_API_URL must point at the same port, or the UI
-talks to 4200 and shows "Can't connect to Server API".
+(SQLite, or the PostgreSQL at ``database_url``: drills.postgres.LocalPostgres), and stops it
+afterwards; ``stop()`` then ``start()`` restarts it on the same port and database.
+PREFECT_UI_API_URL must point at the same port, or the UI talks to 4200 and shows "Can't
+connect to Server API".
 """
 
 from __future__ import annotations
@@ -40,8 +42,14 @@ class LocalPrefectServer:
     """``with LocalPrefectServer() as server: ...`` -> server.api_url, server.ui_url, server.env."""
 
     def __init__(
-        self, *, home: Path | None = None, port: int | None = None, start_timeout: float = 90
+        self,
+        *,
+        home: Path | None = None,
+        port: int | None = None,
+        start_timeout: float = 90,
+        database_url: str | None = None,
     ) -> None:
+        self.database_url = database_url
         self.port = port or free_port()
         self._tmp = None if home else tempfile.TemporaryDirectory(prefix="firebreak-prefect-")
         self.home = home or Path(self._tmp.name)  # type: ignore[union-attr]
@@ -73,7 +81,9 @@ class LocalPrefectServer:
 
     def start(self) -> LocalPrefectServer:
         env = {**os.environ, **self.env, "PREFECT_LOGGING_LEVEL": "WARNING"}
-        log = self.log_path.open("wb")
+        if self.database_url is not None:
+            env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.database_url
+        log = self.log_path.open("ab")
         self._process = subprocess.Popen(
             [_prefect_executable(), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
             env=env,

@@ -1,0 +1,90 @@
+"""``firebreak stack up``: Prefect's production topology on this host, for trying and testing it."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import tempfile
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+stack_app = typer.Typer(
+    name="stack",
+    help="A local production-shaped stack: PostgreSQL, a Prefect server, workers, receivers.",
+    no_args_is_help=True,
+)
+
+_CATALOG = typer.Option(help="Catalog YAML the flows read (published in firebreak_run_settings).")
+_WORKDIR = typer.Option(help="Logs, Prefect home, incidents, dead letters; default: a temp dir (removed).")
+
+
+@stack_app.command("up")
+def up(
+    catalog: Annotated[Path, _CATALOG],
+    workers: Annotated[int, typer.Option(min=1, help="`prefect worker start` processes on the pool.")] = 2,
+    receivers: Annotated[int, typer.Option(min=1, help="`firebreak serve` replicas.")] = 2,
+    port: Annotated[int, typer.Option(help="Prefect server (API and UI) port.")] = 4200,
+    receiver_port: Annotated[int, typer.Option(help="First receiver's port; the others follow.")] = 8080,
+    pool_limit: Annotated[
+        int | None, typer.Option(help="Flow runs the `firebreak` pool runs at once (default: no limit).")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="postgresql+asyncpg://... of an existing database; default: start a local one."),
+    ] = None,
+    workdir: Annotated[Path | None, _WORKDIR] = None,
+) -> None:
+    """Start everything on 127.0.0.1, print where it is, and stop it all on Ctrl-C.
+
+    1. PostgreSQL (Debian's `postgresql` package) in a temporary directory, unless --database-url.
+
+    2. `prefect server start` on it, at --port.
+
+    3. The `firebreak` process pool, the `firebreak_run_settings` Variable, prefect.yaml deployed.
+
+    4. --workers `prefect worker start` processes, running flows from this checkout.
+
+    5. --receivers `firebreak serve` replicas on consecutive ports from --receiver-port.
+
+    AWS credentials (or FIREBREAK_AWS_ENDPOINT_URL) and the receivers' tokens (FIREBREAK_*_TOKEN)
+    come from this shell's environment.
+
+    Example: FIREBREAK_GENERIC_TOKEN=... firebreak stack up --catalog catalog.yaml --workers 2
+    """
+    from firebreak.stack import LocalStack, StackSpec
+    from flows.settings import RunSettings
+
+    with tempfile.TemporaryDirectory(prefix="firebreak-stack-") as tmp:
+        where = (workdir or Path(tmp)).resolve()
+        where.mkdir(parents=True, exist_ok=True)
+        settings = RunSettings(catalog_path=str(catalog.resolve()), output_dir=str(where / "incidents"))
+        spec = StackSpec(
+            workdir=where,
+            run_settings=settings.model_dump_json(exclude_defaults=True),
+            workers=workers,
+            receivers=receivers,
+            server_port=port,
+            receiver_port=receiver_port,
+            pool_limit=pool_limit,
+            database_url=database_url,
+        )
+        typer.echo("starting PostgreSQL, the Prefect server, workers and receivers ...")
+        with LocalStack(spec) as stack:
+            assert stack.server is not None
+            typer.echo(f"Prefect UI and API: {stack.server.ui_url}  (PREFECT_API_URL={stack.server.api_url})")
+            for url in stack.receiver_urls:
+                typer.echo(f"receiver: {url}/alerts/{{source}}")
+            typer.echo(f"logs: {where}\nCtrl-C stops everything.")
+            stopped = threading.Event()
+            signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
+            with contextlib.suppress(KeyboardInterrupt):
+                stopped.wait()
+            typer.echo("stopping ...")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``firebreak stack ...`` to the top-level app."""
+    app.add_typer(stack_app)

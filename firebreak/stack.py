@@ -1,0 +1,231 @@
+"""A production-shaped Firebreak stack on one host: PostgreSQL, a Prefect server, workers, receivers.
+
+The same topology Prefect documents for production, started as separate processes on
+127.0.0.1 so that tests, benchmarks and ``firebreak stack up`` run on it rather than on the
+embedded SQLite server of the quick start:
+
+- a PostgreSQL (drills.postgres.LocalPostgres) unless ``database_url`` names one;
+- ``prefect server start`` on it (drills.prefect_server.LocalPrefectServer);
+- the ``firebreak`` process pool (its concurrency limit set when given), the
+  ``firebreak_run_settings`` Variable, and prefect.yaml deployed with ``prefect deploy --all``;
+- ``workers`` x ``prefect worker start --pool firebreak``, running flows from this checkout;
+- ``receivers`` x ``firebreak serve`` on consecutive ports from ``receiver_port``.
+
+AWS credentials, endpoints and receiver tokens come from ``env`` (the caller's environment by
+default). Every process logs to a file under ``workdir``; they stop in reverse order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from drills.postgres import LocalPostgres
+from drills.prefect_server import LocalPrefectServer, free_port
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+READY_TIMEOUT = 90.0
+WORK_POOL = "firebreak"  # flows.deployments.WORK_POOL; not imported: that pulls in Prefect's client
+
+
+class ProcessNotReadyError(RuntimeError):
+    """A component's process exited or did not become ready (its log's tail says why)."""
+
+
+class Background:
+    """A subprocess in its own process group, logging to a file, stopped with SIGINT then SIGKILL.
+
+    Its own group, so that stopping it also ends what it started (a worker's flow-run processes).
+    """
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.name = name
+        self.command = command
+        self.env = env
+        self.log_path = log_path
+        with log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def wait_until(self, ready: Callable[[], bool], timeout: float = READY_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise ProcessNotReadyError(f"{self.name} exited with {code}:\n{self.tail()}")
+            if ready():
+                return
+            time.sleep(0.5)
+        raise ProcessNotReadyError(f"{self.name} not ready after {timeout}s:\n{self.tail()}")
+
+    def tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=15)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # whatever is left of the group
+        self.process.wait(timeout=5)
+
+    def restarted(self) -> Background:
+        """Stop this process and start the same command again (same log, appended)."""
+        self.stop()
+        return Background(self.name, self.command, self.env, self.log_path)
+
+
+def http_ready(url: str) -> Callable[[], bool]:
+    """True once ``url`` answers 200."""
+
+    def ready() -> bool:
+        try:
+            return httpx.get(url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return ready
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=180)
+    if done.returncode != 0:
+        output = f"{done.stdout}\n{done.stderr}"
+        raise ProcessNotReadyError(f"{' '.join(args)} exited {done.returncode}:\n{output}")
+
+
+@dataclass
+class StackSpec:
+    """What to start. ``run_settings`` is RunSettings JSON, published before deploying."""
+
+    workdir: Path
+    run_settings: str
+    workers: int = 2
+    receivers: int = 2
+    server_port: int | None = None
+    receiver_port: int | None = None
+    pool_limit: int | None = None
+    database_url: str | None = None
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    worker_env: dict[str, str] = field(default_factory=dict)
+
+
+class LocalStack:
+    """``with LocalStack(spec) as stack: stack.receiver_urls, stack.server, stack.workers``."""
+
+    def __init__(self, spec: StackSpec) -> None:
+        self.spec = spec
+        self.postgres: LocalPostgres | None = None
+        self.server: LocalPrefectServer | None = None
+        self.workers: list[Background] = []
+        self.receivers: list[Background] = []
+        self.receiver_urls: list[str] = []
+        self._stack = contextlib.ExitStack()
+
+    @property
+    def client_env(self) -> dict[str, str]:
+        assert self.server is not None
+        return {**self.spec.env, **self.server.env}
+
+    def start(self) -> LocalStack:
+        spec = self.spec
+        database_url = spec.database_url
+        if database_url is None:
+            self.postgres = self._stack.enter_context(LocalPostgres())
+            database_url = self.postgres.prefect_url
+        home = spec.workdir / "prefect"
+        home.mkdir(parents=True, exist_ok=True)
+        self.server = self._stack.enter_context(
+            LocalPrefectServer(port=spec.server_port, database_url=database_url, home=home)
+        )
+        self._configure_server()
+        self._stack.callback(self._stop_processes)
+        for i in range(spec.workers):
+            self.workers.append(self.start_worker(i))
+        if self.workers:
+            self.workers[0].wait_until(self.worker_online)
+        base = spec.receiver_port or free_port()
+        for i in range(spec.receivers):
+            self.receivers.append(self._start_receiver(i, base + i if spec.receiver_port else free_port()))
+        for receiver, url in zip(self.receivers, self.receiver_urls, strict=True):
+            receiver.wait_until(http_ready(f"{url}/healthz"))
+        return self
+
+    def _configure_server(self) -> None:
+        env, prefect = self.client_env, str(BIN / "prefect")
+        run_cli([prefect, "work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"], env)
+        if self.spec.pool_limit is not None:
+            limit = str(self.spec.pool_limit)
+            run_cli([prefect, "work-pool", "set-concurrency-limit", WORK_POOL, limit], env)
+        settings = self.spec.run_settings
+        run_cli([prefect, "variable", "set", "firebreak_run_settings", settings, "--overwrite"], env)
+        run_cli([prefect, "--no-prompt", "deploy", "--all"], env)
+
+    def start_worker(self, index: int) -> Background:
+        """One more ``prefect worker start`` on the pool (stopped with the stack)."""
+        env = {**self.client_env, "FIREBREAK_HOME": str(REPO_ROOT), **self.spec.worker_env}
+        command = [str(BIN / "prefect"), "worker", "start", "--pool", WORK_POOL, "--type", "process"]
+        command += ["--name", f"firebreak-worker-{index}"]
+        return Background(f"worker {index}", command, env, self.spec.workdir / f"worker-{index}.log")
+
+    def _start_receiver(self, index: int, port: int) -> Background:
+        assert self.server is not None
+        env = {
+            **self.client_env,
+            "FIREBREAK_PREFECT_API_URL": self.server.api_url,
+            "FIREBREAK_DEAD_LETTER_DIR": str(self.spec.workdir / f"dead-letters-{index}"),
+        }
+        command = [str(BIN / "firebreak"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        self.receiver_urls.append(f"http://127.0.0.1:{port}")
+        return Background(f"receiver {index}", command, env, self.spec.workdir / f"receiver-{index}.log")
+
+    def _stop_processes(self) -> None:
+        """Receivers first (no new runs), then workers (and the flow-run processes they started)."""
+        for process in [*reversed(self.receivers), *reversed(self.workers)]:
+            process.stop()
+
+    def worker_online(self) -> bool:
+        """True once a worker has registered with the pool (its first heartbeat)."""
+        assert self.server is not None
+        url = f"{self.server.api_url}/work_pools/{WORK_POOL}/workers/filter"
+        answer = httpx.post(url, json={}, timeout=5)
+        return answer.status_code == 200 and bool(answer.json())
+
+    def restart_receiver(self, index: int) -> None:
+        """Stop receiver ``index`` and start it again on the same port; return once it answers."""
+        self.receivers[index] = self.receivers[index].restarted()
+        self.receivers[index].wait_until(http_ready(f"{self.receiver_urls[index]}/healthz"))
+
+    def stop(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> LocalStack:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
