@@ -144,15 +144,15 @@ def _region_health(
             error_rate=None, latency_p99_ms=None, requests_per_min=0.0, traffic_share=0.0, causes=()
         )
     weighted = _causes(rs, faults, region, bad_flag_on=bad_flag_on)
-    ok = 1.0 - _jittered(BASELINE_ERROR_RATE, tick, region, "error") / 100.0
+    ok = 1.0 - jittered(BASELINE_ERROR_RATE, tick, region, "error") / 100.0
     for cause, scale in weighted.items():
         ok *= 1.0 - scale * EFFECTS[cause][0] / 100.0
     load_latency = BASELINE_LATENCY_MS * (1.0 + LOAD_LATENCY_FACTOR * (share / nominal - 1.0))
-    latency = max([_jittered(load_latency, tick, region, "latency")] + [EFFECTS[c][1] for c in weighted])
+    latency = max([jittered(load_latency, tick, region, "latency")] + [EFFECTS[c][1] for c in weighted])
     return RegionHealth(
         error_rate=round(100.0 * (1.0 - ok), 3),
         latency_p99_ms=round(latency, 1),
-        requests_per_min=round(_jittered(demand * share, tick, region, "requests"), 1),
+        requests_per_min=round(jittered(demand * share, tick, region, "requests"), 1),
         traffic_share=share,
         causes=tuple(weighted),
     )
@@ -171,7 +171,7 @@ def _causes(rs: RegionState, faults: SimulatorFaults, region: str, *, bad_flag_o
     return {cause: scale for cause, scale in candidates.items() if scale > 0.0}
 
 
-def _jittered(value: float, tick: int, region: str, metric: str) -> float:
+def jittered(value: float, tick: int, region: str, metric: str) -> float:
     digest = hashlib.sha256(f"{tick}:{region}:{metric}".encode()).digest()
     unit = int.from_bytes(digest[:4], "big") / 0xFFFFFFFF  # 0..1, the same for the same inputs
     return value * (1.0 + JITTER * (2.0 * unit - 1.0))

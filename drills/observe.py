@@ -87,7 +87,7 @@ def _alb(alb: AlbListener, target: AwsTarget) -> tuple[dict[str, int], float]:
     ]
     weights = {_tg_name(g["TargetGroupArn"]): int(g.get("Weight", 1)) for g in groups}
     total = sum(weights.values())
-    dead = sum(int(g.get("Weight", 1)) for g in groups if not _has_healthy_target(elbv2, g["TargetGroupArn"]))
+    dead = sum(int(g.get("Weight", 1)) for g in groups if not has_healthy_target(elbv2, g["TargetGroupArn"]))
     return weights, (dead / total if total else 1.0)
 
 
@@ -95,7 +95,7 @@ def _tg_name(arn: str) -> str:
     return arn.split(":targetgroup/")[-1].split("/")[0]
 
 
-def _has_healthy_target(elbv2: Any, group_arn: str) -> bool:
+def has_healthy_target(elbv2: Any, group_arn: str) -> bool:
     health = call(elbv2, "describe_target_health", TargetGroupArn=group_arn)["TargetHealthDescriptions"]
     return any(t["TargetHealth"]["State"] == "healthy" for t in health)
 
@@ -120,12 +120,12 @@ def _route53_weights(entry: ServiceEnvironment, primary: AwsTarget) -> dict[str,
     """region -> weight of its record; a region whose record is gone gets no traffic."""
     if entry.route53 is None:
         return {region: 1 for region in entry.regions}
-    records = _records(entry.route53, primary)
+    records = weighted_records(entry.route53, primary)
     by_identifier = {r.get("SetIdentifier"): int(r.get("Weight", 0)) for r in records}
     return {region: by_identifier.get(ident, 0) for region, ident in entry.route53.set_identifiers.items()}
 
 
-def _records(route53: Route53Weighted, primary: AwsTarget) -> list[dict[str, Any]]:
+def weighted_records(route53: Route53Weighted, primary: AwsTarget) -> list[dict[str, Any]]:
     name = route53.record_name if route53.record_name.endswith(".") else f"{route53.record_name}."
     page = call(
         client("route53", primary),

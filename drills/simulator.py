@@ -15,6 +15,7 @@ import time
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
+from typing import Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -33,7 +34,7 @@ from drills.telemetry import (
 from tasks.aws import AwsTarget
 from tasks.catalog import Catalog, CatalogError
 
-__all__ = ["DrillClock", "Simulator", "SimulatorError", "TickRecord", "observe"]
+__all__ = ["DrillClock", "Simulator", "SimulatorError", "TickLoop", "TickRecord", "observe"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,57 @@ class TickRecord(BaseModel):
     alarms: dict[str, str]
 
 
-class Simulator:
+class TickLoop:
+    """Calls ``tick()`` every ``tick_seconds`` in a daemon thread between start() and stop().
+
+    A failing tick is logged and counted in ``failed_ticks``, never fatal: the loop is the
+    outermost level of the simulator thread.
+    """
+
+    tick_seconds: float = 1.0
+    failed_ticks: int = 0
+    _thread: threading.Thread | None = None
+
+    def tick(self) -> object:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        """Tick in a background thread until stop()."""
+        if self._thread is not None:
+            raise SimulatorError("the simulator is already running")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="firebreak-simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop ticking and wait for the current tick to finish. Idempotent."""
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.tick()
+            except Exception:  # the loop is the outermost level: log, count, keep ticking
+                self.failed_ticks += 1
+                logger.exception("simulator tick failed")
+            self._stop.wait(max(0.0, self.tick_seconds - (time.monotonic() - started)))
+
+
+class Simulator(TickLoop):
     """Publishes checkout's telemetry every ``tick_seconds`` from a background thread.
 
     >>> with Simulator(catalog, sandbox.endpoint_url) as sim:
@@ -84,8 +135,6 @@ class Simulator:
         self.failed_ticks = 0
         self._lock = threading.Lock()  # guards faults and history
         self._tick_lock = threading.Lock()  # one tick at a time, manual or background
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @property
     def faults(self) -> SimulatorFaults:
@@ -145,41 +194,6 @@ class Simulator:
         with self._lock:
             self._history.append(record)
         return record
-
-    def start(self) -> Simulator:
-        """Tick in a background thread until stop()."""
-        if self._thread is not None:
-            raise SimulatorError("the simulator is already running")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="firebreak-simulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop ticking and wait for the current tick to finish. Idempotent."""
-        if self._thread is None:
-            return
-        self._stop.set()
-        self._thread.join()
-        self._thread = None
-
-    def __enter__(self) -> Simulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                self.tick()
-            except Exception:  # the loop is the outermost level: log, count, keep ticking
-                self.failed_ticks += 1
-                logger.exception("simulator tick failed")
-            self._stop.wait(max(0.0, self.tick_seconds - (time.monotonic() - started)))
 
     def _check_region(self, region: str) -> None:
         try:

@@ -1,0 +1,101 @@
+"""The world's health model, per service and region: pure, from the observed state and the
+service's own faults (``drills.health`` holds the checkout model and its baseline effects).
+
+- baseline: 0.5 % errors, 120 ms p99, :data:`DEMAND_PER_MIN` requests/min shared by weight;
+- a known-bad build serving a share of a region's requests fails that share at its cause's
+  rate (ECS 25 %, Lambda 12 %, launch template 20 %), and is slow;
+- a harmful flag on fails 18 % everywhere; a degraded region fails at the rate given while it
+  receives traffic; a dependency down fails 30 % everywhere, whatever is changed;
+- saturation: a region's demand over its capacity (ECS tasks + ASG instances; at the seeded size
+  2.5x its nominal share, so a drained region's traffic fits; Lambda is elastic) fails the
+  excess and is slow;
+- a region with no traffic publishes nothing (no requests, no datapoints).
+"""
+
+from __future__ import annotations
+
+from drills.health import (
+    BASELINE_ERROR_RATE,
+    BASELINE_LATENCY_MS,
+    EFFECTS,
+    RegionHealth,
+    ServiceHealth,
+    jittered,
+    traffic_shares,
+)
+from drills.world.names import DESIRED_COUNT
+from drills.world.state import RegionState, ServiceFaults, ServiceState
+
+DEMAND_PER_MIN = 12_000.0
+HEADROOM = 2.5  # the seeded size takes 2.5x its nominal share: a two-region service survives a drain
+WORLD_EFFECTS = {**EFFECTS, "bad_launch_template": (20.0, 1300.0), "saturated": (100.0, 1800.0)}
+
+
+def service_health(
+    state: ServiceState, faults: ServiceFaults, *, tick: int = 0, seed: str = ""
+) -> ServiceHealth:
+    """Per-region health of one service; ``seed`` (the service name) decorrelates the jitter."""
+    weights = {r: s.weight for r, s in state.regions.items()}
+    if all(w is not None for w in weights.values()):
+        shares = traffic_shares({r: w or 0 for r, w in weights.items()})
+    else:
+        shares = {r: 1.0 / len(state.regions) for r in state.regions}
+    harmful_on = bool(faults.harmful_flags & state.flags_on)
+    nominal = DEMAND_PER_MIN / len(state.regions)
+    return ServiceHealth(
+        regions={
+            region: _region(region, rs, shares[region], nominal, faults, harmful_on, tick, seed)
+            for region, rs in state.regions.items()
+        }
+    )
+
+
+def _region(
+    region: str,
+    rs: RegionState,
+    share: float,
+    nominal: float,
+    faults: ServiceFaults,
+    harmful_on: bool,
+    tick: int,
+    seed: str,
+) -> RegionHealth:
+    demand = DEMAND_PER_MIN * share * faults.spikes.get(region, 1.0)
+    if demand == 0.0:
+        return RegionHealth(
+            error_rate=None, latency_p99_ms=None, requests_per_min=0.0, traffic_share=0.0, causes=()
+        )
+    causes = {cause: scale for cause, scale in rs.bad_shares.items() if scale > 0.0}
+    if rs.alb_dead_share > 0.0:
+        causes["alb_no_targets"] = rs.alb_dead_share
+    if harmful_on:
+        causes["bad_flag"] = 1.0
+    if faults.dependencies_down:
+        causes["dependency_down"] = 1.0
+    saturation = _saturation(demand, nominal, rs.capacity_units)
+    if saturation > 1.0:
+        causes["saturated"] = 1.0 - 1.0 / saturation
+    key = f"{seed}:{region}"
+    ok = 1.0 - jittered(BASELINE_ERROR_RATE, tick, key, "error") / 100.0
+    for cause, scale in causes.items():
+        ok *= 1.0 - scale * WORLD_EFFECTS[cause][0] / 100.0
+    degraded = faults.degraded.get(region)
+    if degraded:
+        ok *= 1.0 - degraded / 100.0
+    latencies = [jittered(BASELINE_LATENCY_MS, tick, key, "latency")] + [WORLD_EFFECTS[c][1] for c in causes]
+    if degraded:
+        latencies.append(WORLD_EFFECTS["region_degraded"][1])
+    return RegionHealth(
+        error_rate=round(100.0 * (1.0 - ok), 3),
+        latency_p99_ms=round(max(latencies), 1),
+        requests_per_min=round(jittered(demand, tick, key, "requests"), 1),
+        traffic_share=share,
+        causes=(*causes, *(["region_degraded"] if degraded else [])),
+    )
+
+
+def _saturation(demand: float, nominal: float, units: int | None) -> float:
+    if units is None:
+        return 0.0
+    capacity = nominal * HEADROOM * units / DESIRED_COUNT
+    return demand / capacity if capacity > 0 else float("inf")
