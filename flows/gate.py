@@ -20,6 +20,8 @@ from pydantic import BaseModel, Field
 
 from flows.forms import ApprovalInput, HumanTaskInput, approval_markdown, checklist_markdown
 from flows.identity import ProofCheck, check_proof
+from flows.incident_run import IncidentRun
+from flows.paging import acknowledge, page_human
 from flows.timeline import Stage, Timeline
 from policies import ApprovalAnswer, ApprovalStatus, Decision, Policy, evaluate_approvals
 from policies.approvals import Proof
@@ -77,8 +79,12 @@ def request_approval(
     requester: str | None,
     evidence: list[str],
     poll_seconds: int,
+    incident: IncidentRun | None = None,
 ) -> GateOutcome:
-    """Pause until the plan is approved by enough distinct allowed people, rejected, or timed out."""
+    """Pause until the plan is approved by enough distinct allowed people, rejected, or timed out.
+
+    With ``incident``, a wait at SEV-1/SEV-2 pages the on-call level first and a decisive
+    answer acknowledges the page (flows/paging.py)."""
     rule = decision.approval
     if rule is None:  # policies.decide never returns approval without a rule; refuse, never guess
         raise ValueError(f"decision {decision.rule} asks for approval but names no approval rule")
@@ -93,6 +99,9 @@ def request_approval(
         plan_hash=plan.hash,
         plan=plan.model_dump(mode="json"),
     )
+    if incident is not None:
+        waits = f"approval of {plan.kind} waits until {deadline:%H:%M:%S}"
+        page_human(incident, Stage.RESOLVE, waits, approval=True)
     while True:
         remaining = int((deadline - datetime.now(UTC)).total_seconds())
         if remaining <= 0:
@@ -152,6 +161,8 @@ def request_approval(
             proof_id=check.proof_id,
             channel=check.statement.channel.value if check.statement else None,
         )
+        if verdict.status is not ApprovalStatus.PENDING and incident is not None:
+            acknowledge(incident, Stage.RESOLVE, accepted or [answer.approver])
         if verdict.status is ApprovalStatus.APPROVED:
             return GateOutcome(status=GateStatus.APPROVED, people=accepted, reason=answer.reason)
         if verdict.status is ApprovalStatus.REJECTED:
@@ -180,9 +191,14 @@ def request_human_action(
     timeline: Timeline,
     timeout_seconds: int,
     poll_seconds: int,
+    incident: IncidentRun | None = None,
 ) -> GateOutcome:
-    """Hand a checklist to a person and wait for their confirmation. Firebreak never acts here."""
+    """Hand a checklist to a person and wait for their confirmation. Firebreak never acts here.
+
+    With ``incident``, the hand-off pages the on-call level and the answer acknowledges it."""
     timeline.add(Stage.RESOLVE, "human-action-requested", f"{title}: {len(steps)} step(s)", steps=steps)
+    if incident is not None:
+        page_human(incident, Stage.RESOLVE, f"a human is needed: {title}")
     form = HumanTaskInput.with_initial_data(
         description=checklist_markdown(
             incident_id=timeline.incident_id, title=title, steps=steps, evidence=evidence, why=why
@@ -206,6 +222,8 @@ def request_human_action(
         )
         return GateOutcome(status=GateStatus.TIMED_OUT, reason=str(e))
     status = GateStatus.DONE if answer.done else GateStatus.NOT_DONE
+    if incident is not None:
+        acknowledge(incident, Stage.RESOLVE, [answer.operator])
     timeline.add(
         Stage.RESOLVE,
         "human-action-confirmed",

@@ -20,6 +20,7 @@ from flows.history import rank_with_history, record_incident
 from flows.incident_run import IncidentRun, incident_id_for
 from flows.joined import joined_alerts, record_joins
 from flows.own_changes import incident_records, own_change_lines
+from flows.paging import resolve_pages
 from flows.report import IncidentReport, Outcome, publish_artifacts
 from flows.resolve import resolve
 from flows.settings import RunSettings
@@ -147,6 +148,8 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
             resolution.recovered_at is not None, resolution.halted, resolution.escalation
         )
     status_update(run, Stage.REPORT, f"{outcome.value}: {message}")
+    if outcome is Outcome.MITIGATED:
+        resolve_pages(run, message)
     applied = [e.at for e in timeline.events("applied")]
     return report.model_copy(
         update={

@@ -159,5 +159,6 @@ def escalate(
         timeline=run.timeline,
         timeout_seconds=max(run.settings.bake_seconds * 4, 60),
         poll_seconds=run.settings.approval_poll_seconds,
+        incident=run,
     )
     return outcome.status.value

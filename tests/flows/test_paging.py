@@ -1,0 +1,51 @@
+"""Paging from a real incident run, against the PagerDuty stand-in: trigger while an approval
+waits at SEV-1/SEV-2, acknowledge when a human answers, resolve when mitigated; shadow mode
+pages nobody; the routing key never reaches the timeline."""
+
+from __future__ import annotations
+
+import pytest
+
+from drills import seed_names as n
+from drills.faults import inject_bad_deploy
+from flows.incident import incident_response
+from flows.incident_run import incident_id_for
+from tests.flows.conftest import World, default_policy_data
+from tests.flows.scripted import Script, approve
+from tests.standins.pagerduty import PagerDutyStandIn
+
+ROUTING_KEY = "PDROUTINGKEYCANARY0123456789abcd"
+
+
+@pytest.fixture
+def pagerduty(monkeypatch: pytest.MonkeyPatch) -> PagerDutyStandIn:
+    stand_in = PagerDutyStandIn()
+    monkeypatch.setenv("FIREBREAK_PAGERDUTY_API_URL", stand_in.url)
+    monkeypatch.setenv("FIREBREAK_PAGERDUTY_ROUTING_KEY", ROUTING_KEY)
+    return stand_in
+
+
+def test_approval_pages_then_acknowledges_then_resolves(world: World, pagerduty: PagerDutyStandIn) -> None:
+    inject_bad_deploy(world.sandbox.target(), world.catalog, n.PRIMARY_REGION)
+    alert = world.alert()
+    settings = world.settings()  # a one-region bad deploy is SEV-2
+    with pagerduty, Script([approve("alice")]):
+        incident_response(alert=alert, settings=settings, return_state=True)
+    report, timeline = world.report(alert, settings)
+    assert report.severity in ("SEV-1", "SEV-2"), report.message
+    assert pagerduty.actions(incident_id_for(alert)) == ["trigger", "acknowledge", "resolve"]
+    assert [e.data["action"] for e in timeline.events("page-sent")] == ["trigger", "acknowledge", "resolve"]
+    assert world.task_definition() == "checkout:1"
+    folder = settings.incident_dir(incident_id_for(alert))
+    assert all(ROUTING_KEY.encode() not in p.read_bytes() for p in folder.rglob("*") if p.is_file())
+
+
+def test_shadow_mode_pages_nobody(world: World, pagerduty: PagerDutyStandIn) -> None:
+    policy = default_policy_data()
+    policy["mode"] = "shadow"
+    inject_bad_deploy(world.sandbox.target(), world.catalog, n.PRIMARY_REGION)
+    alert = world.alert()
+    settings = world.settings(policy)
+    with pagerduty, Script([]):
+        incident_response(alert=alert, settings=settings, return_state=True)
+    assert pagerduty.requests == []
