@@ -19,10 +19,17 @@ from tasks.metrics import alarm_states
 
 
 def wait_for_alarm(
-    catalog: Catalog, sandbox: Sandbox, region: str, timeout: float = 30, *, every: bool = False
+    catalog: Catalog,
+    sandbox: Sandbox,
+    region: str,
+    timeout: float = 30,
+    *,
+    every: bool = False,
+    service: str = n.SERVICE,
+    environment: str = n.ENVIRONMENT,
 ) -> datetime:
-    """Wait until one of the region's alarms fires (``every``: all of them); returns when."""
-    names = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(region).alarms
+    """Wait until one of the service's alarms in ``region`` fires (``every``: all of them); when."""
+    names = catalog.entry(service, environment).region(region).alarms
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         states = alarm_states(names, aws=sandbox.target(region)).values()
@@ -46,11 +53,24 @@ def drill_alert(scenario: Scenario, catalog: Catalog, onset: datetime, *, alarm_
     region = scenario.alert_region
     alarm = catalog.entry(n.SERVICE, n.ENVIRONMENT).region(region).alarms[alarm_index]
     spec = alarm_metric(catalog, region, alarm)
+    return alarm_alert(scenario, n.SERVICE, n.ENVIRONMENT, region, alarm, spec, onset)
+
+
+def alarm_alert(
+    scenario: Scenario,
+    service: str,
+    environment: str,
+    region: str,
+    alarm: str,
+    spec: MetricSpec,
+    onset: datetime,
+) -> Alert:
+    """The alert ``alarm`` (watching ``spec``) of ``service`` sends when it fires at ``onset``."""
     return Alert(
         source="drill",
         fingerprint=f"drill:{scenario.name}:{alarm}",
-        service=n.SERVICE,
-        environment=n.ENVIRONMENT,
+        service=service,
+        environment=environment,
         region=region,
         name=alarm,
         summary=scenario.title,

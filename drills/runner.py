@@ -95,6 +95,10 @@ def run_drill(scenario: Scenario, *, output: Path, console: Console, interactive
         responder_config = responder_config.model_copy(
             update={"approvals": Answer.INTERACTIVE, "human_steps": Answer.INTERACTIVE}
         )
+    if scenario.catalog is not None:
+        from drills.world.drill import run_world_drill  # imports this module's flush_prefect
+
+        return run_world_drill(scenario, output=output, console=console, responder=responder_config)
     clock = DrillClock()
     with (
         console.status("starting the sandbox (moto server) and seeding checkout in two regions"),

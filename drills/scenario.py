@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from drills import seed_names as n
 from drills.drill_policy import DrillPolicyError, drill_policy_data
@@ -36,9 +44,14 @@ class FaultKind(StrEnum):
     REFIRE = "refire"  # the alarm's alert arrives again, new onset, once the first fix is applied
     SECOND_ALARM = "second_alarm"  # the service's other alarm in the alert region fires too
     NONE = "none"  # nothing breaks: a false alarm
+    # Catalog worlds only (`catalog:`, drills/world/):
+    BAD_LAUNCH_TEMPLATE = "bad_launch_template"  # a bad launch-template version, instances refreshed
+    NOISE_DEPLOY = "noise_deploy"  # a harmless deploy in a healthy region: a coincidence
+    TRAFFIC_SPIKE = "traffic_spike"  # demand times `factor` in `region` (every region without one)
 
 
 DELIVERY_KINDS = frozenset({FaultKind.REFIRE, FaultKind.SECOND_ALARM})  # alerts, not AWS changes
+WORLD_KINDS = frozenset({FaultKind.BAD_LAUNCH_TEMPLATE, FaultKind.NOISE_DEPLOY, FaultKind.TRAFFIC_SPIKE})
 DEFAULT_AT_SECONDS = 2.0
 
 
@@ -59,11 +72,23 @@ class Fault(_Strict):
         default=None, ge=0, description="Seconds of healthy traffic before it (default 2)."
     )
     delay_seconds: float | None = Field(default=None, ge=0, description="The older name of at_seconds.")
+    service: str | None = Field(
+        default=None, description="Catalog worlds: whose fault (default: the scenario's)."
+    )
+    flag: str | None = Field(default=None, description="bad_flag in a catalog world: which catalog flag.")
+    error_rate: float = Field(default=40.0, gt=0, le=100, description="region_degraded: % of requests lost.")
+    dependency: str = Field(default="payments", description="dependency_down: what is down.")
+    factor: float = Field(default=3.0, gt=0, description="traffic_spike: the demand multiplier.")
 
     @field_validator("region")
     @classmethod
-    def _known_region(cls, value: str) -> str:
-        return _known("region", value, n.REGIONS)
+    def _known_region(cls, value: str, info: ValidationInfo) -> str:
+        return value if _in_world(info) else _known("region", value, n.REGIONS)
+
+    @property
+    def region_given(self) -> str | None:
+        """The region the file names, or None (a catalog world then picks the service's primary)."""
+        return self.region if "region" in self.model_fields_set else None
 
     @model_validator(mode="after")
     def _one_time(self) -> Fault:
@@ -148,16 +173,18 @@ class FinalState(_Strict):
 
     @field_validator("ecs_revision", "lambda_version", "route53_weight")
     @classmethod
-    def _known_regions(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _known_regions(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         for region in value:
-            _known("region", region, n.REGIONS)
+            if not _in_world(info):
+                _known("region", region, n.REGIONS)
         return value
 
     @field_validator("flag")
     @classmethod
-    def _known_flags(cls, value: dict[str, Switch]) -> dict[str, Switch]:
+    def _known_flags(cls, value: dict[str, Switch], info: ValidationInfo) -> dict[str, Switch]:
         for flag in value:
-            _known("flag", flag, tuple(n.FLAG_PARAMETERS))
+            if not _in_world(info):
+                _known("flag", flag, tuple(n.FLAG_PARAMETERS))
         return value
 
 
@@ -194,6 +221,15 @@ class Scenario(_Strict):
     recovery: Recovery | None = None
     expect: Expectations
     timing: Timing = Timing()
+    catalog: str | None = Field(
+        default=None, description="A catalog to build the drill world from (path, relative to the file)."
+    )
+    service: str | None = Field(
+        default=None, description="Catalog worlds: the service `expect` is about (default: the only one)."
+    )
+    expect_services: dict[str, Expectations] = Field(
+        default_factory=dict, description="The same expectations for each other broken service."
+    )
 
     @model_validator(mode="after")
     def _fault_or_faults(self) -> Scenario:
@@ -201,6 +237,11 @@ class Scenario(_Strict):
             raise ValueError(
                 "give either fault or faults" if self.fault is None else "give fault or faults, not both"
             )
+        if self.catalog is None:
+            world_only = sorted({f.kind.value for f in self.all_faults if f.kind in WORLD_KINDS})
+            if world_only or self.expect_services or self.service:
+                what = ", ".join(world_only) or "service and expect_services"
+                raise ValueError(f"{what} need a catalog world (catalog:)")
         return self
 
     @property
@@ -227,8 +268,12 @@ def list_scenarios() -> list[Scenario]:
     return [load_scenario(p) for p in sorted(_scenario_dir().glob("*.yaml"))]
 
 
-def load_scenario(name_or_path: str | Path) -> Scenario:
-    """A shipped scenario by name (e.g. ``bad-deploy``) or any scenario file by path."""
+def load_scenario(name_or_path: str | Path, *, catalog: str | Path | None = None) -> Scenario:
+    """A shipped scenario by name (e.g. ``bad-deploy``) or any scenario file by path.
+
+    ``catalog`` (``firebreak drill --catalog``) builds the world from that catalog instead of the
+    file's ``catalog:`` (a path relative to the scenario file) or the shipped checkout sandbox.
+    """
     path = Path(name_or_path)
     if not path.suffix:
         path = _scenario_dir() / f"{name_or_path}.yaml"
@@ -236,7 +281,12 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
             known = ", ".join(p.stem for p in sorted(_scenario_dir().glob("*.yaml")))
             raise ScenarioError(f"unknown scenario {name_or_path!r} (known: {known})")
     try:
-        scenario = Scenario.model_validate(yaml.safe_load(path.read_text()))
+        data = yaml.safe_load(path.read_text())
+        if isinstance(data, dict) and (catalog is not None or data.get("catalog")):
+            given = Path(catalog) if catalog is not None else path.parent / str(data["catalog"])
+            data["catalog"] = str(given.resolve())
+        world = isinstance(data, dict) and "catalog" in data
+        scenario = Scenario.model_validate(data, context={"world": world})
     except OSError as e:
         raise ScenarioError(f"{path}: cannot read: {e.strerror}") from e
     except yaml.YAMLError as e:
@@ -260,6 +310,11 @@ def scenario_policy(scenario: Scenario, *, source: str) -> dict[str, Any]:
     return drill_policy_data(
         scenario.policy, approval_timeout_seconds=scenario.timing.approval_timeout_seconds, source=source
     )
+
+
+def _in_world(info: ValidationInfo) -> bool:
+    """Validated for a catalog world: regions and flags are the catalog's, checked at run time."""
+    return bool(info.context and info.context.get("world"))
 
 
 def _known(what: str, value: str, known: tuple[str, ...]) -> str:

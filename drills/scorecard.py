@@ -164,3 +164,14 @@ def score(
         timeline_path=report.timeline_path,
         postmortem_path=report.postmortem_path,
     )
+
+
+def with_services(card: Scorecard, others: dict[str, Scorecard]) -> Scorecard:
+    """``card`` (the scenario's service) plus every check of the other services' incidents,
+    each named after its service; the drill passes only when every incident does."""
+    checks = card.checks + [
+        check.model_copy(update={"name": f"{service}: {check.name}"})
+        for service, other in others.items()
+        for check in other.checks
+    ]
+    return card.model_copy(update={"checks": checks, "passed": all(c.ok for c in checks)})

@@ -30,7 +30,7 @@ SeriesKey = tuple[str, str, str, tuple[tuple[str, str], ...]]  # region, namespa
 
 
 def series_key(region: str, spec: MetricSpec) -> SeriesKey:
-    return region, spec.namespace, spec.metric_name, tuple(sorted(spec.dimensions.items()))
+    return region, spec.namespace, spec.metric_name, tuple(spec.dimensions.items())  # as published
 
 
 def metric_value(spec: MetricSpec, health: RegionHealth) -> float | None:
@@ -99,7 +99,7 @@ def sync_alarms(
     for start in range(0, len(wanted), 100):  # DescribeAlarms takes at most 100 names
         alarms = call(cloudwatch, "describe_alarms", AlarmNames=wanted[start : start + 100])["MetricAlarms"]
         for alarm in alarms:
-            dims = tuple(sorted((d["Name"], d["Value"]) for d in alarm.get("Dimensions", [])))
+            dims = tuple((d["Name"], d["Value"]) for d in alarm.get("Dimensions", []))
             series = history.get((region, alarm["Namespace"], alarm["MetricName"], dims), [])
             rule = AlarmRule.from_described(alarm)
             state = evaluate(rule, series, alarm["StateValue"])

@@ -61,6 +61,11 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(
             Path("drill-output"), help="Where the catalog, timeline and postmortem go."
         ),
+        catalog: Path | None = typer.Option(
+            None,
+            "--catalog",
+            help="Build the drill world from this catalog (your own services; docs/drills.md).",
+        ),
     ) -> None:
         """Run a game-day drill end to end against a local fake production.
 
@@ -75,7 +80,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[bold]{s.name}[/]: {s.title}")
             return
         try:
-            chosen: Scenario = load_scenario(scenario)
+            chosen: Scenario = load_scenario(scenario, catalog=catalog)
         except ScenarioError as e:
             console.print(f"[red]{e}")
             raise typer.Exit(2) from e
@@ -91,8 +96,14 @@ def register(app: typer.Typer) -> None:
                 }
             )
         from drills.runner import run_drill  # imports moto and the flows: only when running one
+        from drills.world import WorldError
+        from tasks.catalog import CatalogError
 
-        card = run_drill(chosen, output=output / chosen.name, console=console, interactive=interactive)
+        try:
+            card = run_drill(chosen, output=output / chosen.name, console=console, interactive=interactive)
+        except (ScenarioError, CatalogError, WorldError) as e:  # the scenario or its world cannot run
+            console.print(f"[red]{e}")
+            raise typer.Exit(2) from e
         if as_json:
             sys.stdout.write(card.model_dump_json() + "\n")
         else:

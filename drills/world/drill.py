@@ -1,0 +1,304 @@
+"""Run a drill in a world built from a catalog (``catalog:`` in the scenario, or ``--catalog``).
+
+As ``drills.runner`` does for the shipped checkout sandbox, with the world's pieces: every fault
+is checked against the catalog before anything starts, the sandbox is seeded with every
+resource the catalog names (the resolved catalog is written to ``OUTPUT/catalog.yaml``), the
+world simulator models every service, and each broken service's alarm alert is delivered when
+its alarm fires. One alert runs the incident flow in-process; several go through the
+production intake path. Every incident is scored: ``expect`` for the scenario's service,
+``expect_services`` for the others.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prefect.settings import PREFECT_API_URL, PREFECT_UI_API_URL, temporary_settings
+from rich.console import Console
+
+from alerts.models import Alert
+from drills.alerting import alarm_alert, wait_for_alarm
+from drills.clock import DrillClock
+from drills.drill_policy import write_drill_policy
+from drills.environ import scoped_environment
+from drills.intake import DrillIntake, count_incident_runs
+from drills.prefect_server import LocalPrefectServer
+from drills.responder import DrillResponder, drill_keys, with_identities
+from drills.sandbox import Sandbox
+from drills.scenario import (
+    DELIVERY_KINDS,
+    Expectations,
+    Fault,
+    FaultKind,
+    Responder,
+    Scenario,
+    ScenarioError,
+    scenario_policy,
+)
+from drills.scorecard import Scorecard, score, with_services
+from drills.seed import write_catalog
+from drills.world import faults as wf
+from drills.world.observability import alarm_metrics
+from drills.world.seed import seed_world
+from drills.world.simulator import WorldSimulator
+from flows.incident import incident_response
+from flows.incident_run import incident_id_for
+from flows.recover import recover
+from flows.report import IncidentReport
+from flows.settings import RunSettings
+from flows.timeline import Timeline
+from tasks.catalog import Catalog, load_catalog
+
+ENVIRONMENT = "prod"
+ALARM_TIMEOUT_SECONDS = 30.0
+INTAKE_TIMEOUT_SECONDS = 200.0
+BREAKS = frozenset(FaultKind) - {FaultKind.NONE, FaultKind.NOISE_DEPLOY, FaultKind.STAGING_REVISION}
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A fault with its service and region settled against the catalog."""
+
+    fault: Fault
+    kind: wf.WorldFaultKind | None  # None: a kind the world does not inject (none)
+    service: str
+    region: str | None
+
+
+def main_service(scenario: Scenario, catalog: Catalog) -> str:
+    """The service ``expect`` is about: ``service:``, else the catalog's only one, else checkout."""
+    if scenario.service is not None:
+        return scenario.service
+    if len(catalog.services) == 1:
+        return next(iter(catalog.services))
+    return "checkout"
+
+
+def plan_faults(scenario: Scenario, catalog: Catalog) -> list[Planned]:
+    """Every fault checked against the catalog; ScenarioError names the one it cannot host."""
+    service = main_service(scenario, catalog)
+    planned = []
+    for i, fault in enumerate(scenario.all_faults):
+        if fault.kind in DELIVERY_KINDS or fault.kind is FaultKind.STAGING_REVISION:
+            raise ScenarioError(f"faults.{i}: {fault.kind.value} is not supported in a catalog world yet")
+        kind = None if fault.kind is FaultKind.NONE else wf.WorldFaultKind(fault.kind.value)
+        owner = fault.service or service
+        region = fault.region_given
+        if kind is not None:
+            try:
+                wf.check_fault(
+                    catalog, kind, service=owner, environment=ENVIRONMENT, region=region, flag=fault.flag
+                )
+            except wf.FaultHostError as e:
+                raise ScenarioError(f"faults.{i}: {e}") from e
+        planned.append(Planned(fault, kind, owner, region))
+    return planned
+
+
+def run_world_drill(scenario: Scenario, *, output: Path, console: Console, responder: Responder) -> Scorecard:
+    """Build the world, break it, run the incident(s), score them."""
+    if scenario.catalog is None:
+        raise ScenarioError(f"{scenario.name}: not a catalog world (no catalog:)")
+    spec = load_catalog(Path(scenario.catalog))
+    planned = plan_faults(scenario, spec)
+    output.mkdir(parents=True, exist_ok=True)
+    with console.status(f"seeding the world of {scenario.catalog}"), Sandbox(export_env=True) as sandbox:
+        catalog = seed_world(spec, sandbox.endpoint_url)
+        catalog_path = write_catalog(catalog, output / "catalog.yaml")
+        console.print(f"sandbox: moto at {sandbox.endpoint_url}; resolved catalog {catalog_path}")
+        with (
+            console.status("starting a local Prefect server (about 15 s)"),
+            LocalPrefectServer() as server,
+            scoped_environment(server.env),
+            temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_UI_API_URL: server.api_url}),
+        ):
+            from drills.runner import flush_prefect  # the runner imports this module lazily
+
+            try:
+                return _run(scenario, catalog, catalog_path, planned, sandbox, responder, output, console)
+            finally:
+                flush_prefect()
+
+
+def _settings(scenario: Scenario, catalog_path: Path, policy_path: Path, output: Path) -> RunSettings:
+    timing = scenario.timing
+    return RunSettings(
+        catalog_path=str(catalog_path),
+        policy_path=str(policy_path),
+        output_dir=str(output / "incidents"),
+        confirm_window_seconds=10,
+        bake_seconds=timing.bake_seconds,
+        watch_interval_seconds=timing.watch_interval_seconds,
+        healthy_checks=timing.healthy_checks,
+        approval_poll_seconds=1,
+        drill=True,
+    )
+
+
+def _run(
+    scenario: Scenario,
+    catalog: Catalog,
+    catalog_path: Path,
+    planned: list[Planned],
+    sandbox: Sandbox,
+    responder_config: Responder,
+    output: Path,
+    console: Console,
+) -> Scorecard:
+    keys = drill_keys(responder_config.people, output / "keys")
+    policy = with_identities(scenario_policy(scenario, source=scenario.name), keys)
+    settings = _settings(scenario, catalog_path, write_drill_policy(policy, output / "policy.yaml"), output)
+    clock = DrillClock()
+    main = main_service(scenario, catalog)
+    with WorldSimulator(catalog, sandbox.endpoint_url, environment=ENVIRONMENT) as sim:
+        broken = _break(planned, sim, sandbox, catalog, console)
+        alerts = _alerts(scenario, catalog, sandbox, broken, main)
+        console.print(f"[bold]alert:[/] {', '.join(a.name for a in alerts)}; running incident-response")
+        responder = DrillResponder(
+            responder_config, console=console, keys=keys, key_folder=output / "keys"
+        ).start()
+        try:
+            if len(alerts) == 1:
+                state = incident_response(alert=alerts[0], settings=settings, return_state=True)
+                console.print(f"incident flow: {state.type.value}: {state.message}")
+            else:
+                with DrillIntake(settings, output) as intake:
+                    console.print(f"intake: started or joined {intake.deliver(alerts)}")
+                    intake.wait_until_done(timeout=INTAKE_TIMEOUT_SECONDS)
+            recovery = _recover(scenario, sim, broken, alerts, main, settings, console)
+        finally:
+            responder.stop()
+    runs = count_incident_runs()
+    by_service = {a.service: a for a in alerts}
+    cards = {
+        service: _score(
+            scenario, expect_for, settings, by_service[service], responder.answered, recovery, clock, runs
+        )
+        for service, expect_for in _expectations(scenario, main).items()
+        if service in by_service
+    }
+    missing = set(_expectations(scenario, main)) - set(by_service)
+    if missing:
+        raise ScenarioError(f"{scenario.name}: no alert was raised for {sorted(missing)}")
+    main_card = cards.pop(main)
+    return with_services(main_card, cards)
+
+
+def _break(
+    planned: list[Planned], sim: WorldSimulator, sandbox: Sandbox, catalog: Catalog, console: Console
+) -> dict[str, str]:
+    """Inject every fault at its time; service -> the region whose alarm will tell."""
+    started = time.monotonic()
+    broken: dict[str, str] = {}
+    for p in planned:
+        time.sleep(max(0.0, started + p.fault.at - time.monotonic()))
+        entry = catalog.entry(p.service, ENVIRONMENT)
+        region = p.region or entry.primary_region
+        console.print(f"[bold]fault:[/] {p.fault.kind.value} ({p.service}, {region})")
+        _inject(p, sim, sandbox, catalog, region)
+        if p.fault.kind in BREAKS:
+            broken.setdefault(p.service, region)
+    return broken
+
+
+def _inject(p: Planned, sim: WorldSimulator, sandbox: Sandbox, catalog: Catalog, region: str) -> None:
+    entry = catalog.entry(p.service, ENVIRONMENT)
+    target, res = sandbox.target(region), entry.regions[region]
+    kind = p.kind
+    if kind is wf.WorldFaultKind.BAD_DEPLOY:
+        wf.bad_deploy(target, res)
+    elif kind is wf.WorldFaultKind.BAD_LAMBDA:
+        wf.bad_lambda(target, res)
+    elif kind is wf.WorldFaultKind.BAD_LAUNCH_TEMPLATE:
+        wf.bad_launch_template(target, res)
+    elif kind is wf.WorldFaultKind.NOISE_DEPLOY:
+        wf.noise_deploy(target, res)
+    elif kind is wf.WorldFaultKind.BAD_FLAG:
+        sim.harm_flag(p.service, p.fault.flag or "")
+        wf.flag_on(target, entry, p.fault.flag or "")
+    elif kind is wf.WorldFaultKind.REGION_DEGRADED:
+        sim.degrade(p.service, region, p.fault.error_rate)
+    elif kind is wf.WorldFaultKind.DEPENDENCY_DOWN:
+        sim.set_dependency(p.service, p.fault.dependency, down=True)
+    elif kind is wf.WorldFaultKind.TRAFFIC_SPIKE:
+        sim.spike(p.service, p.fault.factor, p.region)
+
+
+def _alerts(
+    scenario: Scenario, catalog: Catalog, sandbox: Sandbox, broken: dict[str, str], main: str
+) -> list[Alert]:
+    """Each broken service's first alarm alert, once that alarm fires (a false alarm: the main
+    service's first alarm, at once)."""
+    targets = broken or {main: catalog.entry(main, ENVIRONMENT).primary_region}
+    alerts = []
+    for service, region in targets.items():
+        resources = catalog.entry(service, ENVIRONMENT).region(region)
+        if not resources.alarms:
+            raise ScenarioError(f"{service} has no alarm in {region} to raise the alert")
+        onset = (
+            wait_for_alarm(
+                catalog, sandbox, region, ALARM_TIMEOUT_SECONDS, service=service, environment=ENVIRONMENT
+            )
+            if broken
+            else datetime.now(UTC)
+        )
+        alarm = resources.alarms[0]
+        spec = alarm_metrics(resources, f"services.{service}.{ENVIRONMENT}.regions.{region}")[alarm]
+        alerts.append(alarm_alert(scenario, service, ENVIRONMENT, region, alarm, spec, onset))
+    return alerts
+
+
+def _expectations(scenario: Scenario, main: str) -> dict[str, Expectations]:
+    return {main: scenario.expect, **scenario.expect_services}
+
+
+def _recover(
+    scenario: Scenario,
+    sim: WorldSimulator,
+    broken: dict[str, str],
+    alerts: list[Alert],
+    main: str,
+    settings: RunSettings,
+    console: Console,
+) -> str | None:
+    if scenario.recovery is None:
+        return None
+    if scenario.recovery.heal:
+        for service in broken:
+            sim.heal(service)
+        console.print(f"[bold]recovery:[/] healed; {scenario.recovery.requester} starts the recover flow")
+    alert = next(a for a in alerts if a.service == main)
+    state = recover(
+        incident_id=incident_id_for(alert), settings=settings, requester=scenario.recovery.requester,
+        return_state=True,
+    )  # fmt: skip
+    console.print(f"recover flow: {state.type.value}: {state.message}")
+    return "completed" if state.is_completed() else state.type.value.lower()
+
+
+def _score(
+    scenario: Scenario,
+    expect: Expectations,
+    settings: RunSettings,
+    alert: Alert,
+    answers: list[str],
+    recovery: str | None,
+    clock: DrillClock,
+    runs: int,
+) -> Scorecard:
+    folder = settings.incident_dir(incident_id_for(alert))
+    report = IncidentReport.model_validate_json((folder / "report.json").read_text())
+    timeline = Timeline.load(folder / "timeline.json")
+    per_service = scenario.model_copy(update={"expect": expect})
+    return score(
+        per_service,
+        report,
+        timeline,
+        answers=answers,
+        recovery=recovery,
+        speed=clock.speed,
+        incident_runs=runs,
+    )
