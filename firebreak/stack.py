@@ -9,7 +9,9 @@ embedded SQLite server of the quick start:
 - the ``firebreak`` process pool (its concurrency limit set when given), the
   ``firebreak_run_settings`` Variable, and prefect.yaml deployed with ``prefect deploy --all``;
 - ``workers`` x ``prefect worker start --pool firebreak``, running flows from this checkout;
-- ``receivers`` x ``firebreak serve`` on consecutive ports from ``receiver_port``.
+- ``receivers`` x ``firebreak serve`` on consecutive ports from ``receiver_port``;
+- ``python -m flows.watchdog``: crashed incident runs marked and re-run (flows/watchdog.py);
+  workers send heartbeats every ``heartbeat_seconds``.
 
 AWS credentials, endpoints and receiver tokens come from ``env`` (the caller's environment by
 default). Every process logs to a file under ``workdir``; they stop in reverse order.
@@ -125,6 +127,7 @@ class StackSpec:
     receiver_port: int | None = None
     pool_limit: int | None = None
     database_url: str | None = None
+    heartbeat_seconds: int = 30
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     worker_env: dict[str, str] = field(default_factory=dict)
 
@@ -139,6 +142,7 @@ class LocalStack:
         self.workers: list[Background] = []
         self.receivers: list[Background] = []
         self.receiver_urls: list[str] = []
+        self.watchdog: Background | None = None
         self._stack = contextlib.ExitStack()
 
     @property
@@ -159,6 +163,8 @@ class LocalStack:
         )
         self._configure_server()
         self._stack.callback(self._stop_processes)
+        watchdog = [sys.executable, "-m", "flows.watchdog", "--api-url", self.server.api_url]
+        self.watchdog = Background("watchdog", watchdog, self.client_env, spec.workdir / "watchdog.log")
         for i in range(spec.workers):
             self.workers.append(self.start_worker(i))
         if self.workers:
@@ -182,7 +188,12 @@ class LocalStack:
 
     def start_worker(self, index: int) -> Background:
         """One more ``prefect worker start`` on the pool (stopped with the stack)."""
-        env = {**self.client_env, "FIREBREAK_HOME": str(REPO_ROOT), **self.spec.worker_env}
+        env = {
+            **self.client_env,
+            "FIREBREAK_HOME": str(REPO_ROOT),
+            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(self.spec.heartbeat_seconds),
+            **self.spec.worker_env,
+        }
         command = [str(BIN / "prefect"), "worker", "start", "--pool", WORK_POOL, "--type", "process"]
         command += ["--name", f"firebreak-worker-{index}"]
         return Background(f"worker {index}", command, env, self.spec.workdir / f"worker-{index}.log")
@@ -200,7 +211,8 @@ class LocalStack:
 
     def _stop_processes(self) -> None:
         """Receivers first (no new runs), then workers (and the flow-run processes they started)."""
-        for process in [*reversed(self.receivers), *reversed(self.workers)]:
+        watchdog = [self.watchdog] if self.watchdog is not None else []
+        for process in [*reversed(self.receivers), *reversed(self.workers), *watchdog]:
             process.stop()
 
     def worker_online(self) -> bool:
