@@ -39,9 +39,9 @@ class FaultHostError(ValueError):
 
 
 NEEDS = {
-    WorldFaultKind.BAD_DEPLOY: ("ecs", "an ECS service"),
-    WorldFaultKind.BAD_LAMBDA: ("lambda_alias", "a Lambda alias"),
-    WorldFaultKind.BAD_LAUNCH_TEMPLATE: ("asg_name", "an Auto Scaling group"),
+    WorldFaultKind.BAD_DEPLOY: ("ecs", "ECS service"),
+    WorldFaultKind.BAD_LAMBDA: ("lambda_alias", "Lambda alias"),
+    WorldFaultKind.BAD_LAUNCH_TEMPLATE: ("asg_name", "Auto Scaling group"),
 }
 
 

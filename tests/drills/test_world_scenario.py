@@ -1,0 +1,90 @@
+"""Catalog-world scenarios: the format (catalog:, service:, per-fault service and fields,
+expect_services), and a fault the catalog cannot host is a scenario error before anything starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from drills.scenario import FaultKind, ScenarioError, load_scenario
+from drills.world.drill import main_service, plan_faults
+from tasks.catalog import load_catalog
+
+CATALOGS = Path(__file__).parents[2] / "drills" / "catalogs"
+BASE: dict[str, Any] = {
+    "name": "t", "title": "t", "description": "t", "expect": {"outcome": "mitigated"},
+}  # fmt: skip
+
+
+def _write(tmp_path: Path, **fields: Any) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**BASE, **fields}))
+    return path
+
+
+def test_catalog_is_relative_to_the_scenario_and_regions_are_the_catalogs(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text((CATALOGS / "quotes.yaml").read_text())
+    path = _write(tmp_path, catalog="c.yaml", fault={"kind": "bad_lambda", "region": "eu-central-1"})
+    scenario = load_scenario(path)
+    assert scenario.catalog == str((tmp_path / "c.yaml").resolve())
+    assert scenario.all_faults[0].region_given == "eu-central-1"
+
+
+def test_cli_catalog_overrides_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, fault={"kind": "traffic_spike", "factor": 4})
+    scenario = load_scenario(path, catalog=CATALOGS / "checkout.yaml")
+    assert scenario.catalog == str((CATALOGS / "checkout.yaml").resolve())
+    assert scenario.all_faults[0].region_given is None and scenario.all_faults[0].factor == 4
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"fault": {"kind": "traffic_spike"}},
+        {"fault": {"kind": "bad_deploy"}, "expect_services": {"quotes": {"outcome": "mitigated"}}},
+        {"fault": {"kind": "bad_lambda", "region": "eu-central-1"}},  # not a checkout region
+    ],
+    ids=["world-kind", "expect-services", "region"],
+)
+def test_world_fields_need_a_catalog(tmp_path: Path, fields: dict[str, Any]) -> None:
+    with pytest.raises(ScenarioError, match=r"catalog|unknown region"):
+        load_scenario(_write(tmp_path, **fields))
+
+
+@pytest.mark.parametrize(
+    ("fault", "problem"),
+    [
+        ({"kind": "bad_deploy"}, "faults.0: bad_deploy: quotes has no ECS service in eu-central-1"),
+        ({"kind": "bad_launch_template"}, "has no Auto Scaling group"),
+        ({"kind": "bad_lambda", "region": "us-east-1"}, "does not run in us-east-1"),
+        ({"kind": "bad_flag", "flag": "nope"}, "has no flag 'nope'"),
+        ({"kind": "region_degraded", "service": "orders"}, "unknown service 'orders'"),
+    ],
+)
+def test_a_fault_the_catalog_cannot_host_is_refused(
+    tmp_path: Path, fault: dict[str, Any], problem: str
+) -> None:
+    scenario = load_scenario(_write(tmp_path, fault=fault), catalog=CATALOGS / "quotes.yaml")
+    with pytest.raises(ScenarioError, match=problem):
+        plan_faults(scenario, load_catalog(CATALOGS / "quotes.yaml"))
+
+
+def test_faults_settle_their_service(tmp_path: Path) -> None:
+    path = _write(tmp_path, faults=[{"kind": "bad_flag", "flag": "instant-quotes"}, {"kind": "none"}])
+    scenario = load_scenario(path, catalog=CATALOGS / "quotes.yaml")
+    catalog = load_catalog(CATALOGS / "quotes.yaml")
+    assert main_service(scenario, catalog) == "quotes"
+    assert [(p.fault.kind, p.service, p.region) for p in plan_faults(scenario, catalog)] == [
+        (FaultKind.BAD_FLAG, "quotes", None),
+        (FaultKind.NONE, "quotes", None),
+    ]
+
+
+def test_shipped_world_scenarios_fit_their_catalogs() -> None:
+    for path in sorted((Path(__file__).parents[2] / "drills" / "scenarios").glob("*.yaml")):
+        scenario = load_scenario(path)
+        if scenario.catalog is not None:
+            plan_faults(scenario, load_catalog(Path(scenario.catalog)))
