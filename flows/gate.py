@@ -18,6 +18,7 @@ from prefect.exceptions import FlowPauseTimeout, Pause
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
+from flows.escalation import Waiting, announce_wait, record_escalations
 from flows.forms import ApprovalInput, HumanTaskInput, approval_markdown, checklist_markdown
 from flows.identity import ProofCheck, check_proof
 from flows.incident_run import IncidentRun
@@ -70,6 +71,23 @@ def _checked(answer: ApprovalInput, *, policy: Policy, plan_hash: str, timeline:
     return check
 
 
+def _before_pause(incident: IncidentRun | None, key: str, why: str) -> None:
+    """Set the escalation timers of the pause about to start (flows/escalation.py)."""
+    if incident is None or flow_run.id is None:
+        return
+    waiting = Waiting(
+        incident_id=incident.incident_id,
+        service=incident.service,
+        environment=incident.environment,
+        severity=incident.severity,
+        pause_key=key,
+        since=datetime.now(UTC),
+        levels=incident.policy.paging.levels_for(incident.severity),
+        why=why,
+    )
+    announce_wait(flow_run.id, waiting, incident.timeline, Stage.RESOLVE)
+
+
 def request_approval(
     plan: Plan,
     decision: Decision,
@@ -120,20 +138,21 @@ def request_approval(
             plan_hash=plan.hash,
             identity=rule.identity,
         )
+        key = f"approve-{plan.hash}-{len(timeline.entries)}"
+        _before_pause(incident, key, f"approval of {plan.kind}")
         try:
             answer = pause_flow_run(
-                wait_for_input=form,
-                timeout=remaining,
-                poll_interval=poll_seconds,
-                key=f"approve-{plan.hash}-{len(timeline.entries)}",
+                wait_for_input=form, timeout=remaining, poll_interval=poll_seconds, key=key
             )
         except FlowPauseTimeout:
+            record_escalations(flow_run.id, timeline, Stage.RESOLVE)
             break
         except Pause as e:  # the run cannot pause again once an earlier pause timed out
             timeline.add(Stage.RESOLVE, "approval-impossible", f"cannot wait for approval: {e}")
             return GateOutcome(
                 status=GateStatus.TIMED_OUT, people=accepted, reason=str(e), on_timeout=rule.on_timeout.value
             )
+        record_escalations(flow_run.id, timeline, Stage.RESOLVE)
         check = _checked(answer, policy=policy, plan_hash=plan.hash, timeline=timeline)
         answers.append(
             ApprovalAnswer(
@@ -204,14 +223,14 @@ def request_human_action(
             incident_id=timeline.incident_id, title=title, steps=steps, evidence=evidence, why=why
         ),
     )
+    key = f"human-{len(timeline.entries)}"
+    _before_pause(incident, key, title)
     try:
         answer = pause_flow_run(
-            wait_for_input=form,
-            timeout=timeout_seconds,
-            poll_interval=poll_seconds,
-            key=f"human-{len(timeline.entries)}",
+            wait_for_input=form, timeout=timeout_seconds, poll_interval=poll_seconds, key=key
         )
     except FlowPauseTimeout:
+        record_escalations(flow_run.id, timeline, Stage.RESOLVE)
         timeline.add(Stage.RESOLVE, "human-action-timeout", f"Nobody confirmed '{title}'")
         return GateOutcome(status=GateStatus.TIMED_OUT)
     except Pause as e:  # an earlier pause timed out: Prefect will not let this run pause again
@@ -221,6 +240,7 @@ def request_human_action(
             f"cannot wait for a human here ({e}); the status update pages them instead",
         )
         return GateOutcome(status=GateStatus.TIMED_OUT, reason=str(e))
+    record_escalations(flow_run.id, timeline, Stage.RESOLVE)
     status = GateStatus.DONE if answer.done else GateStatus.NOT_DONE
     if incident is not None:
         acknowledge(incident, Stage.RESOLVE, [answer.operator])

@@ -190,9 +190,32 @@ def trigger(
         typer.echo(f"{alert.name}: flow run {run.id} ({run.name}) on {deployment}")
 
 
+def escalate(
+    every: Annotated[float, typer.Option(help="Seconds between passes.")] = 60.0,
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit (e.g. from cron).")] = False,
+) -> None:
+    """Page the next escalation level of every paused incident whose wait is over its time.
+
+    Runs outside the paused runs (Prefect refuses task runs while a run is paused). Several
+    copies may run: each level is paged once per paused step whoever gets there first.
+    """
+    import time
+
+    from flows.escalation import escalation_pass
+
+    while True:
+        for page in escalation_pass():
+            outcome = f"FAILED: {page.error}" if page.error else "paged"
+            typer.echo(f"{page.pause_key}: {page.level.name} {outcome}")
+        if once:
+            return
+        time.sleep(every)
+
+
 def register(app: typer.Typer) -> None:
     """Add the on-call commands."""
     app.command()(pending)
     app.command()(approve)
+    app.command()(escalate)
     app.command("kill-switch")(kill_switch)
     app.command()(trigger)
