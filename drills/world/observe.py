@@ -45,6 +45,7 @@ class WorldObserver:
         shares: dict[str, float] = {}
         units: list[int] = []
         revision = ""
+        ecs_groups: set[str] = set()
         if res.ecs is not None:
             ecs = client("ecs", target)
             found = call(ecs, "describe_services", cluster=res.ecs.cluster, services=[res.ecs.service])[
@@ -62,13 +63,15 @@ class WorldObserver:
             shares["bad_deploy"] = 1.0 if is_bad(image) else 0.0
             units.append(int(found[0]["desiredCount"]))
             revision = str(image)
+            if found[0]["desiredCount"] > 0:
+                ecs_groups = {lb["targetGroupArn"] for lb in found[0].get("loadBalancers", [])}
         if res.lambda_alias is not None:
             shares["bad_lambda"], version = self._lambda(res, target)
             revision = revision or f"{res.lambda_alias.function}:{version}"
         if res.asg_name is not None:
             shares["bad_launch_template"], in_service = self._asg(res.asg_name, target)
             units.append(in_service)
-        dead = self._alb_dead_share(res, target) if res.alb is not None else 0.0
+        dead = self._alb_dead_share(res, target, ecs_groups) if res.alb is not None else 0.0
         return RegionState(
             bad_shares=shares,
             alb_dead_share=dead,
@@ -115,7 +118,9 @@ class WorldObserver:
             bad += is_bad(description)
         return (bad / len(serving) if serving else 0.0), len(serving)
 
-    def _alb_dead_share(self, res: RegionResources, target: AwsTarget) -> float:
+    def _alb_dead_share(self, res: RegionResources, target: AwsTarget, ecs_groups: set[str]) -> float:
+        """The share of listener weight sent to groups nothing serves. A group the ECS service
+        is attached to counts as served: AWS registers its tasks there, moto has no tasks."""
         assert res.alb is not None
         elbv2 = client("elbv2", target)
         listener = call(elbv2, "describe_listeners", ListenerArns=[res.alb.listener_arn])["Listeners"][0]
@@ -125,7 +130,9 @@ class WorldObserver:
         ]
         total = sum(int(g.get("Weight", 1)) for g in groups)
         dead = sum(
-            int(g.get("Weight", 1)) for g in groups if not has_healthy_target(elbv2, g["TargetGroupArn"])
+            int(g.get("Weight", 1))
+            for g in groups
+            if g["TargetGroupArn"] not in ecs_groups and not has_healthy_target(elbv2, g["TargetGroupArn"])
         )
         return dead / total if total else 1.0
 

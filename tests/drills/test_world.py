@@ -58,10 +58,17 @@ def _check_region(res: RegionResources, region: str, url: str) -> None:
         assert [(g["TargetGroupArn"], g["Weight"]) for g in forward] == list(
             zip(res.alb.target_group_arns, [100] + [0] * (len(forward) - 1), strict=True)
         )
-        live = elbv2.describe_target_health(TargetGroupArn=res.alb.target_group_arns[0])
-        assert [t["TargetHealth"]["State"] for t in live["TargetHealthDescriptions"]] == ["healthy"] * len(
-            live["TargetHealthDescriptions"]
-        ) and live["TargetHealthDescriptions"]
+        live = elbv2.describe_target_health(TargetGroupArn=res.alb.target_group_arns[0])[
+            "TargetHealthDescriptions"
+        ]
+        if res.asg_name is not None or res.ecs is None:  # instances, or the Lambda alias
+            assert live and {t["TargetHealth"]["State"] for t in live} == {"healthy"}
+        else:  # ECS alone: moto runs no tasks to register; the service names its group
+            service = _raw("ecs", region, url).describe_services(
+                cluster=res.ecs.cluster, services=[res.ecs.service]
+            )
+            groups = [lb["targetGroupArn"] for lb in service["services"][0]["loadBalancers"]]
+            assert groups == res.alb.target_group_arns[:1]
     if res.asg_name is not None:
         groups = _raw("autoscaling", region, url).describe_auto_scaling_groups(
             AutoScalingGroupNames=[res.asg_name]

@@ -236,3 +236,12 @@ def test_drained_region_alarms_have_insufficient_data(checkout: Catalog, sandbox
 
 def test_one_put_per_region_and_namespace(checkout: Catalog, sandbox: Sandbox) -> None:
     assert WorldSimulator(checkout, sandbox.endpoint_url).tick().metric_puts == 2
+
+
+def test_an_ecs_service_serves_its_target_group(sandbox: Sandbox) -> None:
+    """moto registers no ECS tasks: the group the service is attached to still serves."""
+    sandbox.reset()
+    shop = seed_world(load_catalog(CATALOGS / "shop.yaml"), sandbox.endpoint_url)
+    tick = WorldSimulator(shop, sandbox.endpoint_url).tick()
+    assert tick.health["orders"].regions[EU].causes == ()
+    assert tick.metric_puts == 2  # one per region and namespace: Shop in eu-west-1, Quotes in eu-central-1
