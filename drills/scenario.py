@@ -55,6 +55,14 @@ WORLD_KINDS = frozenset({FaultKind.BAD_LAUNCH_TEMPLATE, FaultKind.NOISE_DEPLOY, 
 DEFAULT_AT_SECONDS = 2.0
 
 
+class PageAction(StrEnum):
+    """A PagerDuty Events API v2 event_action."""
+
+    TRIGGER = "trigger"
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+
+
 class Answer(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
@@ -196,6 +204,9 @@ class Expectations(_Strict):
     recovered: bool | None = Field(default=None, description="The recover flow completes.")
     final_state: FinalState | None = Field(default=None, description="Read back from the sandbox at the end.")
     incident_runs: int | None = Field(default=None, ge=0, description="Incident flow runs started.")
+    pages: list[PageAction] | None = Field(
+        default=None, description="The exact, ordered event_actions PagerDuty received for the incident."
+    )
 
 
 class Timing(_Strict):
@@ -239,8 +250,9 @@ class Scenario(_Strict):
             )
         if self.catalog is None:
             world_only = sorted({f.kind.value for f in self.all_faults if f.kind in WORLD_KINDS})
-            if world_only or self.expect_services or self.service:
-                what = ", ".join(world_only) or "service and expect_services"
+            elsewhere = any(f.service not in (None, n.SERVICE) for f in self.all_faults)
+            if world_only or self.expect_services or self.service or elsewhere:
+                what = ", ".join(world_only) or "service, a fault's service and expect_services"
                 raise ValueError(f"{what} need a catalog world (catalog:)")
         return self
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from drills.scenario import FaultKind, ScenarioError, load_scenario
+from drills.scorecard import Scorecard, with_services
 from drills.world.drill import main_service, plan_faults
 from tasks.catalog import load_catalog
 
@@ -88,3 +89,31 @@ def test_shipped_world_scenarios_fit_their_catalogs() -> None:
         scenario = load_scenario(path)
         if scenario.catalog is not None:
             plan_faults(scenario, load_catalog(Path(scenario.catalog)))
+
+
+def test_a_fault_on_another_service_needs_a_catalog(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="need a catalog world"):
+        load_scenario(_write(tmp_path, fault={"kind": "bad_deploy", "service": "orders"}))
+
+
+def test_every_incident_is_scored() -> None:
+    main = Scorecard.model_validate(_card(ok=True))
+    other = Scorecard.model_validate(_card(ok=False))
+    merged = with_services(main, {"quotes": other})
+    assert [c.name for c in merged.checks] == ["outcome", "quotes: outcome"]
+    assert not merged.passed and with_services(main, {}).passed
+
+
+def _card(*, ok: bool) -> dict[str, Any]:
+    check = {
+        "name": "outcome",
+        "expected": "mitigated",
+        "actual": "mitigated" if ok else "escalated",
+        "ok": ok,
+    }
+    return {
+        "scenario": "t", "passed": ok, "checks": [check], "outcome": check["actual"], "severity": None,
+        "diagnosis": None, "mitigations": [], "approvals_asked": 0, "answers": [], "forbidden_taken": [],
+        "verification": "not run", "recovery": None, "wall_seconds": {}, "drill_seconds": {},
+        "timeline_path": "t", "postmortem_path": None,
+    }  # fmt: skip
