@@ -34,12 +34,15 @@ from drills.scenario import DELIVERY_KINDS, Answer, Fault, FaultKind, Responder,
 from drills.scorecard import Scorecard, score
 from drills.seed import seed_checkout, write_catalog
 from drills.simulator import Simulator
+from drills.standins.pagerduty import PagerDutyStandIn
 from flows.incident import incident_response
 from flows.incident_run import incident_id_for
 from flows.recover import recover
 from flows.report import IncidentReport
 from flows.settings import RunSettings
 from flows.timeline import Timeline
+from policies import Policy
+from policies.paging import ONCALL
 from tasks.catalog import Catalog
 
 __all__ = ["drill_alert", "run_drill", "wait_for_alarm"]
@@ -143,6 +146,7 @@ def _run(
     keys = drill_keys(responder_config.people, output / "keys")
     policy = with_identities(scenario_policy(scenario, source=scenario.name), keys)
     policy_path = write_drill_policy(policy, output / "policy.yaml")
+    pagerduty = PagerDutyStandIn()
     settings = RunSettings(
         catalog_path=str(catalog_path),
         policy_path=str(policy_path),
@@ -154,7 +158,11 @@ def _run(
         approval_poll_seconds=1,
         drill=True,
     )
-    with Simulator(catalog, sandbox.endpoint_url, clock) as sim:
+    with (
+        pagerduty,
+        scoped_environment(pagerduty_environment(pagerduty, Policy.model_validate(policy))),
+        Simulator(catalog, sandbox.endpoint_url, clock) as sim,
+    ):
         onset = _break(scenario, sandbox, catalog, sim, console)
         alerts = first_alerts(scenario, catalog, onset)
         names = ", ".join(a.name for a in alerts)
@@ -186,7 +194,16 @@ def _run(
         speed=clock.speed,
         final=final,
         incident_runs=count_incident_runs(),
+        pages=pagerduty.actions(incident_id),
     )
+
+
+def pagerduty_environment(pagerduty: PagerDutyStandIn, policy: Policy) -> dict[str, str]:
+    """The drill's people are paged on the stand-in: its URL, and a routing key for every
+    variable the policy's escalation levels name."""
+    levels = [level for levels in policy.paging.escalation.values() for level in levels]
+    keys = {level.routing_key_env: f"drill-{level.name}" for level in [*levels, ONCALL]}
+    return {"FIREBREAK_PAGERDUTY_API_URL": pagerduty.url, **keys}
 
 
 def _through_intake(

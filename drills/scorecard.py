@@ -37,6 +37,7 @@ class Scorecard(BaseModel):
     verification: str
     recovery: str | None
     incident_runs: int | None = Field(default=None, description="Incident flow runs started.")
+    pages: list[str] = Field(default_factory=list, description="event_actions PagerDuty received.")
     wall_seconds: dict[str, float | None]
     drill_seconds: dict[str, float | None]
     timeline_path: str
@@ -82,12 +83,13 @@ def score(
     speed: float,
     final: SandboxState | None = None,
     incident_runs: int | None = None,
+    pages: list[str] | None = None,
 ) -> Scorecard:
     """Compare the incident's records with the scenario's expectations.
 
     ``final`` is the sandbox read back after everything the scenario ran and ``incident_runs``
-    the number of incident flow runs Prefect holds; an expectation on either fails when the
-    value is missing.
+    the number of incident flow runs Prefect holds, ``pages`` the event_actions the PagerDuty
+    stand-in received for the incident; an expectation on any fails when the value is missing.
     """
     exp = scenario.expect
     taken = applied_kinds(timeline)
@@ -142,6 +144,16 @@ def score(
                 ok=incident_runs == exp.incident_runs,
             )
         )
+    if exp.pages is not None:
+        wanted = [p.value for p in exp.pages]
+        checks.append(
+            Check(
+                name="pages",
+                expected=", ".join(wanted) or "none",
+                actual="not recorded" if pages is None else ", ".join(pages) or "none",
+                ok=pages == wanted,
+            )
+        )
     wall = report.durations()
     verified = [m.verified for m in report.mitigations if m.verified is not None]
     return Scorecard(
@@ -159,6 +171,7 @@ def score(
         verification="recovered" if any(verified) else ("not recovered" if verified else "not run"),
         recovery=recovery,
         incident_runs=incident_runs,
+        pages=pages or [],
         wall_seconds=wall,
         drill_seconds={k: None if v is None else round(v * speed, 1) for k, v in wall.items()},
         timeline_path=report.timeline_path,

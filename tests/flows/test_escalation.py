@@ -18,7 +18,7 @@ from flows.pending import PendingStep, approval_input
 from tests.flows.conftest import World, default_policy_data
 from tests.flows.scripted import Script
 from tests.people import key_of
-from tests.standins.pagerduty import PagerDutyStandIn
+from drills.standins.pagerduty import PagerDutyStandIn
 
 LEVELS = [
     {"name": "oncall", "after_minutes": 0, "routing_key_env": "TEST_PD_ONCALL"},

@@ -12,7 +12,7 @@ from tasks.pagerduty import (
     PagerDutySettings,
     send_page,
 )
-from tests.standins.pagerduty import PagerDutyStandIn
+from drills.standins.pagerduty import PagerDutyStandIn
 
 ENV = "FIREBREAK_TEST_PD_KEY"
 KEY = "R0UTINGKEYCANARY0000000000000000"
