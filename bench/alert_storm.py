@@ -1,4 +1,4 @@
-"""Benchmark 2: an alert storm against one receiver: 10,000 deliveries of 100 incidents.
+"""Benchmark 2: an alert storm against the receivers: 10,000 deliveries of 100 incidents.
 
 The production receiver (``firebreak serve``) runs in a subprocess, so its peak memory
 (``VmHWM`` in /proc/<pid>/status) is its own. The deployment exists but nothing executes it
@@ -13,6 +13,10 @@ service would make a single incident. The receiver logs one line per delivery Pr
 
     python -m bench.alert_storm --deliveries 10000 --incidents 100 --senders 8
     python -m bench.alert_storm --deliveries 10000 --incidents 100 --senders 8 --no-recent-runs
+    python -m bench.alert_storm --deliveries 10000 --incidents 100 --senders 8 --receivers 2 --postgres
+
+``--receivers N`` starts N ``firebreak serve`` replicas (sender k posts to replica k mod N);
+``--postgres`` puts the Prefect server on a real PostgreSQL (drills.postgres), as in production.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,7 +42,7 @@ from bench.prefect_api import PrefectApi
 from bench.receiver import HEADERS, TOKEN, generic_alert
 from bench.served import deployment
 from bench.stack import REPO_ROOT, bench_settings, exit_on_sigterm, prefect_server, workdir
-from bench.stats import emit, progress, summary
+from bench.stats import emit, percentile, progress, summary
 from drills import seed_names as n
 from drills.prefect_server import free_port
 from tasks.catalog import MetricSpec
@@ -55,14 +59,17 @@ class Delivery:
 
 
 @contextmanager
-def receiver_process(where: Path, *, recent_runs: bool = True) -> Iterator[tuple[str, int]]:
-    """``firebreak serve`` on a free port, logging to ``where/receiver.log``; yields (alerts URL, pid)."""
+def receiver_process(
+    where: Path, *, recent_runs: bool = True, index: int = 0
+) -> Iterator[tuple[str, int]]:
+    """``firebreak serve`` on a free port, logging to ``where/receiver-INDEX.log``; yields (URL, pid)."""
     port = free_port()
-    env = {**os.environ, "FIREBREAK_GENERIC_TOKEN": TOKEN, "FIREBREAK_DEAD_LETTER_DIR": str(where / "dl")}
+    dead_letters = str(where / f"dl-{index}")
+    env = {**os.environ, "FIREBREAK_GENERIC_TOKEN": TOKEN, "FIREBREAK_DEAD_LETTER_DIR": dead_letters}
     if not recent_runs:
         env["FIREBREAK_RECENT_RUNS_MAX"] = "0"
     firebreak = str(Path(sys.executable).with_name("firebreak"))
-    with (where / "receiver.log").open("wb") as log:
+    with (where / f"receiver-{index}.log").open("wb") as log:
         process = subprocess.Popen(
             [firebreak, "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO_ROOT,
@@ -117,8 +124,23 @@ def prefect_answers(log: Path) -> int:
         return sum(" incident run " in line for line in lines)
 
 
+@dataclass(frozen=True)
+class Topology:
+    """How many receivers, and whether the Prefect server is on PostgreSQL."""
+
+    receivers: int = 1
+    postgres: bool = False
+
+
 def run(
-    deliveries: int, incidents: int, senders: int, max_seconds: float, where: Path, *, recent_runs: bool
+    deliveries: int,
+    incidents: int,
+    senders: int,
+    max_seconds: float,
+    where: Path,
+    *,
+    recent_runs: bool,
+    topology: Topology = Topology(),
 ) -> dict[str, object]:
     onset = datetime.now(UTC).replace(microsecond=0)
     bodies: list[dict[str, object]] = [
@@ -134,14 +156,20 @@ def run(
     ]
     work = [i % incidents for i in range(deliveries)]
     random.Random(8).shuffle(work)
-    with prefect_server() as server:
+    with prefect_server(postgres=topology.postgres) as server:
         deployment_id = str(deployment(bench_settings(where / "catalog.yaml", where / "incidents")).apply())
-        with receiver_process(where, recent_runs=recent_runs) as (url, pid):
+        with ExitStack() as receivers:
+            replicas = [
+                receivers.enter_context(receiver_process(where, recent_runs=recent_runs, index=i))
+                for i in range(topology.receivers)
+            ]
             results: list[list[Delivery]] = [[] for _ in range(senders)]
             began = time.monotonic()
+            deadline = began + max_seconds
             threads = [
                 threading.Thread(
-                    target=_send, args=(url, bodies, work[k::senders], results[k], began + max_seconds)
+                    target=_send,
+                    args=(replicas[k % len(replicas)][0], bodies, work[k::senders], results[k], deadline),
                 )
                 for k in range(senders)
             ]
@@ -150,16 +178,18 @@ def run(
             for thread in threads:
                 thread.join()
             wall = time.monotonic() - began
-            peak = peak_rss_mib(pid)
+            peak = max(peak_rss_mib(pid) for _, pid in replicas)
         api = PrefectApi(server.api_url)
         runs = api.deployment_runs(deployment_id)
         api.close()
     done = [d for batch in results for d in batch]
     progress(f"{len(done)} deliveries in {wall:.1f}s; {len(runs)} runs in Prefect")
     figures = _figures(done, runs, deliveries, incidents, senders, wall, peak)
-    asked = prefect_answers(where / "receiver.log")
+    asked = sum(prefect_answers(where / f"receiver-{i}.log") for i in range(topology.receivers))
     return {
         **figures,
+        "receivers": topology.receivers,
+        "prefect_database": "postgresql" if topology.postgres else "sqlite",
         "recent_runs": recent_runs,
         "prefect_create_flow_run_answers": asked,
         "answered_from_memory": sum(d.status == 200 for d in done) - asked,
@@ -180,8 +210,13 @@ def _figures(
         if d.flow_run_id is not None:
             run_ids[d.incident].add(d.flow_run_id)
     keys = [r.get("idempotency_key") for r in runs]
+    latencies = [d.seconds for d in done]
     return {
         "benchmark": "alert_storm",
+        "runs": len(runs),
+        "lost": incidents - len(run_ids),
+        "answers_503": sum(d.status == 503 for d in done),
+        "p99_s": round(percentile(latencies, 99), 4),
         "deliveries_planned": deliveries,
         "deliveries_sent": len(done),
         "incidents": incidents,
@@ -194,7 +229,7 @@ def _figures(
         "duplicate_runs": sum(len(ids) - 1 for ids in run_ids.values()) + len(keys) - len(set(keys)),
         "runs_scheduled": sum(1 for r in runs if _state_type(r) == "SCHEDULED"),
         "throughput_per_s": round(len(done) / wall, 1),
-        "latency_s": summary([d.seconds for d in done], digits=4),
+        "latency_s": summary(latencies, digits=4),
         "receiver_peak_rss_mib": peak,
         "wall_s": round(wall, 1),
     }
@@ -217,6 +252,8 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="Receiver asks Prefect for every delivery (FIREBREAK_RECENT_RUNS_MAX=0).",
     )
+    parser.add_argument("--receivers", type=int, default=1, help="`firebreak serve` replicas.")
+    parser.add_argument("--postgres", action="store_true", help="Prefect server on a real PostgreSQL.")
     args = parser.parse_args(argv)
     exit_on_sigterm()
     with workdir(args.workdir) as where:
@@ -227,6 +264,7 @@ def main(argv: list[str] | None = None) -> None:
             args.max_seconds,
             where,
             recent_runs=not args.no_recent_runs,
+            topology=Topology(receivers=max(args.receivers, 1), postgres=args.postgres),
         )
         emit(figures)
 

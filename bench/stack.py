@@ -6,6 +6,7 @@ buffered logs): a benchmark measures the same stack a drill exercises, never a l
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -18,6 +19,7 @@ from unittest.mock import patch
 
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_API_URL, temporary_settings
 
+from drills.postgres import LocalPostgres
 from drills.prefect_server import LocalPrefectServer
 from drills.runner import flush_prefect
 from drills.sandbox import Sandbox
@@ -63,10 +65,21 @@ def seeded_sandbox(workdir: Path) -> Iterator[SeededSandbox]:
 
 
 @contextmanager
-def prefect_server() -> Iterator[LocalPrefectServer]:
-    """A local Prefect server this process (and its children) talk to; logs flushed before it stops."""
+def prefect_server(*, postgres: bool = False) -> Iterator[LocalPrefectServer]:
+    """A local Prefect server this process (and its children) talk to; logs flushed before it stops.
+
+    ``postgres``: on a real PostgreSQL of its own (drills.postgres), as in production; else the
+    embedded SQLite of the quick start.
+    """
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(LocalPostgres()).prefect_url if postgres else None
+        yield stack.enter_context(_talked_to(LocalPrefectServer(database_url=url)))
+
+
+@contextmanager
+def _talked_to(local: LocalPrefectServer) -> Iterator[LocalPrefectServer]:
     with (
-        LocalPrefectServer() as server,
+        local as server,
         patch.dict(os.environ, server.env),
         temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_UI_API_URL: server.api_url}),
     ):
