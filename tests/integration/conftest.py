@@ -10,24 +10,20 @@
 - ``firebreak serve`` on a free port, EventBridge bearer auth configured by environment.
 
 Subprocess output goes to log files under the module's temporary directory; a failing
-readiness check puts the log's tail in its message.
+readiness check puts the log's tail in its message (firebreak.stack.Background).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from unittest.mock import patch
 
-import httpx
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
@@ -36,6 +32,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from drills.prefect_server import LocalPrefectServer, free_port
 from drills.sandbox import Sandbox
 from drills.seed import seed_checkout, write_catalog
+from firebreak.stack import Background, http_ready, run_cli
 from flows.deployments import WORK_POOL, publish_run_settings
 from flows.settings import RunSettings
 from tasks.catalog import Catalog
@@ -43,55 +40,6 @@ from tasks.catalog import Catalog
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 EVENTBRIDGE_TOKEN = "integration-eventbridge-token"  # not a secret: lives as long as the test
-READY_TIMEOUT = 60.0
-
-
-class ProcessNotReadyError(RuntimeError):
-    """A component's process exited or did not become ready (its log's tail says why)."""
-
-
-class Background:
-    """A subprocess in its own process group, logging to a file, stopped with SIGINT then SIGKILL.
-
-    Its own group, so that stopping it also ends what it started (a worker's flow-run processes).
-    """
-
-    def __init__(self, name: str, command: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.name = name
-        self.log_path = log_path
-        with log_path.open("wb") as log:
-            self._process = subprocess.Popen(
-                command,
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-    def wait_until(self, ready: Callable[[], bool], timeout: float = READY_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                code = self._process.returncode
-                raise ProcessNotReadyError(f"{self.name} exited with {code}:\n{self.tail()}")
-            if ready():
-                return
-            time.sleep(0.5)
-        raise ProcessNotReadyError(f"{self.name} not ready after {timeout}s:\n{self.tail()}")
-
-    def tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._process.wait(timeout=15)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self._process.pid, signal.SIGKILL)  # whatever is left of the group
-        self._process.wait(timeout=5)
 
 
 @dataclass(frozen=True)
@@ -106,12 +54,6 @@ class Stack:
     worker: Background
 
 
-def _run_cli(args: list[str], env: dict[str, str]) -> None:
-    done = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-
-
 def _create_pool() -> None:
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name=WORK_POOL, type="process"))
@@ -120,16 +62,6 @@ def _create_pool() -> None:
 def _worker_online() -> bool:
     with get_client(sync_client=True) as client:
         return bool(client.read_workers_for_work_pool(WORK_POOL))
-
-
-def _receiver_ready(url: str) -> Callable[[], bool]:
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    return ready
 
 
 def _seed(sandbox: Sandbox, work: Path) -> tuple[Catalog, RunSettings]:
@@ -194,8 +126,8 @@ def _components(sandbox: Sandbox, server: LocalPrefectServer, work: Path) -> Ite
         running.callback(worker.stop)
         receiver = Background("firebreak serve", receiver_command, receiver_env, work / "receiver.log")
         running.callback(receiver.stop)
-        _run_cli([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"], client_env)
+        run_cli([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"], client_env)
         url = f"http://127.0.0.1:{port}"
-        receiver.wait_until(_receiver_ready(url))
+        receiver.wait_until(http_ready(f"{url}/healthz"))
         worker.wait_until(_worker_online)
         yield url, worker
