@@ -1,4 +1,5 @@
-"""Escalation timers while a pause waits: page the next level after N unanswered minutes.
+"""Escalation timers while a pause waits: page the next level after N unanswered minutes, and
+send the internal status update at the cadence the severity promises.
 
 Prefect refuses task runs while a flow run is paused, so the paused run cannot page anyone
 itself. Before each pause the gate records a :class:`Waiting` on its own run (a flow run
@@ -12,13 +13,15 @@ the pages into its timeline when it resumes (:func:`record_escalations`), so the
 keeps one writer and lists every page, and acknowledge/resolve then reach these levels too.
 
 The first level is the flow's own (paged at once, flows/paging.py); this pass pages the rest.
+Status updates follow the same claim-then-send rule, one per elapsed cadence period; whether
+they may be sent at all (``notify.internal``) is decided by the flow when it announces the wait.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import httpx
@@ -26,19 +29,34 @@ from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
 from prefect.client.schemas.objects import StateType
 from prefect.exceptions import ObjectAlreadyExists, PrefectHTTPStatusError
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from flows.incident_run import IncidentRun
+from flows.paging import is_automated
 from flows.timeline import Stage, Timeline
 from policies import Severity
 from policies.paging import PageLevel, due_levels
+from tasks.aws import AwsTarget
+from tasks.notify import NOTIFY_KIND, NotifyError, publish_status, render_status_update
 from tasks.pagerduty import EventAction, PageEvent, PagerDutyError, PageSeverity, send_page
 
 log = logging.getLogger(__name__)
 
 WAIT_PREFIX = "firebreak-wait-"
 PAGE_PREFIX = "firebreak-page-"
+STATUS_PREFIX = "firebreak-status-"
 FAILED_SUFFIX = "-failed"
 MAX_READ = 200
+
+
+class StatusCadence(BaseModel):
+    """Where and how often the internal status update goes while the pause waits."""
+
+    model_config = ConfigDict(frozen=True)
+
+    topic_arn: str
+    aws: AwsTarget
+    every_minutes: int = Field(ge=1)
 
 
 class Waiting(BaseModel):
@@ -54,6 +72,20 @@ class Waiting(BaseModel):
     since: AwareDatetime
     levels: list[PageLevel]
     why: str
+    status: StatusCadence | None = Field(default=None, description="None: no updates while waiting.")
+
+
+class StatusNote(BaseModel):
+    """One status update the pass sent (or failed to send) while a pause waited."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pause_key: str
+    number: int
+    at: AwareDatetime
+    subject: str
+    message_id: str | None = None
+    error: str | None = None
 
 
 class EscalationPage(BaseModel):
@@ -92,10 +124,37 @@ def announce_wait(flow_run_id: UUID | str, waiting: Waiting, timeline: Timeline,
         timeline.add(stage, "escalation-unavailable", f"escalation timers not set for this pause: {e}")
 
 
-def _claim(client: SyncPrefectClient, run_id: UUID, key: str, page: EscalationPage) -> bool:
-    """Create the page's input; False when it exists already (another pass sent it)."""
+def cadence_for(incident: IncidentRun) -> StatusCadence | None:
+    """The status cadence while ``incident`` waits: its topic, at its severity's cadence, if the
+    catalog names a topic and the policy automates internal updates."""
+    topic = incident.entry.sns_topic_arn
+    allowed, _ = is_automated(
+        incident.policy,
+        NOTIFY_KIND,
+        service=incident.service,
+        environment=incident.environment,
+        severity=incident.severity,
+    )
+    if topic is None or not allowed:
+        return None
+    every = incident.policy.severity.requirements[incident.severity].update_cadence_minutes
+    aws = incident.aws(incident.entry.primary_region)
+    return StatusCadence(topic_arn=topic, aws=aws, every_minutes=every)
+
+
+def due_updates(waited: timedelta, every_minutes: int) -> list[int]:
+    """The numbers of the status updates owed after ``waited``: one per full period. Pure.
+
+    >>> due_updates(timedelta(minutes=31), 10)
+    [1, 2, 3]
+    """
+    return list(range(1, int(waited / timedelta(minutes=every_minutes)) + 1))
+
+
+def _claim(client: SyncPrefectClient, run_id: UUID, key: str, record: BaseModel) -> bool:
+    """Create the record's input; False when it exists already (another pass sent it)."""
     try:
-        client.create_flow_run_input(run_id, key, page.model_dump_json())
+        client.create_flow_run_input(run_id, key, record.model_dump_json())
     except ObjectAlreadyExists:
         return False
     except PrefectHTTPStatusError as e:
@@ -157,7 +216,39 @@ def escalation_pass(now: datetime | None = None) -> list[EscalationPage]:
                     page = page.model_copy(update={"error": str(e)})
                     client.create_flow_run_input(run.id, key + FAILED_SUFFIX, page.model_dump_json())
                 made.append(page)
+            _send_updates(client, run.id, waiting, now)
     return made
+
+
+def _send_updates(client: SyncPrefectClient, run_id: UUID, waiting: Waiting, now: datetime) -> None:
+    cadence = waiting.status
+    if cadence is None:
+        return
+    for number in due_updates(now - waiting.since, cadence.every_minutes):
+        waited = number * cadence.every_minutes
+        update = render_status_update(
+            incident_id=waiting.incident_id,
+            service=waiting.service,
+            environment=waiting.environment,
+            severity=waiting.severity.value,
+            stage="waiting for a human",
+            summary=f"still waiting after {waited} min: {waiting.why}",
+            done=[],
+            next_update_minutes=cadence.every_minutes,
+        )
+        note = StatusNote(pause_key=waiting.pause_key, number=number, at=now, subject=update.subject)
+        key = _key(STATUS_PREFIX, waiting.pause_key, str(number))
+        if not _claim(client, run_id, key, note):
+            continue
+        try:
+            message_id = publish_status(
+                topic_arn=cadence.topic_arn, subject=update.subject, message=update.message, aws=cadence.aws
+            )
+        except NotifyError as e:
+            note = note.model_copy(update={"error": str(e)})
+        else:
+            note = note.model_copy(update={"message_id": message_id})
+        client.create_flow_run_input(run_id, key + "-sent", note.model_dump_json())
 
 
 def record_escalations(flow_run_id: UUID | str | None, timeline: Timeline, stage: Stage) -> None:
@@ -191,3 +282,22 @@ def record_escalations(flow_run_id: UUID | str | None, timeline: Timeline, stage
         page = EscalationPage.model_validate_json(value)
         message = f"trigger {page.level.name}: {page.error}"
         timeline.add(stage, "page-failed", message, level=page.level.name, input_key=key)
+    _record_updates(UUID(str(flow_run_id)), timeline, stage, seen)
+
+
+def _record_updates(run_id: UUID, timeline: Timeline, stage: Stage, seen: set[str]) -> None:
+    """The status updates sent while waiting, as the run's own ``status-sent`` entries."""
+    try:
+        with get_client(sync_client=True) as client:
+            stored = client.filter_flow_run_input(
+                run_id, key_prefix=STATUS_PREFIX, limit=MAX_READ, exclude_keys=seen
+            )
+    except (httpx.HTTPError, PrefectHTTPStatusError) as e:
+        timeline.add(stage, "escalations-unreadable", f"could not read status updates: {e}")
+        return
+    sent = [(StatusNote.model_validate_json(s.value), s.key) for s in stored if s.key.endswith("-sent")]
+    for note, key in sorted(sent, key=lambda nk: nk[0].number):
+        if note.error is not None:
+            timeline.add(stage, "status-failed", f"status update while waiting: {note.error}", input_key=key)
+        else:
+            timeline.add(stage, "status-sent", note.subject, message_id=note.message_id, input_key=key)

@@ -18,7 +18,7 @@ from prefect.exceptions import FlowPauseTimeout, Pause
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from flows.escalation import Waiting, announce_wait, record_escalations
+from flows.escalation import Waiting, announce_wait, cadence_for, record_escalations
 from flows.forms import ApprovalInput, HumanTaskInput, approval_markdown, checklist_markdown
 from flows.identity import ProofCheck, check_proof
 from flows.incident_run import IncidentRun
@@ -72,7 +72,8 @@ def _checked(answer: ApprovalInput, *, policy: Policy, plan_hash: str, timeline:
 
 
 def _before_pause(incident: IncidentRun | None, key: str, why: str) -> None:
-    """Set the escalation timers of the pause about to start (flows/escalation.py)."""
+    """Set the escalation timers and the status cadence of the pause about to start
+    (flows/escalation.py)."""
     if incident is None or flow_run.id is None:
         return
     waiting = Waiting(
@@ -84,6 +85,7 @@ def _before_pause(incident: IncidentRun | None, key: str, why: str) -> None:
         since=datetime.now(UTC),
         levels=incident.policy.paging.levels_for(incident.severity),
         why=why,
+        status=cadence_for(incident),
     )
     announce_wait(flow_run.id, waiting, incident.timeline, Stage.RESOLVE)
 

@@ -23,10 +23,12 @@ from tasks.pagerduty import PAGE_KIND, EventAction, PageEvent, PagerDutyError, P
 SENT = "page-sent"
 
 
-def page_allowed(policy: Policy, *, service: str, environment: str, severity: Severity) -> tuple[bool, str]:
-    """The policy's decision on paging (automated unless a policy says otherwise) and why."""
+def is_automated(
+    policy: Policy, kind: str, *, service: str, environment: str, severity: Severity
+) -> tuple[bool, str]:
+    """The policy's decision on a read-only kind (paging, internal updates) and why."""
     request = ActionRequest(
-        kind=PAGE_KIND, service=service, environment=environment, targets=[service], blast_radius=0.0
+        kind=kind, service=service, environment=environment, targets=[service], blast_radius=0.0
     )
     context = DecisionContext(severity=severity, now=datetime.now(UTC), kill_switch=kill_switch_on())
     decision = decide(request, context, policy)
@@ -90,8 +92,8 @@ def _may_page(run: IncidentRun, stage: Stage, why: str) -> bool:
     if run.mode is Mode.SHADOW:
         run.timeline.add(stage, "page-skipped", f"shadow mode: no page sent ({why})")
         return False
-    allowed, because = page_allowed(
-        run.policy, service=run.service, environment=run.environment, severity=run.severity
+    allowed, because = is_automated(
+        run.policy, PAGE_KIND, service=run.service, environment=run.environment, severity=run.severity
     )
     if not allowed:
         run.timeline.add(stage, "page-skipped", f"paging not allowed: {because}")

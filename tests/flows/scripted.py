@@ -21,8 +21,8 @@ class Script:
     ``plan_hash`` is filled from the step unless the entry sets it (to test answers for another
     plan), and where the rule needs a verified identity a test person's answer is signed with
     their key (tests/people.py) unless the entry has ``"unsigned": True`` (a name typed in the
-    UI) or its own ``proof``. ``None`` leaves the step unanswered (to test timeouts). ``before(step)`` runs first
-    (e.g. flip the kill switch).
+    UI) or its own ``proof``. ``None`` leaves the step unanswered (to test timeouts).
+    ``before(step)`` runs first (e.g. flip the kill switch).
     """
 
     def __init__(

@@ -11,11 +11,11 @@ from prefect.client.orchestration import get_client
 
 from drills import seed_names as n
 from drills.faults import inject_bad_deploy
+from drills.standins.pagerduty import PagerDutyStandIn
 from flows.incident import incident_response
 from flows.incident_run import incident_id_for
 from tests.flows.conftest import World, default_policy_data
 from tests.flows.scripted import Script, approve
-from drills.standins.pagerduty import PagerDutyStandIn
 
 ROUTING_KEY = "PDROUTINGKEYCANARY0123456789abcd"
 
@@ -47,7 +47,7 @@ def test_approval_pages_then_acknowledges_then_resolves(world: World, pagerduty:
     assert run_id is not None
     with get_client(sync_client=True) as prefect:
         run = prefect.read_flow_run(run_id)
-        logs = prefect.read_logs(limit=500)
+        logs = prefect.read_logs(limit=200)
         artifacts = prefect.read_artifacts(limit=200)
         inputs = prefect.filter_flow_run_input(run_id, key_prefix="", limit=200, exclude_keys=set())
     assert ROUTING_KEY not in json.dumps(run.parameters, default=str)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from drills.standins.pagerduty import PagerDutyStandIn
 from tasks.pagerduty import (
     EventAction,
     MissingRoutingKeyError,
@@ -12,7 +13,6 @@ from tasks.pagerduty import (
     PagerDutySettings,
     send_page,
 )
-from drills.standins.pagerduty import PagerDutyStandIn
 
 ENV = "FIREBREAK_TEST_PD_KEY"
 KEY = "R0UTINGKEYCANARY0000000000000000"
