@@ -1,210 +1,201 @@
-"""Benchmark 3: 20 incidents on 20 services at once; time to first mitigation of each.
+"""Benchmark 3: 20 incidents on 20 services at once, on the production topology; time to mitigation.
 
-"Different services" here: 20 catalog services ``svc-01``...``svc-20`` (prod), each a copy of
-checkout's entry with its own feature flag (its own SSM parameter and version history), so
-each incident has its own alert, fingerprint, flow run, diagnosis and mitigation. One service
-per incident is required: alerts of a service whose incident is open join that run
-(docs/alerts.md), so 20 alerts of checkout would be one incident and 19 joins. They share
-checkout's regional resources and telemetry, because the simulator models checkout only: a
-watcher couples them, holding checkout's ``new-pricing-engine`` on while any service's flag is
-on, so the shared error rate (and every incident's confirmation and bake) follows the 20 flags.
-Stack as in alert_to_mitigation (served deployment, runner limit = incidents, receiver thread).
+Each service is its own world (drills.world): a Lambda alias, an error-rate alarm, traffic and an
+SSM feature flag of its own, simulated by drills.world.simulator.WorldSimulator from that
+service's own live AWS state, so each incident confirms, mitigates and bakes against **its own
+signal**. The fault: the service's flag ``new-pricing-engine`` turned on while its code path is
+broken; the mitigation the policy automates: turning it off. The stack is firebreak.stack (the
+process pool, ``--workers`` ``prefect worker start``, ``--receivers`` ``firebreak serve``, the
+watchdog), on PostgreSQL with ``--postgres`` and on Prefect's SQLite otherwise.
 
-    python -m bench.concurrent_incidents --incidents 20
+First ``--singles`` incidents one at a time (``single_s`` is their p50), then ``--incidents`` at
+once. Time to mitigation counts from the alert's POST to the flag read back off in AWS.
+
+    python -m bench.concurrent_incidents --incidents 20 --postgres --workers 2 --receivers 2
 """
 
 from __future__ import annotations
 
 import argparse
-import threading
 import time
-import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from types import TracebackType
+from typing import Any
 
 import httpx
 
-from bench.checkout import Checkout
 from bench.prefect_api import PrefectApi
-from bench.receiver import ReceiverThread, generic_alert, post_alert
-from bench.served import ServedDeployment
-from bench.stack import bench_settings, exit_on_sigterm, prefect_server, seeded_sandbox, workdir
-from bench.stats import emit, progress, summary
-from drills import seed_names as n
+from bench.receiver import HEADERS, TOKEN, generic_alert
+from bench.stack import bench_settings, exit_on_sigterm, workdir
+from bench.stats import emit, percentile, progress
+from drills.alerting import wait_for_alarm
+from drills.sandbox import Sandbox
 from drills.seed import write_catalog
-from drills.simulator import Simulator
-from tasks.aws import AwsTarget, client
-from tasks.catalog import Catalog, FlagStore
+from drills.world import seed_world
+from drills.world.faults import flag_on
+from drills.world.simulator import WorldSimulator
+from firebreak.stack import LocalStack, StackSpec
+from tasks.aws import call, client
+from tasks.catalog import Catalog
 
-SSM_NAMES_PER_CALL = 10
-
-
-def add_services(catalog: Catalog, aws: AwsTarget, count: int) -> tuple[Catalog, dict[str, str]]:
-    """checkout plus ``svc-01``.. copies, each with its own flag parameter (seeded ``off``,
-    labelled known-good); the catalog and ``{service: parameter}``."""
-    ssm = client("ssm", aws)
-    entry = catalog.entry(n.SERVICE, n.ENVIRONMENT)
-    services, parameters = dict(catalog.services), {}
-    for i in range(1, count + 1):
-        name = f"svc-{i:02d}"
-        parameter = f"/{name}/{n.ENVIRONMENT}/flags/{n.FLAG_NEW_PRICING}"
-        version = ssm.put_parameter(Name=parameter, Value="off", Type="String")["Version"]
-        ssm.label_parameter_version(Name=parameter, ParameterVersion=version, Labels=[n.KNOWN_GOOD_LABEL])
-        flags = FlagStore(region=aws.region, flags={n.FLAG_NEW_PRICING: parameter})
-        services[name] = {n.ENVIRONMENT: entry.model_copy(update={"flags": flags})}
-        parameters[name] = parameter
-    return Catalog(services=services), parameters
+REGION = "eu-west-1"
+ENVIRONMENT = "prod"
+FLAG = "new-pricing-engine"
 
 
-class FlagWatcher:
-    """Polls the services' flags: couples checkout's flag to them, and notes when each went off."""
+def service_spec(name: str) -> dict[str, Any]:
+    """One small service of its own: Lambda alias, error-rate alarm, traffic metric, an SSM flag."""
+    dims = {"Service": name, "Region": REGION}
+    common = {"namespace": "Fleet", "dimensions": dims, "period_seconds": 1}
+    errors = {"name": "error_rate", "metric_name": "ErrorRate", "healthy_threshold": 5.0, **common}
+    traffic = {"name": "requests", "metric_name": "Requests", "healthy_threshold": 0, **common}
+    region = {
+        "lambda_alias": {"function": f"{name}-fn", "alias": "live"},
+        "alarms": [f"{name}-ErrorRate"],
+        "metrics": [errors, {**traffic, "healthy_when": "above", "role": "traffic"}],
+    }
+    flags = {"region": REGION, "flags": {FLAG: f"/{name}/{ENVIRONMENT}/flags/{FLAG}"}}
+    return {ENVIRONMENT: {"primary_region": REGION, "regions": {REGION: region}, "flags": flags}}
 
-    def __init__(self, checkout: Checkout, parameters: dict[str, str], *, poll: float = 0.2) -> None:
-        self.checkout = checkout
-        self.parameters = parameters
-        self.poll = poll
-        self.off_at: dict[str, datetime] = {}
-        self._armed: dict[str, bool] = {}  # service -> seen on since armed
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-flag-watcher", daemon=True)
 
-    def arm(self, services: list[str]) -> None:
-        """Record, from now on, when each of ``services`` is first seen off."""
-        with self._lock:
-            for service in services:
-                self._armed[service] = False
-                self.off_at.pop(service, None)
-
-    def _values(self) -> dict[str, str]:
-        ssm = client("ssm", self.checkout.aws())
-        names = list(self.parameters.values())
-        values: dict[str, str] = {}
-        for i in range(0, len(names), SSM_NAMES_PER_CALL):
-            for p in ssm.get_parameters(Names=names[i : i + SSM_NAMES_PER_CALL])["Parameters"]:
-                values[p["Name"]] = p["Value"]
-        return values
-
-    def _run(self) -> None:
-        ssm = client("ssm", self.checkout.aws())
-        while not self._stop.is_set():
-            values, seen = self._values(), datetime.now(UTC)
-            with self._lock:
-                for service, was_on in list(self._armed.items()):
-                    value = values.get(self.parameters[service])
-                    if value == "on":
-                        self._armed[service] = True
-                    elif value == "off" and was_on:  # off again after the fault: mitigated
-                        self.off_at[service] = seen
-                        del self._armed[service]
-            wanted = "on" if "on" in values.values() else "off"
-            if self.checkout.flag_value() != wanted:
-                ssm.put_parameter(Name=self.checkout.parameter, Value=wanted, Type="String", Overwrite=True)
-            self._stop.wait(self.poll)
-
-    def __enter__(self) -> FlagWatcher:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+def flag_value(sandbox: Sandbox, catalog: Catalog, service: str) -> str:
+    store = catalog.entry(service, ENVIRONMENT).flags
+    assert store is not None
+    ssm = client("ssm", sandbox.target(REGION))
+    return str(call(ssm, "get_parameter", Name=store.flags[FLAG])["Parameter"]["Value"])
 
 
 def one_round(
     services: list[str],
     *,
-    checkout: Checkout,
-    watcher: FlagWatcher,
-    receiver: ReceiverThread,
-    api: PrefectApi,
-    tag: str,
+    sandbox: Sandbox,
+    catalog: Catalog,
+    sim: WorldSimulator,
+    urls: list[str],
     timeout: float,
-) -> dict[str, object]:
-    """Break ``services`` at once, post their alerts concurrently; seconds to each mitigation."""
-    ssm = client("ssm", checkout.aws())
-    watcher.arm(services)
+) -> dict[str, Any]:
+    """Break ``services`` at once, post each alert once its alarm fires; what happened to each."""
     for service in services:
-        ssm.put_parameter(Name=watcher.parameters[service], Value="on", Type="String", Overwrite=True)
-    onset = checkout.wait_alarm(True)
+        sim.harm_flag(service, FLAG)
+        flag_on(sandbox.target(REGION), catalog.entry(service, ENVIRONMENT), FLAG)
 
-    def post(service: str) -> tuple[str, datetime, str]:
-        alert = generic_alert(
-            fingerprint=f"bench:{tag}:{service}",
-            service=service,
-            environment=n.ENVIRONMENT,
-            region=checkout.region,
-            metric=checkout.metric,
-            starts_at=onset,
-        )
+    def post(i: int) -> dict[str, Any]:
+        service = services[i]
+        onset = wait_for_alarm(catalog, sandbox, REGION, timeout, service=service, environment=ENVIRONMENT)
+        metric = catalog.entry(service, ENVIRONMENT).region(REGION).metrics[0]
+        body = generic_alert(
+            fingerprint=f"bench:{service}", service=service, environment=ENVIRONMENT,
+            region=REGION, metric=metric, starts_at=onset,
+        )  # fmt: skip
+        answers: list[int] = []
+        posted = time.monotonic()
         with httpx.Client(timeout=60) as http:
-            posted = datetime.now(UTC)
-            return service, posted, post_alert(http, receiver.url(), alert, retries=10, retry_after=3.0)
+            for _ in range(10):  # a sender retries a 503 (Prefect busy) a few seconds later
+                response = http.post(f"{urls[i % len(urls)]}/alerts/generic", json=body, headers=HEADERS)
+                answers.append(response.status_code)
+                if response.status_code != 503:
+                    break
+                time.sleep(3)
+        run_id = response.json()["started"][0]["flow_run_id"] if response.status_code == 200 else None
+        deadline = posted + timeout
+        while flag_value(sandbox, catalog, service) != "off" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        mitigated = flag_value(sandbox, catalog, service) == "off"
+        return {"service": service, "run": run_id, "answers": answers,
+                "seconds": time.monotonic() - posted if mitigated else None}  # fmt: skip
 
     with ThreadPoolExecutor(max_workers=len(services)) as pool:
-        posts = list(pool.map(post, services))
-    deadline = time.monotonic() + timeout
-    while len(watcher.off_at.keys() & set(services)) < len(services) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    latencies = [
-        (watcher.off_at[s] - posted).total_seconds() for s, posted, _ in posts if s in watcher.off_at
-    ]
-    states = [api.wait_terminal(run_id, timeout=timeout).state_type for _, _, run_id in posts]
-    checkout.wait_alarm(False, timeout=60)
+        return {"results": list(pool.map(post, range(len(services))))}
+
+
+def figures(
+    results: list[dict[str, Any]], api: PrefectApi, singles: list[float], timeout: float
+) -> dict[str, Any]:
+    runs = [api.wait_terminal(r["run"], timeout=timeout) for r in results if r["run"] is not None]
+    latencies = [r["seconds"] for r in results if r["seconds"] is not None]
+    per_service = Counter(r["service"] for r in results if r["run"] is not None)
+    single = percentile(singles, 50) if singles else None
+    p95 = percentile(latencies, 95) if latencies else None
     return {
-        "incidents": len(services),
+        "incidents": len(results),
         "mitigated": len(latencies),
-        "time_to_mitigation_s": summary(latencies) if latencies else None,
-        "final_states": {s: states.count(s) for s in sorted(set(states))},
+        "verified": sum(
+            1 for run in runs if run.state_type == "COMPLETED" and "mitigated" in (run.state_message or "")
+        ),
+        "final_states": dict(Counter(run.state_type for run in runs)),
+        "receiver_503": sum(r["answers"].count(503) for r in results),
+        "lost": sum(1 for r in results if r["run"] is None),
+        "duplicate_runs": sum(n - 1 for n in per_service.values()),
+        "single_s": round(single, 2) if single is not None else None,
+        "p50_s": round(percentile(latencies, 50), 2) if latencies else None,
+        "p95_s": round(p95, 2) if p95 is not None else None,
+        "max_s": round(max(latencies), 2) if latencies else None,
+        "ratio_p95_over_single": round(p95 / single, 2) if p95 is not None and single else None,
     }
 
 
-def run(incidents: int, timeout: float, where: Path) -> dict[str, object]:
-    began, tag = time.monotonic(), uuid.uuid4().hex[:8]
-    with seeded_sandbox(where) as seeded, prefect_server() as server:
-        aws = seeded.sandbox.target()
-        catalog, parameters = add_services(seeded.catalog, aws, incidents)
-        settings = bench_settings(
-            write_catalog(catalog, where / "catalog-services.yaml"), where / "incidents"
+def run(args: argparse.Namespace, where: Path) -> dict[str, Any]:
+    began = time.monotonic()
+    names = [f"one-{i:02d}" for i in range(args.singles)] + [f"svc-{i:02d}" for i in range(args.incidents)]
+    with Sandbox(export_env=True) as sandbox:
+        spec = Catalog.model_validate({"services": {name: service_spec(name) for name in names}})
+        catalog = seed_world(spec, sandbox.endpoint_url)
+        settings = bench_settings(write_catalog(catalog, where / "catalog.yaml"), where / "incidents")
+        stack_spec = StackSpec(
+            workdir=where,
+            run_settings=settings.model_dump_json(exclude_defaults=True),
+            workers=args.workers,
+            receivers=args.receivers,
+            postgres=args.postgres,
+            worker_env={**sandbox.env(), "PREFECT_WORKER_QUERY_SECONDS": "1"},
         )
-        checkout = Checkout(seeded.sandbox, seeded.catalog)
-        api = PrefectApi(server.api_url)
-        with (
-            Simulator(seeded.catalog, seeded.sandbox.endpoint_url),
-            ServedDeployment(settings, where, api_url=server.api_url, limit=incidents + 1),
-            ReceiverThread(server.api_url, where / "dead-letters") as receiver,
-            FlagWatcher(checkout, parameters) as watcher,
-        ):
-            progress(f"stack up in {time.monotonic() - began:.1f}s; single incident first")
+        stack_spec.env["FIREBREAK_GENERIC_TOKEN"] = TOKEN  # the receivers' auth
+        with LocalStack(stack_spec) as stack, WorldSimulator(catalog, sandbox.endpoint_url) as sim:
+            assert stack.server is not None
+            api = PrefectApi(stack.server.api_url)
+            progress(f"stack up in {time.monotonic() - began:.1f}s; {args.singles} single incidents first")
             round_ = partial(
-                one_round, checkout=checkout, watcher=watcher, receiver=receiver, api=api, timeout=timeout
+                one_round,
+                sandbox=sandbox,
+                catalog=catalog,
+                sim=sim,
+                urls=stack.receiver_urls,
+                timeout=args.timeout,
             )
-            single = round_(["svc-01"], tag=f"{tag}-single")
-            progress(f"single: {single}; now {incidents} at once")
-            many = round_(list(parameters), tag=f"{tag}-many")
-        api.close()
+            singles = [round_([name])["results"][0] for name in names[: args.singles]]
+            progress(f"singles: {[s['seconds'] for s in singles]}; now {args.incidents} at once")
+            many = round_(names[args.singles :])
+            result = figures(
+                many["results"], api, [s["seconds"] for s in singles if s["seconds"]], args.timeout
+            )
+            api.close()
     return {
         "benchmark": "concurrent_incidents",
-        "single": single,
-        "concurrent": many,
+        "prefect_database": "postgresql" if args.postgres else "sqlite",
+        "workers": args.workers,
+        "receivers": args.receivers,
+        **result,
         "wall_s": round(time.monotonic() - began, 1),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Concurrent incidents on different services (issue #8).")
+    parser = argparse.ArgumentParser(description="Concurrent incidents on different services (issue 13).")
     parser.add_argument("--incidents", type=int, default=20)
-    parser.add_argument("--timeout", type=float, default=150, help="Per round: wait for mitigations/runs.")
+    parser.add_argument("--singles", type=int, default=3, help="One-at-a-time incidents before (single_s).")
+    parser.add_argument("--workers", type=int, default=2, help="`prefect worker start` processes.")
+    parser.add_argument("--receivers", type=int, default=2, help="`firebreak serve` replicas.")
+    parser.add_argument("--postgres", action="store_true", help="Prefect server on a real PostgreSQL.")
+    parser.add_argument("--timeout", type=float, default=240, help="Per incident: alarm, mitigation, run.")
     parser.add_argument("--workdir", type=Path, help="Keep logs, timelines and reports here.")
     args = parser.parse_args(argv)
     exit_on_sigterm()
     with workdir(args.workdir) as where:
-        emit(run(max(args.incidents, 1), args.timeout, where))
+        emit(run(args, where))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ The same topology Prefect documents for production, started as separate processe
 127.0.0.1 so that tests, benchmarks and ``firebreak stack up`` run on it rather than on the
 embedded SQLite server of the quick start:
 
-- a PostgreSQL (drills.postgres.LocalPostgres) unless ``database_url`` names one;
+- a PostgreSQL (drills.postgres.LocalPostgres) unless ``database_url`` names one (or
+  ``postgres=False``: Prefect's embedded SQLite, for comparisons);
 - ``prefect server start`` on it (drills.prefect_server.LocalPrefectServer);
 - the ``firebreak`` process pool (its concurrency limit set when given), the
   ``firebreak_run_settings`` Variable, and prefect.yaml deployed with ``prefect deploy --all``;
@@ -127,6 +128,7 @@ class StackSpec:
     receiver_port: int | None = None
     pool_limit: int | None = None
     database_url: str | None = None
+    postgres: bool = True  # False (and no database_url): Prefect's embedded SQLite, as in drills
     heartbeat_seconds: int = 30
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     worker_env: dict[str, str] = field(default_factory=dict)
@@ -153,7 +155,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         spec = self.spec
         database_url = spec.database_url
-        if database_url is None:
+        if database_url is None and spec.postgres:
             self.postgres = self._stack.enter_context(LocalPostgres())
             database_url = self.postgres.prefect_url
         home = spec.workdir / "prefect"
