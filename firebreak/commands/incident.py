@@ -35,6 +35,7 @@ def pending(
 ) -> None:
     """List paused steps waiting for a human (approvals and human-only checklists), with their plans."""
     from flows.pending import pending_steps
+    from policies.approvals import Identity
 
     steps = pending_steps()
     console = Console()
@@ -49,7 +50,7 @@ def pending(
         console.print(Markdown(step.description))
         verb = "approve" if step.kind == "approval" else "confirm done"
         bind = f" --plan-hash {step.plan_hash}" if step.plan_hash else ""
-        sign = " --key PATH" if step.identity == "verified" else ""
+        sign = " --key PATH" if step.identity is Identity.VERIFIED else ""
         console.print(
             f"-> {verb}: firebreak approve {step.flow_run_id} --as NAME{bind}{sign} [--reject] "
             "[--reason TEXT]"
