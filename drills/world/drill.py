@@ -24,9 +24,12 @@ from drills.alerting import alarm_alert, wait_for_alarm
 from drills.clock import DrillClock
 from drills.drill_policy import write_drill_policy
 from drills.environ import scoped_environment
+from drills.health import SandboxState
 from drills.intake import DrillIntake, count_incident_runs
+from drills.observe import ObserveError, observe
 from drills.prefect_server import LocalPrefectServer
 from drills.responder import DrillResponder, drill_keys, with_identities
+from drills.runner import flush_prefect, pagerduty_environment  # the runner imports this module lazily
 from drills.sandbox import Sandbox
 from drills.scenario import (
     DELIVERY_KINDS,
@@ -40,6 +43,7 @@ from drills.scenario import (
 )
 from drills.scorecard import Scorecard, score, with_services
 from drills.seed import write_catalog
+from drills.standins.pagerduty import PagerDutyStandIn
 from drills.world import faults as wf
 from drills.world.observability import alarm_metrics
 from drills.world.seed import seed_world
@@ -50,6 +54,7 @@ from flows.recover import recover
 from flows.report import IncidentReport
 from flows.settings import RunSettings
 from flows.timeline import Timeline
+from policies import Policy
 from tasks.catalog import Catalog, load_catalog
 
 ENVIRONMENT = "prod"
@@ -115,8 +120,6 @@ def run_world_drill(scenario: Scenario, *, output: Path, console: Console, respo
             scoped_environment(server.env),
             temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_UI_API_URL: server.api_url}),
         ):
-            from drills.runner import flush_prefect  # the runner imports this module lazily
-
             try:
                 return _run(scenario, catalog, catalog_path, planned, sandbox, responder, output, console)
             finally:
@@ -153,7 +156,12 @@ def _run(
     settings = _settings(scenario, catalog_path, write_drill_policy(policy, output / "policy.yaml"), output)
     clock = DrillClock()
     main = main_service(scenario, catalog)
-    with WorldSimulator(catalog, sandbox.endpoint_url, environment=ENVIRONMENT) as sim:
+    pagerduty = PagerDutyStandIn()
+    with (
+        pagerduty,
+        scoped_environment(pagerduty_environment(pagerduty, Policy.model_validate(policy))),
+        WorldSimulator(catalog, sandbox.endpoint_url, environment=ENVIRONMENT) as sim,
+    ):
         broken = _break(planned, sim, sandbox, catalog, console)
         alerts = _alerts(scenario, catalog, sandbox, broken, main)
         console.print(f"[bold]alert:[/] {', '.join(a.name for a in alerts)}; running incident-response")
@@ -171,11 +179,12 @@ def _run(
             recovery = _recover(scenario, sim, broken, alerts, main, settings, console)
         finally:
             responder.stop()
-    runs = count_incident_runs()
+    observed = _final(catalog, sandbox, main) if scenario.expect.final_state is not None else None
     by_service = {a.service: a for a in alerts}
+    record = Record(responder.answered, recovery, clock.speed, count_incident_runs(), pagerduty)
     cards = {
         service: _score(
-            scenario, expect_for, settings, by_service[service], responder.answered, recovery, clock, runs
+            scenario, expect_for, settings, by_service[service], record, observed if service == main else None
         )
         for service, expect_for in _expectations(scenario, main).items()
         if service in by_service
@@ -279,26 +288,46 @@ def _recover(
     return "completed" if state.is_completed() else state.type.value.lower()
 
 
+@dataclass(frozen=True)
+class Record:
+    """What the drill saw, shared by every incident's scorecard."""
+
+    answers: list[str]
+    recovery: str | None
+    speed: float
+    incident_runs: int
+    pagerduty: PagerDutyStandIn
+
+
+def _final(catalog: Catalog, sandbox: Sandbox, service: str) -> SandboxState | None:
+    """The service read back for ``expect.final_state``: services with ECS, a Lambda alias and
+    an ALB in every region (the checkout shape ``drills.observe`` reads); else not read."""
+    try:
+        return observe(catalog, sandbox.endpoint_url, service=service, environment=ENVIRONMENT)
+    except ObserveError:
+        return None
+
+
 def _score(
     scenario: Scenario,
     expect: Expectations,
     settings: RunSettings,
     alert: Alert,
-    answers: list[str],
-    recovery: str | None,
-    clock: DrillClock,
-    runs: int,
+    record: Record,
+    final: SandboxState | None,
 ) -> Scorecard:
-    folder = settings.incident_dir(incident_id_for(alert))
+    incident_id = incident_id_for(alert)
+    folder = settings.incident_dir(incident_id)
     report = IncidentReport.model_validate_json((folder / "report.json").read_text())
     timeline = Timeline.load(folder / "timeline.json")
-    per_service = scenario.model_copy(update={"expect": expect})
     return score(
-        per_service,
+        scenario.model_copy(update={"expect": expect}),
         report,
         timeline,
-        answers=answers,
-        recovery=recovery,
-        speed=clock.speed,
-        incident_runs=runs,
+        answers=record.answers,
+        recovery=record.recovery,
+        speed=record.speed,
+        final=final,
+        incident_runs=record.incident_runs,
+        pages=record.pagerduty.actions(incident_id),
     )
