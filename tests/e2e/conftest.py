@@ -107,7 +107,7 @@ def incident(
         approval_poll_seconds=1,
     )
     with Simulator(catalog, sandbox.endpoint_url):
-        fault = inject_bad_deploy(sandbox.target(), catalog, scenario.fault.region)
+        fault = inject_bad_deploy(sandbox.target(), catalog, scenario.all_faults[0].region)
         onset = wait_for_alarm(catalog, sandbox, scenario.alert_region)
         alert = drill_alert(scenario, catalog, onset)
         # One incident per test, even when two tests start within the same minute.

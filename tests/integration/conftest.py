@@ -25,6 +25,7 @@ from pathlib import Path
 from unittest.mock import patch
 
 import pytest
+import yaml
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -36,6 +37,8 @@ from firebreak.stack import Background, http_ready, run_cli
 from flows.deployments import WORK_POOL, publish_run_settings
 from flows.settings import RunSettings
 from tasks.catalog import Catalog
+from tests.flows.conftest import default_policy_data
+from tests.people import with_people
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -68,8 +71,11 @@ def _seed(sandbox: Sandbox, work: Path) -> tuple[Catalog, RunSettings]:
     """Checkout seeded afresh, its catalog file, and drill-like compressed timings."""
     sandbox.reset()
     catalog = seed_checkout(sandbox.endpoint_url)
+    policy = work / "policy.yaml"  # the shipped policy, with the test people's public keys
+    policy.write_text(yaml.safe_dump(with_people(default_policy_data())))
     settings = RunSettings(
         catalog_path=str(write_catalog(catalog, work / "catalog.yaml")),
+        policy_path=str(policy),
         output_dir=str(work / "incidents"),
         confirm_window_seconds=10,
         bake_seconds=20,

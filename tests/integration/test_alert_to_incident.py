@@ -33,6 +33,7 @@ from flows.pending import PendingStep, answer_step, approval_input, pending_step
 from tasks.aws import call, client
 from tasks.catalog import Catalog
 from tests.integration.conftest import EVENTBRIDGE_TOKEN, Stack
+from tests.people import key_of
 
 pytestmark = pytest.mark.integration
 
@@ -145,7 +146,10 @@ def test_eventbridge_alarm_becomes_an_approved_rollback_run_by_the_worker(stack:
         step = wait_for_approval(flow_run_id, timeout=60)
         assert step.kind == "approval"
         assert "rollback" in step.description
-        answer_step(flow_run_id, approval_input(step, approver="alice", approve=True, reason="integration"))
+        answer = approval_input(
+            step, approver="alice", approve=True, reason="integration", key=key_of("alice")
+        )
+        answer_step(flow_run_id, answer)
 
         run = wait_for_final(flow_run_id, timeout=60)
 
