@@ -54,7 +54,7 @@ def _deployer_client(service: str, region: str, endpoint: str) -> Any:
 
 def seed_region(target: AwsTarget, role_arn: str) -> RegionResources:
     """Create the regional stack in ``target.region`` and describe it for the catalog."""
-    subnets, vpc_id = _network(target)
+    subnets, vpc_id = create_network(target)
     blue, green, listener = _alb(target, subnets, vpc_id)
     _asg(target, subnets, blue)
     _ecs(target, blue)
@@ -96,7 +96,8 @@ def key_metrics(region: str) -> list[MetricSpec]:
     ]
 
 
-def _network(target: AwsTarget) -> tuple[list[str], str]:
+def create_network(target: AwsTarget) -> tuple[list[str], str]:
+    """A VPC and a subnet in each of the region's first two availability zones: (subnets, vpc)."""
     ec2 = deployer_client("ec2", target)
     vpc_id: str = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [
