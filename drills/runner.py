@@ -29,6 +29,7 @@ from drills.intake import DrillIntake, count_incident_runs
 from drills.observe import observe
 from drills.prefect_server import LocalPrefectServer
 from drills.responder import DrillResponder, drill_keys, with_identities
+from drills.run_settings import drill_settings
 from drills.sandbox import Sandbox
 from drills.scenario import DELIVERY_KINDS, Answer, Fault, FaultKind, Responder, Scenario, scenario_policy
 from drills.scorecard import Scorecard, score
@@ -142,22 +143,11 @@ def _run(
     output: Path,
     console: Console,
 ) -> Scorecard:
-    timing = scenario.timing
     keys = drill_keys(responder_config.people, output / "keys")
     policy = with_identities(scenario_policy(scenario, source=scenario.name), keys)
     policy_path = write_drill_policy(policy, output / "policy.yaml")
     pagerduty = PagerDutyStandIn()
-    settings = RunSettings(
-        catalog_path=str(catalog_path),
-        policy_path=str(policy_path),
-        output_dir=str(output / "incidents"),
-        confirm_window_seconds=10,
-        bake_seconds=timing.bake_seconds,
-        watch_interval_seconds=timing.watch_interval_seconds,
-        healthy_checks=timing.healthy_checks,
-        approval_poll_seconds=1,
-        drill=True,
-    )
+    settings = drill_settings(scenario, catalog_path, policy_path, output)
     with (
         pagerduty,
         scoped_environment(pagerduty_environment(pagerduty, Policy.model_validate(policy))),

@@ -29,6 +29,7 @@ from drills.intake import DrillIntake, count_incident_runs
 from drills.observe import ObserveError, observe
 from drills.prefect_server import LocalPrefectServer
 from drills.responder import DrillResponder, drill_keys, with_identities
+from drills.run_settings import drill_settings
 from drills.runner import flush_prefect, pagerduty_environment  # the runner imports this module lazily
 from drills.sandbox import Sandbox
 from drills.scenario import (
@@ -126,21 +127,6 @@ def run_world_drill(scenario: Scenario, *, output: Path, console: Console, respo
                 flush_prefect()
 
 
-def _settings(scenario: Scenario, catalog_path: Path, policy_path: Path, output: Path) -> RunSettings:
-    timing = scenario.timing
-    return RunSettings(
-        catalog_path=str(catalog_path),
-        policy_path=str(policy_path),
-        output_dir=str(output / "incidents"),
-        confirm_window_seconds=10,
-        bake_seconds=timing.bake_seconds,
-        watch_interval_seconds=timing.watch_interval_seconds,
-        healthy_checks=timing.healthy_checks,
-        approval_poll_seconds=1,
-        drill=True,
-    )
-
-
 def _run(
     scenario: Scenario,
     catalog: Catalog,
@@ -153,7 +139,9 @@ def _run(
 ) -> Scorecard:
     keys = drill_keys(responder_config.people, output / "keys")
     policy = with_identities(scenario_policy(scenario, source=scenario.name), keys)
-    settings = _settings(scenario, catalog_path, write_drill_policy(policy, output / "policy.yaml"), output)
+    settings = drill_settings(
+        scenario, catalog_path, write_drill_policy(policy, output / "policy.yaml"), output
+    )
     clock = DrillClock()
     main = main_service(scenario, catalog)
     pagerduty = PagerDutyStandIn()
