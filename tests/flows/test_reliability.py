@@ -29,9 +29,9 @@ def test_a_canary_secret_never_reaches_parameters_logs_artifacts_or_the_timeline
     state = incident_response(alert=alert, settings=settings, return_state=True)
     clear_client_cache()
     folder = settings.incident_dir(incident_id_for(alert))
-    written = "".join(p.read_text() for p in folder.iterdir() if p.is_file())
-    assert "flags.disable.ssm" in written  # the records are there...
-    assert CANARY not in written  # ...and the secret is not
+    written = b"".join(p.read_bytes() for p in folder.iterdir() if p.is_file())  # the chart too
+    assert b"flags.disable.ssm" in written  # the records are there...
+    assert CANARY.encode() not in written  # ...and the secret is not
     run_id = state.state_details.flow_run_id
     assert run_id is not None
     with get_client(sync_client=True) as prefect:
