@@ -61,9 +61,14 @@ def _checked(answer: ApprovalInput, *, policy: Policy, plan_hash: str, timeline:
         used=_used_proofs(timeline),
     )
     s = check.statement
-    if check.proof is Proof.VERIFIED and s is not None and (s.approver, s.approve) != (
-        answer.approver,
-        answer.approve,
+    if (
+        check.proof is Proof.VERIFIED
+        and s is not None
+        and (s.approver, s.approve)
+        != (
+            answer.approver,
+            answer.approve,
+        )
     ):
         verb = "approve" if s.approve else "reject"
         detail = f"the signature says {s.approver} chose {verb}, the form differs"
@@ -141,12 +146,23 @@ def request_approval(
             identity=rule.identity,
         )
         key = f"approve-{plan.hash}-{len(timeline.entries)}"
+        if _an_earlier_pause_timed_out():
+            timeline.add(
+                Stage.RESOLVE, "approval-impossible", f"cannot wait for approval: {NO_PAUSE_AFTER_TIMEOUT}"
+            )
+            return GateOutcome(
+                status=GateStatus.TIMED_OUT,
+                people=accepted,
+                reason=NO_PAUSE_AFTER_TIMEOUT,
+                on_timeout=rule.on_timeout.value,
+            )
         _before_pause(incident, key, f"approval of {plan.kind}")
         try:
             answer = pause_flow_run(
                 wait_for_input=form, timeout=remaining, poll_interval=poll_seconds, key=key
             )
         except FlowPauseTimeout:
+            _note_pause_timed_out()
             record_escalations(flow_run.id, timeline, Stage.RESOLVE)
             break
         except Pause as e:  # the run cannot pause again once an earlier pause timed out
@@ -203,6 +219,27 @@ def request_approval(
     )
 
 
+NO_PAUSE_AFTER_TIMEOUT = "an earlier pause of this run timed out, and Prefect ends such a run Failed"
+_TIMED_OUT_RUNS: set[str] = set()
+
+
+def _note_pause_timed_out() -> None:
+    """Remember that this flow run's pause timed out: Prefect will not let it pause again.
+
+    Prefect marks the run Failed on a pause timeout, and a later pause fails either with
+    ``Pause`` or, once the server has recorded the Failed state, with a RuntimeError; so the
+    gate does not try (architecture decision 3).
+    """
+    run_id = flow_run.get_id()
+    if run_id is not None:
+        _TIMED_OUT_RUNS.add(run_id)
+
+
+def _an_earlier_pause_timed_out() -> bool:
+    run_id = flow_run.get_id()
+    return run_id is not None and run_id in _TIMED_OUT_RUNS
+
+
 def request_human_action(
     *,
     title: str,
@@ -226,12 +263,20 @@ def request_human_action(
         ),
     )
     key = f"human-{len(timeline.entries)}"
+    if _an_earlier_pause_timed_out():
+        timeline.add(
+            Stage.RESOLVE,
+            "human-action-impossible",
+            f"cannot wait for a human here ({NO_PAUSE_AFTER_TIMEOUT}); the status update pages them instead",
+        )
+        return GateOutcome(status=GateStatus.TIMED_OUT, reason=NO_PAUSE_AFTER_TIMEOUT)
     _before_pause(incident, key, title)
     try:
         answer = pause_flow_run(
             wait_for_input=form, timeout=timeout_seconds, poll_interval=poll_seconds, key=key
         )
     except FlowPauseTimeout:
+        _note_pause_timed_out()
         record_escalations(flow_run.id, timeline, Stage.RESOLVE)
         timeline.add(Stage.RESOLVE, "human-action-timeout", f"Nobody confirmed '{title}'")
         return GateOutcome(status=GateStatus.TIMED_OUT)
