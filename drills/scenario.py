@@ -116,6 +116,7 @@ class Channel(StrEnum):
 
     UI = "ui"  # the resume API, as the Prefect UI's form; signed where the rule needs it
     CLI = "cli"  # always signed with the person's drill key, as `firebreak approve --key`
+    SLACK = "slack"  # the signed Approve/Reject callback of a real `firebreak serve`
 
 
 class Responder(_Strict):
@@ -127,7 +128,7 @@ class Responder(_Strict):
         default_factory=list,
         description="Several approvers for M-of-N rules, answering in turn (each once per plan).",
     )
-    channel: Channel = Field(default=Channel.UI, description="ui or cli (see docs/drills.md).")
+    channel: Channel = Field(default=Channel.UI, description="ui, cli or slack (see docs/drills.md).")
     human_steps: Answer = Field(default=Answer.APPROVE, description="approve = confirm 'done'.")
     kill_switch_at_approval: bool = Field(
         default=False, description="Flip the kill switch when the first approval is requested, then approve."
@@ -196,6 +197,15 @@ class FinalState(_Strict):
         return value
 
 
+class StatusPageStatus(StrEnum):
+    """Atlassian Statuspage incident statuses, in the order an incident moves through them."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
 class Expectations(_Strict):
     outcome: str = Field(description="mitigated, not_confirmed, escalated, halted, not_mitigated, shadow")
     diagnosis: str | None = Field(default=None, description="Top hypothesis kind, e.g. rollback.")
@@ -206,6 +216,9 @@ class Expectations(_Strict):
     incident_runs: int | None = Field(default=None, ge=0, description="Incident flow runs started.")
     pages: list[PageAction] | None = Field(
         default=None, description="The exact, ordered event_actions PagerDuty received for the incident."
+    )
+    status_page: list[StatusPageStatus] | None = Field(
+        default=None, description="The exact, ordered statuses the status page received for the incident."
     )
 
 

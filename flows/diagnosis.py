@@ -39,6 +39,11 @@ class HypothesisKind(StrEnum):
     ROLLBACK = "rollback"
     DISABLE_FLAG = "disable_flag"
     SHIFT_TRAFFIC = "shift_traffic"
+    SCALE_OUT = "scale_out"
+    OPEN_BREAKER = "open_breaker"
+    THROTTLE = "throttle"
+    MAINTENANCE = "maintenance"
+    CONFIG_CHANGE = "config_change"
     ESCALATE = "escalate"
 
 

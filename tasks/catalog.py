@@ -97,6 +97,23 @@ class AlbListener(_Strict):
         return bool(self.listener_arn)
 
 
+class Capacity(_Strict):
+    """How far Firebreak may scale a region's ECS service or ASG out: by ``step`` at a time,
+    never above ``max`` (and never down to zero)."""
+
+    max: int = Field(ge=1, description="The most tasks (ECS) or instances (ASG) Firebreak may ask for.")
+    step: int = Field(default=1, ge=1, description="How many to add per scale-out.")
+
+
+class ApiGatewayStage(_Strict):
+    """A REST API stage whose throttling Firebreak may lower to an emergency level."""
+
+    rest_api: str = Field(description="The REST API's id, or its name (resolved to the id).")
+    stage: str
+    emergency_rate: float = Field(gt=0, description="Requests per second under emergency throttling.")
+    emergency_burst: int = Field(ge=1, description="Burst limit under emergency throttling.")
+
+
 class RegionResources(_Strict):
     """What a service runs in one region (or cell)."""
 
@@ -104,6 +121,8 @@ class RegionResources(_Strict):
     lambda_alias: LambdaAlias | None = None
     alb: AlbListener | None = None
     asg_name: str | None = None
+    capacity: Capacity | None = Field(default=None, description="Scale-out cap for ecs or asg_name.")
+    api_gateway: ApiGatewayStage | None = None
     log_groups: list[str] = Field(default_factory=list)
     alarms: list[str] = Field(default_factory=list)
     metrics: list[MetricSpec] = Field(default_factory=list)
@@ -152,11 +171,15 @@ class FlagStoreKind(StrEnum):
 
 class FlagStore(_Strict):
     """Where the service's feature flags live. ``flags`` maps flag name -> parameter name
-    (SSM) or flag key (AppConfig)."""
+    (SSM) or flag key (AppConfig). An SSM parameter means "on" when its value is the flag's
+    ``on_values`` entry (default ``on``); AppConfig flags are read from their ``enabled`` boolean."""
 
     kind: FlagStoreKind = FlagStoreKind.SSM
     region: str
     flags: dict[str, str] = Field(min_length=1)
+    on_values: dict[str, str] = Field(
+        default_factory=dict, description="SSM only: flag name -> the value that means on (default 'on')."
+    )
     appconfig_application: str | None = None
     appconfig_profile: str | None = None
     appconfig_environment: str | None = None
@@ -170,7 +193,38 @@ class FlagStore(_Strict):
                 "appconfig flag store needs appconfig_application, appconfig_profile "
                 "and appconfig_environment"
             )
+        unknown = set(self.on_values) - set(self.flags)
+        if unknown:
+            raise ValueError(f"on_values names unknown flags {sorted(unknown)}")
+        if self.on_values and self.kind is not FlagStoreKind.SSM:
+            raise ValueError("on_values applies to ssm flags only (appconfig flags are booleans)")
         return self
+
+    def on_value(self, flag: str) -> str:
+        """The SSM value that means ``flag`` is on."""
+        return self.on_values.get(flag, "on")
+
+
+class TrafficMechanism(StrEnum):
+    """How the service's traffic is moved between regions or versions."""
+
+    ROUTE53 = "route53"
+    ALB = "alb"
+    LAMBDA = "lambda"
+
+
+class Dependency(_Strict):
+    """Something the service calls, how to tell it is down, and the flag that stops the calls
+    (the service then serves its degraded answer: cached or default content)."""
+
+    metric: MetricSpec | None = Field(default=None, description="The dependency's health metric.")
+    alarm: str | None = Field(default=None, description="A CloudWatch alarm on the dependency's health.")
+    breaker_flag: str | None = Field(
+        default=None, description="A flag of this service's flag store; on = stop calling the dependency."
+    )
+    log_patterns: list[str] = Field(
+        default_factory=list, description="Text in the service's log lines that names the dependency."
+    )
 
 
 class ServiceEnvironment(_Strict):
@@ -185,6 +239,21 @@ class ServiceEnvironment(_Strict):
     service_metric: ServiceMetric | None = Field(
         default=None, description="Service-level signal that must be healthy after a traffic shift."
     )
+    traffic: TrafficMechanism | None = Field(
+        default=None, description="How shift_traffic moves traffic; default route53 when route53 is given."
+    )
+    dependencies: dict[str, Dependency] = Field(default_factory=dict)
+    outage_threshold: float | None = Field(
+        default=None,
+        description="The key metric's value beyond which the service is down for users (maintenance page).",
+    )
+
+    @property
+    def traffic_mechanism(self) -> TrafficMechanism | None:
+        """The catalog's ``traffic:``, else Route 53 when weighted records are given."""
+        if self.traffic is not None:
+            return self.traffic
+        return TrafficMechanism.ROUTE53 if self.route53 is not None else None
 
     @model_validator(mode="after")
     def _regions_consistent(self) -> ServiceEnvironment:
@@ -198,6 +267,12 @@ class ServiceEnvironment(_Strict):
         where = self.regions.get(metric.region or self.primary_region) if metric else None
         if metric and where and metric.name in {m.name for m in where.metrics}:
             raise ValueError(f"service_metric.name {metric.name!r} is also a metric name of its region")
+        if self.traffic is TrafficMechanism.ROUTE53 and self.route53 is None:
+            raise ValueError("traffic: route53 needs route53 weighted records")
+        for name, dependency in self.dependencies.items():
+            flag = dependency.breaker_flag
+            if flag is not None and (self.flags is None or flag not in self.flags.flags):
+                raise ValueError(f"dependencies.{name}.breaker_flag {flag!r} is not a flag of flags")
         return self
 
     def region(self, name: str) -> RegionResources:
