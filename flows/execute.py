@@ -49,6 +49,7 @@ def request_for(plan: Plan, *, verified: bool = True) -> ActionRequest:
         targets=plan.targets,
         blast_radius=plan.blast_radius,
         verified=verified,
+        capacity_factor=plan.capacity_factor,
     )
 
 

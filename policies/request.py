@@ -32,6 +32,9 @@ class ActionRequest(BaseModel):
     verified: bool = Field(
         default=True, description="The plan was computed from live state and its hash is known."
     )
+    capacity_factor: float | None = Field(
+        default=None, gt=0, description="Capacity after / before, for scale-outs; None otherwise."
+    )
 
 
 class DecisionContext(BaseModel):

@@ -1,6 +1,7 @@
 """Action rules: the ordered list that gives an action its tier when no guardrail objects.
 
-A rule is a :class:`Selector` plus optional conditions on severity, blast radius and time. The
+A rule is a :class:`Selector` plus optional conditions on severity, blast radius, capacity
+factor and time. The
 first rule whose conditions all hold wins, so specific rules go first and broad ones last:
 
 >>> rule = ActionRule(name="small-shift", actions=["traffic.shift.*"], max_blast_radius=0.25,
@@ -29,6 +30,12 @@ class ActionRule(Selector):
     )
     min_blast_radius: float = Field(default=0.0, ge=0.0, le=1.0, description="Inclusive lower bound.")
     max_blast_radius: float = Field(default=1.0, ge=0.0, le=1.0, description="Inclusive upper bound.")
+    max_capacity_factor: float | None = Field(
+        default=None,
+        gt=0,
+        description="Inclusive upper bound on a scale-out's capacity factor (after / before); a "
+        "request without a factor does not match a rule that sets one.",
+    )
     during: TimeWindow | None = Field(default=None, description="Only inside this recurring window.")
 
     @model_validator(mode="after")
@@ -45,8 +52,14 @@ class ActionRule(Selector):
             self.selects(request)
             and (not self.severities or context.severity in self.severities)
             and self.min_blast_radius <= request.blast_radius <= self.max_blast_radius
+            and self._capacity_within(request.capacity_factor)
             and (self.during is None or self.during.contains(context.now))
         )
+
+    def _capacity_within(self, factor: float | None) -> bool:
+        if self.max_capacity_factor is None:
+            return True
+        return factor is not None and factor <= self.max_capacity_factor
 
 
 def first_match(

@@ -62,6 +62,11 @@ class Plan(BaseModel):
     reversible: bool = True
     summary: str = Field(description="One line a human can approve or reject.")
     params: JsonDict = Field(default_factory=dict, description="Action-specific inputs.")
+    capacity_factor: float | None = Field(
+        default=None,
+        gt=0,
+        description="Capacity after / before, for scale-outs (the policy caps it); None otherwise.",
+    )
 
     @field_validator("targets")
     @classmethod
@@ -74,8 +79,13 @@ class Plan(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def hash(self) -> str:
-        """A stable hash of everything an approver approved (not of the summary text)."""
-        body = self.model_dump(mode="json", exclude={"summary", "hash"})
+        """A stable hash of everything an approver approved (not of the summary text).
+
+        ``capacity_factor`` counts only when set, so the hashes of plans without one stay as
+        they were before the field existed.
+        """
+        unset = {"capacity_factor"} if self.capacity_factor is None else set()
+        body = self.model_dump(mode="json", exclude={"summary", "hash", *unset})
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -90,3 +90,15 @@ def test_first_match_wins_in_file_order() -> None:
     assert first_match(list(reversed(rules)), request("rollback.ecs"), context()) == rules[1]
     assert first_match(rules, request("flags.disable.ssm"), context()) is None
     assert rules[0].tier is Tier.HUMAN_ONLY
+
+
+@pytest.mark.parametrize(
+    ("factor", "matches"), [(1.5, True), (2.0, True), (2.01, False), (None, False)]
+)
+def test_max_capacity_factor_is_inclusive_and_needs_a_factor(factor: float | None, matches: bool) -> None:
+    r = rule(actions=["capacity.scale.*"], max_capacity_factor=2)
+    assert r.matches(request("capacity.scale.ecs", capacity_factor=factor), context()) is matches
+
+
+def test_a_rule_without_a_capacity_condition_ignores_the_factor() -> None:
+    assert rule().matches(request("capacity.scale.ecs", capacity_factor=10.0), context())
