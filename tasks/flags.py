@@ -43,6 +43,21 @@ def plan_flag_change(
 
     The plan's AWS region is the flag store's region from the catalog, whatever ``aws.region`` is.
     """
+    store = flag_store(catalog, service, environment, flag)
+    return plan_flag_write(
+        store=store,
+        kind=flag_kind(store.kind, enabled),
+        service=service,
+        environment=environment,
+        flag=flag,
+        enabled=enabled,
+        what=f"{'Enable' if enabled else 'Disable'} flag {flag!r} of {service}/{environment}",
+        aws=aws,
+    )
+
+
+def flag_store(catalog: Catalog, service: str, environment: str, flag: str) -> FlagStore:
+    """The service's flag store, after checking that it has ``flag`` (CatalogError otherwise)."""
     store = catalog.entry(service, environment).flags
     if store is None:
         raise CatalogError(f"{service}/{environment} has no flag store in the catalog")
@@ -50,8 +65,23 @@ def plan_flag_change(
         raise CatalogError(
             f"{service}/{environment}: unknown flag {flag!r} (known: {', '.join(sorted(store.flags))})"
         )
+    return store
+
+
+def plan_flag_write(
+    *,
+    store: FlagStore,
+    kind: str,
+    service: str,
+    environment: str,
+    flag: str,
+    enabled: bool,
+    what: str,
+    aws: AwsTarget,
+) -> Plan:
+    """Plan setting ``flag`` to ``enabled`` under action ``kind`` (a flag or a breaker kind);
+    ``what`` starts the summary."""
     backend = BACKENDS[store.kind]
-    kind = flag_kind(store.kind, enabled)
     target = aws.in_region(store.region)
     params, resource = backend.locate(store, flag)
     before = backend.read(kind, target, params)
@@ -65,6 +95,6 @@ def plan_flag_change(
         after={"enabled": enabled},
         # A flag gates a feature, not a share of traffic: whoever uses the feature is touched.
         blast_radius=1.0 if before != {"enabled": enabled} else 0.0,
-        summary=f"{'Enable' if enabled else 'Disable'} flag {flag!r} of {service}/{environment} ({resource})",
+        summary=f"{what} ({resource})",
         params=params,
     )

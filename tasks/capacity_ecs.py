@@ -1,0 +1,164 @@
+"""``capacity.scale.ecs``: add tasks to a region's ECS service, within the catalog's cap.
+
+State shape: ``{"desired": n, "min": m, "max": M}`` (tasks.capacity_scale); ``min``/``max`` are
+the bounds of the Application Auto Scaling target ``service/CLUSTER/SERVICE``
+(``ecs:service:DesiredCount``), None when none is registered. With a target, the apply takes
+two steps, undone together on failure: raise the target's minimum (and maximum if needed), then
+the service's desired count. The inverse puts both back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasks.aws import AwsTarget, client, request_id
+from tasks.capacity_scale import plan_scale_out, region_capacity, wait_serving
+from tasks.catalog import Catalog, CatalogError, EcsService
+from tasks.plan import ActionError, JsonDict, Plan
+from tasks.steps import Step, aws_call, run_steps
+
+KIND = "capacity.scale.ecs"
+IAM_ACTIONS = (
+    "ecs:DescribeServices",
+    "ecs:UpdateService",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:RegisterScalableTarget",
+)
+DIMENSION = "ecs:service:DesiredCount"
+
+
+class EcsCapacity:
+    """The desired count of one ECS service and the bounds of its scalable target."""
+
+    def read(self, kind: str, aws: AwsTarget, params: JsonDict) -> JsonDict:
+        svc = EcsService.model_validate(params["ecs"])
+        target = _scalable_target(kind, aws, svc)
+        return {
+            "desired": int(_service(kind, aws, svc)["desiredCount"]),
+            "min": None if target is None else int(target["MinCapacity"]),
+            "max": None if target is None else int(target["MaxCapacity"]),
+        }
+
+    def write(self, plan: Plan) -> list[str]:
+        svc = EcsService.model_validate(plan.params["ecs"])
+        before, after = plan.before, plan.after
+        steps = []
+        if (after["min"], after["max"]) != (before["min"], before["max"]) and after["min"] is not None:
+            steps.append(
+                Step(
+                    f"scalable target minimum {before['min']}→{after['min']}",
+                    lambda: _set_bounds(plan.kind, plan.aws, svc, after),
+                    lambda: _set_bounds(plan.kind, plan.aws, svc, before),
+                )
+            )
+        if after["desired"] != before["desired"]:
+            steps.append(
+                Step(
+                    f"desired count {before['desired']}→{after['desired']}",
+                    lambda: _set_desired(plan.kind, plan.aws, svc, after["desired"]),
+                    lambda: _set_desired(plan.kind, plan.aws, svc, before["desired"]),
+                )
+            )
+        ids = run_steps(plan.kind, steps)
+        wait_serving(
+            plan.kind,
+            _resource(plan.aws, svc),
+            int(after["desired"]),
+            lambda: int(_service(plan.kind, plan.aws, svc)["runningCount"]),
+        )
+        return ids
+
+
+STORE = EcsCapacity()
+
+
+def plan_ecs_scale_out(
+    *, catalog: Catalog, service: str, environment: str, region: str, aws: AwsTarget
+) -> Plan:
+    """Plan adding ``capacity.step`` tasks to the service's ECS service in ``region``.
+
+    Raises CatalogError when the region has no ECS service or no capacity cap, AtCapError when
+    the desired count is already at the cap.
+    """
+    resources, capacity = region_capacity(catalog, service, environment, region)
+    if resources.ecs is None:
+        raise CatalogError(f"{service}/{environment} has no ECS service in {region} in the catalog")
+    target = aws.in_region(region)
+    params: JsonDict = {"ecs": resources.ecs.model_dump(mode="json")}
+    before = STORE.read(KIND, target, params)
+    return plan_scale_out(
+        kind=KIND,
+        service=service,
+        environment=environment,
+        aws=target,
+        resource=_resource(target, resources.ecs),
+        params=params,
+        before=before,
+        capacity=capacity,
+        managed=before["min"] is not None,
+    )
+
+
+def _resource(aws: AwsTarget, svc: EcsService) -> str:
+    return f"ecs:{aws.region}:{svc.cluster}/{svc.service}"
+
+
+def _resource_id(svc: EcsService) -> str:
+    return f"service/{svc.cluster}/{svc.service}"
+
+
+def _service(kind: str, aws: AwsTarget, svc: EcsService) -> dict[str, Any]:
+    page = aws_call(
+        kind,
+        _resource(aws, svc),
+        client("ecs", aws),
+        "describe_services",
+        cluster=svc.cluster,
+        services=[svc.service],
+    )
+    if not page.get("services"):
+        raise ActionError(f"{kind} on {_resource(aws, svc)}: service not found ({page.get('failures')})")
+    found: dict[str, Any] = page["services"][0]
+    return found
+
+
+def _scalable_target(kind: str, aws: AwsTarget, svc: EcsService) -> dict[str, Any] | None:
+    page = aws_call(
+        kind,
+        _resource(aws, svc),
+        client("application-autoscaling", aws),
+        "describe_scalable_targets",
+        ServiceNamespace="ecs",
+        ResourceIds=[_resource_id(svc)],
+        ScalableDimension=DIMENSION,
+    )
+    targets: list[dict[str, Any]] = page.get("ScalableTargets", [])
+    return targets[0] if targets else None
+
+
+def _set_bounds(kind: str, aws: AwsTarget, svc: EcsService, sizes: JsonDict) -> str:
+    response = aws_call(
+        kind,
+        _resource(aws, svc),
+        client("application-autoscaling", aws),
+        "register_scalable_target",
+        ServiceNamespace="ecs",
+        ResourceId=_resource_id(svc),
+        ScalableDimension=DIMENSION,
+        MinCapacity=sizes["min"],
+        MaxCapacity=sizes["max"],
+    )
+    return request_id(response)
+
+
+def _set_desired(kind: str, aws: AwsTarget, svc: EcsService, desired: int) -> str:
+    response = aws_call(
+        kind,
+        _resource(aws, svc),
+        client("ecs", aws),
+        "update_service",
+        cluster=svc.cluster,
+        service=svc.service,
+        desiredCount=desired,
+    )
+    return request_id(response)
