@@ -34,6 +34,7 @@ class MetricRole(StrEnum):
 
     SIGNAL = "signal"  # health: confirms alerts, watched during bake time
     TRAFFIC = "traffic"  # request count: shows a drained region's traffic falling
+    SATURATION = "saturation"  # CPU/memory/latency: healthy_threshold is the saturation threshold
 
 
 class MetricSpec(_Strict):
@@ -49,7 +50,8 @@ class MetricSpec(_Strict):
     healthy_when: Comparison = Comparison.BELOW
     role: MetricRole = Field(
         default=MetricRole.SIGNAL,
-        description="signal (default) or traffic: the region's request count, at most one per region.",
+        description="signal (default); traffic: the region's request count, at most one per region; "
+        "saturation: CPU/memory/latency, healthy_threshold being the saturation threshold.",
     )
 
     def is_healthy(self, value: float) -> bool:

@@ -8,14 +8,19 @@ be read appears in ``source_errors`` instead of silently leaving a gap: "no depl
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from tasks.catalog import MetricSpec
+from tasks.catalog import MetricRole, MetricSpec
 from tasks.evidence_markdown import render_summary
+
+RECENT_PERIODS = 3  # traffic_rise: how many of the newest traffic datapoints are "now"
+MIN_BASELINE_POINTS = 3  # fewer datapoints in the hour before onset: no baseline
 
 ChangeKind = Literal["ecs.deploy", "lambda.alias", "flag", "asg.launch_template", "cloudtrail"]
 
@@ -53,7 +58,7 @@ class WriteEvent(_Frozen):
     event_name: str
     at: AwareDatetime
     resource: str
-    value: str = Field(description="The release the call set.")
+    value: str = Field(default="", description="The release the call set ('' for other writes).")
     request_id: str
     caller: str = Field(description="userIdentity ARN (or user name) of who made the call.")
     user_agent: str = ""
@@ -93,6 +98,62 @@ class LogLine(_Frozen):
     stream: str
     at: AwareDatetime
     message: str
+
+
+class LogSignature(_Frozen):
+    """Error log lines that say the same thing once numbers and ids are masked, and how many."""
+
+    signature: str
+    count: int
+    example: str = Field(description="The first line with this signature, as logged.")
+
+
+# Masked in this order: UUIDs, then hex ids of 8+ digits, then any remaining number.
+_MASKS = (
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<id>"),
+    (re.compile(r"\b(?:0x)?(?=[0-9a-f]*\d)[0-9a-f]{8,}\b", re.I), "<id>"),
+    (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
+)
+
+
+def log_signature(message: str) -> str:
+    """``message`` with UUIDs and hex ids masked as ``<id>`` and numbers as ``<n>``, whitespace
+    collapsed, so that the same error from different requests groups together:
+    ``timeout after 3000 ms (req 9f8e7d6c5b)`` -> ``timeout after <n> ms (req <id>)``."""
+    text = " ".join(message.split())
+    for pattern, mask in _MASKS:
+        text = pattern.sub(mask, text)
+    return text
+
+
+def log_signatures(lines: list[LogLine]) -> list[LogSignature]:
+    """The lines grouped by :func:`log_signature`, most frequent first (ties: first seen first)."""
+    counts = Counter(log_signature(line.message) for line in lines)
+    examples: dict[str, str] = {}
+    for line in lines:
+        examples.setdefault(log_signature(line.message), line.message)
+    return [LogSignature(signature=s, count=n, example=examples[s]) for s, n in counts.most_common()]
+
+
+class TrafficBaseline(_Frozen):
+    """The traffic metric's usual level: the median of its datapoints in the hour before onset."""
+
+    metric: str
+    median: float
+    points: int = Field(description="How many datapoints the median is of.")
+
+
+class DependencyHealth(_Frozen):
+    """One catalogued dependency as read in one region: its health metric and alarm, when known."""
+
+    metric_value: float | None = None
+    metric_healthy: bool | None = Field(default=None, description="None: no metric or no data.")
+    alarm_state: str | None = Field(default=None, description="OK/ALARM/INSUFFICIENT_DATA; None: not found.")
+
+    @property
+    def unhealthy(self) -> bool:
+        """True only on a known-bad reading: a metric beyond its threshold or an alarm in ALARM."""
+        return self.metric_healthy is False or self.alarm_state == "ALARM"
 
 
 class TargetHealth(_Frozen):
@@ -157,6 +218,8 @@ class RegionEvidence(_Frozen):
     ecs: EcsState | None = None
     lambda_alias: LambdaState | None = None
     asg: AsgState | None = None
+    baseline: TrafficBaseline | None = Field(default=None, description="Traffic before onset.")
+    dependencies: dict[str, DependencyHealth] = Field(default_factory=dict, description="name -> health")
 
     def latest(self, metric: str) -> float | None:
         """The most recent value of ``metric``, or None when no datapoint was read."""
@@ -175,7 +238,38 @@ class RegionEvidence(_Frozen):
         return spec.is_healthy(value)
 
     def unhealthy_metrics(self) -> list[str]:
-        return [s.name for s in self.metric_specs if self.metric_is_healthy(s.name) is False]
+        """Signal and traffic metrics known to be unhealthy. Saturation metrics are not among
+        them: a busy CPU is a cause to look at (:meth:`saturated_metrics`), not a symptom users see."""
+        return [
+            s.name
+            for s in self.metric_specs
+            if s.role is not MetricRole.SATURATION and self.metric_is_healthy(s.name) is False
+        ]
+
+    def saturated_metrics(self) -> list[str]:
+        """Saturation metrics (CPU, memory, latency) beyond their catalogued threshold."""
+        return [
+            s.name
+            for s in self.metric_specs
+            if s.role is MetricRole.SATURATION and self.metric_is_healthy(s.name) is False
+        ]
+
+    def traffic_rise(self) -> float | None:
+        """Recent traffic over its baseline: the mean of the last :data:`RECENT_PERIODS` datapoints
+        of the traffic metric divided by :attr:`baseline`'s median. None when either is unknown
+        (or the baseline is zero)."""
+        if self.baseline is None or self.baseline.median <= 0:
+            return None
+        recent = self.metrics.get(self.baseline.metric, [])[-RECENT_PERIODS:]
+        if not recent:
+            return None
+        return sum(p.value for p in recent) / len(recent) / self.baseline.median
+
+    def alarms_in_alarm(self) -> list[str]:
+        return sorted(name for name, state in self.alarms.items() if state == "ALARM")
+
+    def unhealthy_targets(self) -> list[TargetHealth]:
+        return [t for t in self.targets if t.state == "unhealthy"]
 
 
 class EvidenceBundle(_Frozen):

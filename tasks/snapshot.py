@@ -1,11 +1,12 @@
 """Collect an evidence bundle for a service around an incident's onset.
 
-Every source (metrics, alarms, logs, target health, ECS, Lambda, ASG, CloudTrail per region,
-plus the flag history) runs concurrently in a bounded thread pool: boto3 clients are
-thread-safe and a snapshot is I/O-bound, so a two-region service is read in about the time of
-its slowest call. A source that fails for any reason, including ``NotImplementedError`` from
-moto, becomes a :class:`SourceError` in the bundle: diagnosis must see what it could not see,
-and one broken permission must never cost the whole picture.
+Every source (metrics, the traffic baseline, alarms, logs, target health, ECS, Lambda, ASG,
+CloudTrail and the catalogued dependencies per region, plus the flag history) runs
+concurrently in a bounded thread pool: boto3 clients are thread-safe and a snapshot is
+I/O-bound, so a two-region service is read in about the time of its slowest call. A source
+that fails for any reason, including ``NotImplementedError`` from moto, becomes a
+:class:`SourceError` in the bundle: diagnosis must see what it could not see, and one broken
+permission must never cost the whole picture.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from prefect.cache_policies import NO_CACHE
 from tasks.aws import AwsTarget
 from tasks.catalog import Catalog, CatalogError, RegionResources, ServiceEnvironment
 from tasks.evidence import ChangeEvent, EvidenceBundle, RegionEvidence, SourceError
+from tasks.snapshot_dependencies import dependency_source
 from tasks.snapshot_deploys import asg_source, ecs_source, lambda_source
 from tasks.snapshot_flags import flag_source
 from tasks.snapshot_sources import (
     Found,
     Window,
     alarms_source,
+    baseline_source,
     cloudtrail_source,
     logs_source,
     metrics_source,
@@ -42,6 +45,7 @@ RegionSource = Callable[[RegionResources, AwsTarget, Window], Found]
 
 REGION_SOURCES: dict[str, RegionSource] = {
     "cloudwatch.metrics": metrics_source,
+    "cloudwatch.baseline": baseline_source,
     "cloudwatch.alarms": alarms_source,
     "logs": logs_source,
     "elbv2.targets": targets_source,
@@ -73,7 +77,7 @@ def take_snapshot(
         raise ValueError("onset must be timezone-aware and lookback positive")
     entry = catalog.entry(service, environment)
     collected_at = now or datetime.now(UTC)
-    window = Window(start=onset - lookback, end=max(collected_at, onset))
+    window = Window(start=onset - lookback, end=max(collected_at, onset), onset=onset)
     resources = _with_metrics(entry, metric_names)
     jobs: list[tuple[str, str, Callable[[], Found]]] = [
         (name, region, _bind(source, res, aws.in_region(region), window))
@@ -83,6 +87,11 @@ def take_snapshot(
     if entry.flags is not None:
         store, store_aws = entry.flags, aws.in_region(entry.flags.region)
         jobs.append(("flags", store.region, lambda: flag_source(store, store_aws, window)))
+    if entry.dependencies:
+        jobs += [
+            ("dependencies", region, _bind_dependencies(entry, aws.in_region(region), window))
+            for region in resources
+        ]
 
     found: dict[str, list[Found]] = {region: [] for region in resources}
     changes: list[ChangeEvent] = []
@@ -127,6 +136,10 @@ collect_snapshot = task(name="collect-snapshot", cache_policy=NO_CACHE)(take_sna
 
 def _bind(source: RegionSource, res: RegionResources, aws: AwsTarget, window: Window) -> Callable[[], Found]:
     return lambda: source(res, aws, window)
+
+
+def _bind_dependencies(entry: ServiceEnvironment, aws: AwsTarget, window: Window) -> Callable[[], Found]:
+    return lambda: dependency_source(entry.dependencies, aws, window)
 
 
 def _with_metrics(entry: ServiceEnvironment, names: list[str] | None) -> dict[str, RegionResources]:

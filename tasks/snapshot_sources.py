@@ -7,20 +7,40 @@ snapshot runs them concurrently and merges what they found. A source raises on a
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from statistics import median
 from typing import Any
 
 from tasks.aws import AwsTarget, aws_retry, call, client
 from tasks.catalog import RegionResources
-from tasks.evidence import AsgState, ChangeEvent, Datapoint, EcsState, LambdaState, LogLine, TargetHealth
-from tasks.metrics import alarm_states, read_metrics
+from tasks.deploy_history import asg_key, ecs_key, lambda_key
+from tasks.evidence import (
+    MIN_BASELINE_POINTS,
+    AsgState,
+    ChangeEvent,
+    Datapoint,
+    DependencyHealth,
+    EcsState,
+    LambdaState,
+    LogLine,
+    TargetHealth,
+    TrafficBaseline,
+    WriteEvent,
+)
+from tasks.metrics import alarm_states, read_metric, read_metrics
 
 LOG_ERROR_PATTERN = "ERROR"  # moto implements plain terms only, not "?ERROR ?Exception"
 MAX_LOG_LINES_PER_GROUP = 20
 MAX_LOG_PAGES = 5  # filter_log_events can return empty pages with a token: bound the walk
 MAX_MESSAGE_CHARS = 1000
 MAX_CLOUDTRAIL_EVENTS = 50  # one LookupEvents page; the API allows 2 calls/s per region
+BASELINE = timedelta(hours=1)  # the traffic baseline is the median of the hour before onset
+RELEASE_EVENTS = frozenset(
+    e for key in (ecs_key("", ""), lambda_key("", ""), asg_key("")) for e in key.events
+)
+"""CloudTrail calls that set a release: the deploy sources report them as deploys."""
 
 
 class SnapshotSourceError(RuntimeError):
@@ -33,6 +53,7 @@ class Window:
 
     start: datetime
     end: datetime
+    onset: datetime | None = None  # the traffic baseline is read before it
 
     def holds(self, moment: datetime) -> bool:
         return self.start <= moment <= self.end
@@ -49,6 +70,8 @@ class Found:
     ecs: EcsState | None = None
     lambda_alias: LambdaState | None = None
     asg: AsgState | None = None
+    baseline: TrafficBaseline | None = None
+    dependencies: dict[str, DependencyHealth] | None = None
     changes: list[ChangeEvent] = field(default_factory=list)
 
     def region_fields(self) -> dict[str, Any]:
@@ -62,6 +85,23 @@ class Found:
 
 def metrics_source(res: RegionResources, aws: AwsTarget, window: Window) -> Found:
     return Found(metrics=read_metrics(res.metrics, aws=aws, start=window.start, end=window.end))
+
+
+def baseline_source(res: RegionResources, aws: AwsTarget, window: Window) -> Found:
+    """The traffic metric's median over the :data:`BASELINE` before onset (none without a traffic
+    metric, or with fewer than ``MIN_BASELINE_POINTS`` datapoints: too few to call usual)."""
+    spec = res.traffic_metric()
+    if spec is None or window.onset is None:
+        return Found()
+    points = read_metric(spec, aws=aws, start=window.onset - BASELINE, end=window.onset)
+    return Found(baseline=traffic_baseline(spec.name, points))
+
+
+def traffic_baseline(metric: str, points: list[Datapoint]) -> TrafficBaseline | None:
+    """The median of ``points``, or None when there are fewer than ``MIN_BASELINE_POINTS``."""
+    if len(points) < MIN_BASELINE_POINTS:
+        return None
+    return TrafficBaseline(metric=metric, median=median(p.value for p in points), points=len(points))
 
 
 def alarms_source(res: RegionResources, aws: AwsTarget, window: Window) -> Found:
@@ -125,16 +165,29 @@ def cloudtrail_source(res: RegionResources, aws: AwsTarget, window: Window) -> F
     for event in page.get("Events", []):
         names = [r.get("ResourceName", "") for r in event.get("Resources", [])]
         touched = [n for n in names if _names_one_of(n, ours)]
-        if touched:
-            changes.append(
-                ChangeEvent(
-                    kind="cloudtrail",
-                    region=aws.region,
+        record = json.loads(event.get("CloudTrailEvent") or "{}")
+        identity = record.get("userIdentity") or {}
+        if not touched or identity.get("type") == "AWSService" or identity.get("invokedBy"):
+            continue  # not ours, or made by an AWS service (auto scaling...), not by someone
+        at = event["EventTime"].astimezone(UTC)
+        name = event.get("EventName", "?")
+        changes.append(
+            ChangeEvent(
+                kind="cloudtrail",
+                region=aws.region,
+                resource=touched[0],
+                at=at,
+                summary=f"{name} by {event.get('Username', 'unknown')}",
+                write=WriteEvent(
+                    event_name=name,
+                    at=at,
                     resource=touched[0],
-                    at=event["EventTime"].astimezone(UTC),
-                    summary=f"{event.get('EventName', '?')} by {event.get('Username', 'unknown')}",
-                )
+                    request_id=record.get("requestID") or "",
+                    caller=identity.get("arn") or event.get("Username") or "unknown",
+                    user_agent=record.get("userAgent") or "",
+                ),
             )
+        )
     return Found(changes=changes)
 
 
