@@ -25,8 +25,10 @@ from flows.report import IncidentReport, Outcome, publish_artifacts
 from flows.resolve import resolve
 from flows.settings import RunSettings
 from flows.status import status_update
+from flows.status_page import status_page_update
 from flows.timeline import Stage, Timeline
 from policies import Mode, Severity
+from tasks.statuspage import IncidentStatus
 
 
 @flow(name="incident-response", flow_run_name="{alert.name}", log_prints=True)
@@ -116,6 +118,7 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
     classify(run, unhealthy_regions=1)
     record_joins(timeline, Stage.DETECT)
     status_update(run, Stage.DETECT, "Investigating: alert confirmed, collecting evidence.")
+    status_page_update(run, Stage.DETECT, IncidentStatus.INVESTIGATING, unhealthy_regions=1)
 
     bundle, evidence_uri = gather_evidence(run)
     unhealthy = bundle.unhealthy_regions()
@@ -150,6 +153,7 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
     status_update(run, Stage.REPORT, f"{outcome.value}: {message}")
     if outcome is Outcome.MITIGATED:
         resolve_pages(run, message)
+        status_page_update(run, Stage.REPORT, IncidentStatus.RESOLVED, unhealthy_regions=len(unhealthy))
     applied = [e.at for e in timeline.events("applied")]
     return report.model_copy(
         update={

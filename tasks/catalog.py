@@ -229,6 +229,13 @@ class Dependency(_Strict):
     )
 
 
+class StatusPageComponents(_Strict):
+    """How the service appears on the public status page (Atlassian Statuspage)."""
+
+    name: str = Field(min_length=1, description="The service's name as customers know it.")
+    components: list[str] = Field(min_length=1, description="Statuspage component ids it affects.")
+
+
 class ServiceEnvironment(_Strict):
     """One service in one environment (prod, staging...)."""
 
@@ -248,6 +255,9 @@ class ServiceEnvironment(_Strict):
     outage_threshold: float | None = Field(
         default=None,
         description="The key metric's value beyond which the service is down for users (maintenance page).",
+    )
+    status_page: StatusPageComponents | None = Field(
+        default=None, description="Public status page components; none: nothing is posted there."
     )
 
     @property

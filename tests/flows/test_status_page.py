@@ -1,0 +1,125 @@
+"""Status page updates from a real incident run, against the Statuspage stand-in: posted only
+after two approvals (comms.statuspage), nothing posted when rejected, a re-run creates no second
+page incident, and the API key reaches the stand-in and nothing else."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from prefect.client.orchestration import get_client
+
+from drills.faults import inject_bad_flag
+from drills.seed import write_catalog
+from drills.standins.statuspage import StatusPageStandIn
+from flows.incident import incident_response
+from flows.incident_run import incident_id_for
+from flows.report import Outcome
+from tasks.catalog import Catalog, StatusPageComponents
+from tests.flows.conftest import World
+from tests.flows.scripted import Script, approve, reject
+
+API_KEY = "SPKEYCANARY0123456789abcdefghijk"
+COMPONENTS = ["cmp-checkout-api", "cmp-checkout-web"]
+
+
+def with_status_page(catalog: Catalog) -> Catalog:
+    page = StatusPageComponents(name="Checkout", components=COMPONENTS)
+    services = {
+        service: {env: entry.model_copy(update={"status_page": page}) for env, entry in envs.items()}
+        for service, envs in catalog.services.items()
+    }
+    return Catalog(services=services)
+
+
+@pytest.fixture
+def page_world(world: World) -> World:
+    catalog = with_status_page(world.catalog)
+    path = write_catalog(catalog, world.tmp / "catalog-status-page.yaml")
+    return dataclasses.replace(world, catalog=catalog, catalog_path=path)
+
+
+@pytest.fixture
+def statuspage(monkeypatch: pytest.MonkeyPatch) -> StatusPageStandIn:
+    stand_in = StatusPageStandIn(api_key=API_KEY)
+    for name, value in stand_in.environment().items():
+        monkeypatch.setenv(name, value)
+    return stand_in
+
+
+def two_approvals() -> list[dict[str, object]]:
+    return [approve("erin"), approve("frank")]
+
+
+def test_updates_are_posted_only_after_two_approvals(page_world: World, statuspage: StatusPageStandIn) -> None:
+    inject_bad_flag(page_world.sandbox.target(), page_world.catalog)
+    alert = page_world.alert()
+    settings = page_world.settings()
+    with statuspage, Script([*two_approvals(), *two_approvals()]) as humans:
+        state = incident_response(alert=alert, settings=settings, return_state=True)
+    report, timeline = page_world.report(alert, settings)
+    incident_id = incident_id_for(alert)
+    assert report.outcome is Outcome.MITIGATED, report.message
+    assert statuspage.statuses(incident_id) == ["investigating", "resolved"]
+    (page_incident,) = statuspage.incidents.values()
+    assert set(page_incident["incident_updates"][0]["affected_components"][0].values()) >= {"operational"}
+    # Each post waited for its plan's second approval (the stand-in only saw approved posts).
+    kinds = [e.data["plan"]["kind"] for e in timeline.events("approval-requested")]
+    assert kinds == ["comms.statuspage", "comms.statuspage"]
+    answers = [e for e in timeline.entries if e.event in ("approval-answer", "statuspage-posted")]
+    assert [e.event for e in answers] == ["approval-answer", "approval-answer", "statuspage-posted"] * 2
+    assert [s.kind for s in humans.steps] == ["approval"] * 4
+    # The canary: the key reached the stand-in, in its header, and nothing else.
+    assert set(statuspage.auth_headers) == {f"OAuth {API_KEY}"}
+    folder = settings.incident_dir(incident_id)
+    assert all(API_KEY.encode() not in p.read_bytes() for p in folder.rglob("*") if p.is_file())
+    run_id = state.state_details.flow_run_id
+    assert run_id is not None
+    with get_client(sync_client=True) as prefect:
+        run = prefect.read_flow_run(run_id)
+        logs = prefect.read_logs(limit=200)
+        artifacts = prefect.read_artifacts(limit=200)
+        inputs = prefect.filter_flow_run_input(run_id, key_prefix="", limit=200, exclude_keys=set())
+    assert API_KEY not in json.dumps(run.parameters, default=str)
+    assert logs and API_KEY not in " ".join(log.message for log in logs)
+    assert artifacts and API_KEY not in json.dumps([a.data for a in artifacts], default=str)
+    assert inputs and API_KEY not in " ".join(i.value for i in inputs)
+
+
+def test_a_rejected_update_is_not_posted_and_the_timeline_says_so(
+    page_world: World, statuspage: StatusPageStandIn
+) -> None:
+    inject_bad_flag(page_world.sandbox.target(), page_world.catalog)
+    alert = page_world.alert()
+    settings = page_world.settings()
+    with statuspage, Script([reject("erin"), reject("erin")]):
+        incident_response(alert=alert, settings=settings, return_state=True)
+    report, timeline = page_world.report(alert, settings)
+    assert report.outcome is Outcome.MITIGATED, report.message  # the incident went on
+    assert statuspage.requests == [] and statuspage.incidents == {}
+    drafts = [e.data["draft"]["status"] for e in timeline.events("statuspage-draft")]
+    assert drafts == ["investigating", "resolved"]
+    not_sent = timeline.events("statuspage-not-sent")
+    assert len(not_sent) == 2 and all("rejected" in e.message for e in not_sent)
+
+
+def test_a_re_run_updates_the_page_incident_the_first_run_created(
+    page_world: World, statuspage: StatusPageStandIn
+) -> None:
+    inject_bad_flag(page_world.sandbox.target(), page_world.catalog)
+    alert = page_world.alert()
+    settings = page_world.settings()
+    with statuspage, Script([*two_approvals(), reject("erin"), *two_approvals()]):
+        incident_response(alert=alert, settings=settings, return_state=True)
+        assert statuspage.statuses(incident_id_for(alert)) == ["investigating"]
+        inject_bad_flag(page_world.sandbox.target(), page_world.catalog)  # it breaks again...
+        page_world.alert()  # ...its alarm fires, and the same incident's run starts again
+        incident_response(alert=alert, settings=settings, return_state=True)
+    report, timeline = page_world.report(alert, settings)
+    assert report.outcome is Outcome.MITIGATED, report.message
+    assert len(statuspage.incidents) == 1
+    assert statuspage.statuses(incident_id_for(alert)) == ["investigating", "resolved"]
+    assert [method for method, status, _ in statuspage.requests] == ["POST", "PATCH"]
+    drafts = [e.data["draft"]["status"] for e in timeline.events("statuspage-draft")]
+    assert drafts == ["investigating", "resolved", "resolved"]  # investigating was not drafted again
