@@ -18,6 +18,7 @@ from alerts.fetch import fetch_sns_url
 from alerts.intake import Intake, Outcome
 from alerts.routing import Routing, load_routing
 from alerts.settings import ReceiverSettings
+from alerts.slack_interactions import slack_router
 from alerts.sns_signature import CertFetcher, CertificateCache
 from alerts.starter import IncidentStarter
 
@@ -52,6 +53,9 @@ def create_app(
     def healthz() -> dict[str, str]:
         """Liveness: the process answers. It does not probe Prefect (a 503 on intake says that)."""
         return {"status": "ok"}
+
+    if settings.slack_signing_secret is not None:  # Slack approvals (docs/approvals.md)
+        app.include_router(slack_router(settings, read_body=_read_capped))
 
     @app.post("/alerts/{source}", response_model=Outcome)
     async def receive(source: str, request: Request) -> JSONResponse:

@@ -41,6 +41,14 @@ class ReceiverSettings(BaseSettings):
     pagerduty_secrets: SecretStr | None = Field(
         default=None, description="Webhook signing secrets, comma-separated (two while rotating)."
     )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="Slack app signing secret; set, POST /slack/interactions is served."
+    )
+    attestor_key: Path | None = Field(
+        default=None,
+        description="ed25519 private key (PEM) that signs Slack answers; its public half goes in the "
+        "policy's attestors.",
+    )
     sns_topic_arns: str = Field(
         default="", description="Comma-separated TopicArns accepted from SNS; empty accepts any topic."
     )
@@ -69,6 +77,13 @@ class ReceiverSettings(BaseSettings):
         """
         policy = default_policy() if self.policy_file is None else load_policy(self.policy_file)
         return timedelta(minutes=policy.incidents.max_open_minutes)
+
+    def prefect_auth(self) -> tuple[str, str] | None:
+        """The Prefect basic-auth pair, when the server needs one."""
+        if self.prefect_api_auth_string is None:
+            return None
+        user, _, password = self.prefect_api_auth_string.get_secret_value().partition(":")
+        return user, password
 
     def topic_arns(self) -> frozenset[str]:
         """The SNS topics accepted; empty means any."""

@@ -77,14 +77,22 @@ def _cell(value: Any) -> str:
     return f"`{text}`".replace("|", "\\|")
 
 
+def plan_rows(plan: Plan) -> list[tuple[str, str, str, bool]]:
+    """(key, before cell, after cell, changed) for every key the plan reads or sets, sorted: the
+    rows of the before → after table in the form and in Slack."""
+    rows = []
+    for key in sorted(set(plan.before) | set(plan.after)):
+        before, after = plan.before.get(key), plan.after.get(key)
+        rows.append((key, _cell(before), _cell(after), before != after))
+    return rows
+
+
 def plan_table(plan: Plan) -> str:
     """A markdown before → after table of the keys the plan changes (and the ones it keeps)."""
-    keys = sorted(set(plan.before) | set(plan.after))
     rows = ["| changes | before | after |", "|---|---|---|"]
-    for key in keys:
-        before, after = plan.before.get(key), plan.after.get(key)
-        mark = "**" if before != after else ""
-        rows.append(f"| {mark}{key}{mark} | {_cell(before)} | {_cell(after)} |")
+    for key, before, after, changed in plan_rows(plan):
+        mark = "**" if changed else ""
+        rows.append(f"| {mark}{key}{mark} | {before} | {after} |")
     return "\n".join(rows)
 
 

@@ -23,6 +23,7 @@ from flows.forms import ApprovalInput, HumanTaskInput, approval_markdown, checkl
 from flows.identity import ProofCheck, check_proof
 from flows.incident_run import IncidentRun
 from flows.paging import acknowledge, page_human
+from flows.slack_post import post_approval_request, record_clicks
 from flows.timeline import Stage, Timeline
 from policies import ApprovalAnswer, ApprovalStatus, Decision, Policy, evaluate_approvals
 from policies.approvals import Proof
@@ -116,6 +117,7 @@ def request_approval(
     deadline = datetime.now(UTC) + timedelta(seconds=rule.timeout_seconds)
     answers: list[ApprovalAnswer] = []
     accepted: list[str] = []
+    posted = False  # to Slack, once per request: its buttons answer every re-ask of this plan
     timeline.add(
         Stage.RESOLVE,
         "approval-requested",
@@ -157,6 +159,16 @@ def request_approval(
                 on_timeout=rule.on_timeout.value,
             )
         _before_pause(incident, key, f"approval of {plan.kind}")
+        if not posted:
+            post_approval_request(
+                incident,
+                flow_run_id=flow_run.get_id(),
+                plan=plan,
+                decision=decision,
+                deadline=deadline,
+                evidence=evidence,
+            )
+            posted = True
         try:
             answer = pause_flow_run(
                 wait_for_input=form, timeout=remaining, poll_interval=poll_seconds, key=key
@@ -164,6 +176,7 @@ def request_approval(
         except FlowPauseTimeout:
             _note_pause_timed_out()
             record_escalations(flow_run.id, timeline, Stage.RESOLVE)
+            record_clicks(flow_run.id, timeline)
             break
         except Pause as e:  # the run cannot pause again once an earlier pause timed out
             timeline.add(Stage.RESOLVE, "approval-impossible", f"cannot wait for approval: {e}")
@@ -171,6 +184,7 @@ def request_approval(
                 status=GateStatus.TIMED_OUT, people=accepted, reason=str(e), on_timeout=rule.on_timeout.value
             )
         record_escalations(flow_run.id, timeline, Stage.RESOLVE)
+        record_clicks(flow_run.id, timeline)
         check = _checked(answer, policy=policy, plan_hash=plan.hash, timeline=timeline)
         answers.append(
             ApprovalAnswer(

@@ -211,3 +211,32 @@ def check_proof(
         return _invalid(f"the {s.channel.value} signature does not verify", signed)
     return ProofCheck(proof=Proof.VERIFIED, statement=s, proof_id=signed.proof_id)
 
+
+def person_with_slack_id(policy: Policy, slack_user: str) -> str | None:
+    """The policy's name for the person whose ``slack_id`` is ``slack_user``; None if nobody's."""
+    return next((name for name, p in policy.people.items() if p.slack_id == slack_user), None)
+
+
+def attest_slack_answer(
+    *,
+    approver: str,
+    slack_user: str,
+    flow_run_id: str,
+    plan_hash: str,
+    approve: bool,
+    at: datetime,
+    key: Ed25519PrivateKey,
+) -> str:
+    """The receiver's proof token for an answer it received through Slack's signed callback:
+    it vouches that ``slack_user`` (the approver's ``slack_id``) clicked, signed with the
+    attestor key the policy lists under ``attestors``."""
+    statement = Statement(
+        approver=approver,
+        flow_run_id=flow_run_id,
+        plan_hash=plan_hash,
+        approve=approve,
+        signed_at=at,
+        channel=Channel.SLACK,
+        slack_user=slack_user,
+    )
+    return sign_statement(statement, key)

@@ -259,6 +259,9 @@ class ServiceEnvironment(_Strict):
     status_page: StatusPageComponents | None = Field(
         default=None, description="Public status page components; none: nothing is posted there."
     )
+    slack_channel: str | None = Field(
+        default=None, description="Slack channel id where approval requests are posted (docs/approvals.md)."
+    )
 
     @property
     def traffic_mechanism(self) -> TrafficMechanism | None:
