@@ -15,7 +15,7 @@ from typing import Any
 
 from tasks.aws import AwsTarget, aws_retry, call, client
 from tasks.catalog import RegionResources
-from tasks.deploy_history import asg_key, ecs_key, lambda_key
+from tasks.deploy_history import ReleaseKey, asg_key, ecs_key, lambda_key, releases
 from tasks.evidence import (
     MIN_BASELINE_POINTS,
     AsgState,
@@ -37,10 +37,6 @@ MAX_LOG_PAGES = 5  # filter_log_events can return empty pages with a token: boun
 MAX_MESSAGE_CHARS = 1000
 MAX_CLOUDTRAIL_EVENTS = 50  # one LookupEvents page; the API allows 2 calls/s per region
 BASELINE = timedelta(hours=1)  # the traffic baseline is the median of the hour before onset
-RELEASE_EVENTS = frozenset(
-    e for key in (ecs_key("", ""), lambda_key("", ""), asg_key("")) for e in key.events
-)
-"""CloudTrail calls that set a release: the deploy sources report them as deploys."""
 
 
 class SnapshotSourceError(RuntimeError):
@@ -152,7 +148,9 @@ def targets_source(res: RegionResources, aws: AwsTarget, window: Window) -> Foun
 
 
 def cloudtrail_source(res: RegionResources, aws: AwsTarget, window: Window) -> Found:
-    """Write events in the window that name one of the service's catalogued resources."""
+    """Write events in the window that name one of the service's catalogued resources, with who
+    made them. Calls that set a release are left to the deploy sources (they report them as
+    deploys, with the same call); calls made by an AWS service are left out."""
     page = _lookup_events(
         client("cloudtrail", aws),
         LookupAttributes=[{"AttributeKey": "ReadOnly", "AttributeValue": "false"}],
@@ -161,6 +159,7 @@ def cloudtrail_source(res: RegionResources, aws: AwsTarget, window: Window) -> F
         MaxResults=MAX_CLOUDTRAIL_EVENTS,
     )
     ours = _identifiers(res)
+    keys = _release_keys(res)
     changes = []
     for event in page.get("Events", []):
         names = [r.get("ResourceName", "") for r in event.get("Resources", [])]
@@ -169,6 +168,8 @@ def cloudtrail_source(res: RegionResources, aws: AwsTarget, window: Window) -> F
         identity = record.get("userIdentity") or {}
         if not touched or identity.get("type") == "AWSService" or identity.get("invokedBy"):
             continue  # not ours, or made by an AWS service (auto scaling...), not by someone
+        if any(releases([event], key) for key in keys):
+            continue
         at = event["EventTime"].astimezone(UTC)
         name = event.get("EventName", "?")
         changes.append(
@@ -197,6 +198,15 @@ def _lookup_events(trail: Any, **kwargs: Any) -> dict[str, Any]:
     attempts cost ~10 s per snapshot, and a CloudTrail gap is recorded, not waited out."""
     result: dict[str, Any] = trail.lookup_events(**kwargs)
     return result
+
+
+def _release_keys(res: RegionResources) -> list[ReleaseKey]:
+    keys = [ecs_key(res.ecs.cluster, res.ecs.service)] if res.ecs else []
+    if res.lambda_alias:
+        keys.append(lambda_key(res.lambda_alias.function, res.lambda_alias.alias))
+    if res.asg_name:
+        keys.append(asg_key(res.asg_name))
+    return keys
 
 
 def _identifiers(res: RegionResources) -> set[str]:
