@@ -6,9 +6,8 @@ hypotheses, mitigations with tiers and outcomes, people, times), ``timeline.json
 ``postmortem.md``. They are written to the incident's directory and, when the catalog names an
 evidence bucket, to S3 as well (the timeline with its chain head in the object's metadata).
 
-Reading goes through one small interface, :class:`RecordReader`, with two implementations: a
-local incidents directory (``DirReader``, e.g. a drill's output) and the bucket
-(``BucketReader``).
+Reading goes through flows.records (:class:`~flows.records.IncidentRecords`: a local incidents
+directory, e.g. a drill's output, or the bucket).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -25,61 +23,14 @@ from flows.chart import IncidentMetrics, chart_spec, render_chart
 from flows.diagnosis import Hypothesis
 from flows.incident_run import IncidentRun
 from flows.ranking import Adjustment, adjust, past_outcomes
+from flows.records import METRICS, REPORT, TIMELINE, IncidentRecords, LocalRecords, entry_for, records_for
 from flows.report import CHART_FILE, IncidentReport, write_report
 from flows.settings import RunSettings
 from flows.timeline import Stage, Timeline
 from flows.verify import signal_metric
 from policies import ApprovalStatus
-from tasks.aws import AwsTarget
 from tasks.catalog import CatalogError, ServiceEnvironment
-from tasks.incident_records import (
-    IncidentRecordError,
-    get_incident_record,
-    list_incident_ids,
-    put_incident_record,
-    read_series,
-)
-
-REPORT, TIMELINE, METRICS = "report.json", "timeline.json", "metrics.json"
-_CONTENT_TYPES = {".json": "application/json", ".png": "image/png", ".md": "text/markdown"}
-
-
-class RecordReader(Protocol):
-    """Where incident records are read from."""
-
-    def incident_ids(self) -> list[str]: ...
-
-    def read(self, incident_id: str, name: str) -> bytes | None:
-        """The record's bytes, or None when the incident has no such record."""
-        ...
-
-
-class DirReader:
-    """An incidents directory: one sub-directory per incident."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def incident_ids(self) -> list[str]:
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []
-
-    def read(self, incident_id: str, name: str) -> bytes | None:
-        path = self.root / incident_id / name
-        return path.read_bytes() if path.is_file() else None
-
-
-class BucketReader:
-    """The evidence bucket: one folder per incident (tasks.incident_records)."""
-
-    def __init__(self, bucket: str, aws: AwsTarget) -> None:
-        self.bucket, self.aws = bucket, aws
-
-    def incident_ids(self) -> list[str]:
-        return list_incident_ids(bucket=self.bucket, aws=self.aws)
-
-    def read(self, incident_id: str, name: str) -> bytes | None:
-        found = get_incident_record(bucket=self.bucket, incident_id=incident_id, name=name, aws=self.aws)
-        return found.body if found else None
+from tasks.incident_records import IncidentRecordError, read_series
 
 
 class History(BaseModel):
@@ -104,7 +55,7 @@ class History(BaseModel):
         return next((r for r in self.reports if r.incident_id == incident_id), None)
 
 
-def load_history(reader: RecordReader) -> History:
+def load_history(reader: IncidentRecords) -> History:
     """Every incident's report (an incident without one, e.g. still running, is left out)."""
     history = History()
     for incident_id in reader.incident_ids():
@@ -119,7 +70,7 @@ def load_history(reader: RecordReader) -> History:
     return history
 
 
-def load_records(reader: RecordReader, incident_id: str) -> tuple[Timeline | None, IncidentMetrics | None]:
+def load_records(reader: IncidentRecords, incident_id: str) -> tuple[Timeline | None, IncidentMetrics | None]:
     """An incident's timeline and stored metrics, each None when not recorded."""
     timeline, metrics = reader.read(incident_id, TIMELINE), reader.read(incident_id, METRICS)
     return (
@@ -128,20 +79,13 @@ def load_records(reader: RecordReader, incident_id: str) -> tuple[Timeline | Non
     )
 
 
-def reader_for(settings: RunSettings, entry: ServiceEnvironment | None) -> RecordReader:
-    """The bucket when the catalog names one (records from every worker), else the local dir."""
-    if entry is not None and entry.evidence_bucket:
-        return BucketReader(entry.evidence_bucket, settings.aws(entry.primary_region))
-    return DirReader(Path(settings.output_dir))
-
-
 def rank_with_history(
     run: IncidentRun, hypotheses: list[Hypothesis]
 ) -> tuple[list[Hypothesis], list[Adjustment]]:
     """Re-rank by past outcomes of the same service and alarm (flows.ranking), recording each
     adjustment in the timeline. An unreadable history changes nothing and is recorded."""
     try:
-        history = load_history(reader_for(run.settings, run.entry))
+        history = load_history(records_for(run.settings, run.entry))
     except (OSError, IncidentRecordError) as e:
         run.timeline.add(Stage.DIAGNOSE, "history-unreadable", f"past incidents not read: {e}", error=str(e))
         return hypotheses, []
@@ -182,7 +126,7 @@ def record_incident(
     failure is recorded in the timeline and does not fail the incident."""
     directory = settings.incident_dir(report.incident_id)
     report = report.model_copy(update={"drill": settings.drill, "approval_waits_s": approval_waits(timeline)})
-    entry = _entry(settings, alert)
+    entry = entry_for(settings, alert)
     metrics = _capture(report, settings, alert, entry, timeline)
     if metrics is not None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -190,18 +134,10 @@ def record_incident(
         (directory / CHART_FILE).write_bytes(render_chart(chart_spec(report, timeline, metrics)).png)
         report = report.model_copy(update={"chart_path": str(directory / CHART_FILE)})
     report = write_report(report.model_copy(update={"chain_head": timeline.head}), timeline, directory)
-    if entry is not None and entry.evidence_bucket:
-        _upload(report, timeline, directory, entry.evidence_bucket, settings.aws(entry.primary_region))
+    store = records_for(settings, entry)
+    if not isinstance(store, LocalRecords):
+        _share(report.incident_id, timeline, directory, store)
     return report
-
-
-def _entry(settings: RunSettings, alert: Alert) -> ServiceEnvironment | None:
-    if not alert.routable:
-        return None
-    try:
-        return settings.catalog().entry(alert.service or "", alert.environment or "")
-    except CatalogError:
-        return None
 
 
 def _capture(
@@ -229,19 +165,14 @@ def _capture(
     )  # fmt: skip
 
 
-def _upload(report: IncidentReport, timeline: Timeline, directory: Path, bucket: str, aws: AwsTarget) -> None:
-    head = timeline.head
-    meta = {"chain-head": head.hash, "chain-length": str(head.length)}
+def _share(incident_id: str, timeline: Timeline, directory: Path, store: IncidentRecords) -> None:
+    """Every record of the incident's directory to the shared store, the timeline's head with it."""
     names: Sequence[str] = (TIMELINE, REPORT, METRICS, CHART_FILE, "postmortem.md")
     try:
         for name in names:
             path = directory / name
             if path.is_file():
-                put_incident_record(
-                    bucket=bucket, incident_id=report.incident_id, name=name, body=path.read_bytes(),
-                    content_type=_CONTENT_TYPES[path.suffix], metadata=meta, aws=aws,
-                )  # fmt: skip
+                store.write(incident_id, name, path.read_bytes(), head=timeline.head)
     except IncidentRecordError as e:  # after the report: the local timeline keeps the reason
-        timeline.add(
-            Stage.REPORT, "records-not-stored", f"incident records not stored in S3: {e}", error=str(e)
-        )
+        why = f"incident records not stored in {store.where}: {e}"
+        timeline.add(Stage.REPORT, "records-not-stored", why, error=str(e))

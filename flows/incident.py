@@ -21,6 +21,7 @@ from flows.incident_run import IncidentRun, incident_id_for
 from flows.joined import joined_alerts, record_joins
 from flows.own_changes import incident_records, own_change_lines
 from flows.paging import resolve_pages
+from flows.records import entry_for, open_shared_timeline, records_for
 from flows.report import IncidentReport, Outcome, publish_artifacts
 from flows.resolve import resolve
 from flows.settings import RunSettings
@@ -35,7 +36,7 @@ from tasks.statuspage import IncidentStatus
 def incident_response(alert: Alert, settings: RunSettings) -> State:
     """Handle one alert end to end. The final state's message says what happened."""
     incident_id = incident_id_for(alert)
-    timeline = Timeline.open(incident_id, settings.incident_dir(incident_id) / "timeline.json")
+    timeline = open_shared_timeline(settings, incident_id, records_for(settings, entry_for(settings, alert)))
     if timeline.entries:
         timeline.add(Stage.DETECT, "restarted", "incident run started again; live state is re-read")
     timeline.add(

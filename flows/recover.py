@@ -4,6 +4,9 @@ Started by a person (UI, CLI, or a drill) for an incident id. Traffic goes back 
 a bake between them; disabled flags are re-enabled one at a time. Every step goes through the
 same gate as any action, and the first step that does not hold stops the recovery.
 
+The timeline is read from whichever store holds it (flows.records: the evidence bucket when the
+catalog names one), so any host can recover an incident another host ran.
+
 Only measures the *incident* applied (the resolve stage) are undone, never recovery steps of
 an earlier recover run, and only while they are still in effect (live state still equals what
 the measure set): a second recover of the same incident changes nothing and asks nobody.
@@ -18,6 +21,7 @@ from prefect.states import Completed, Failed
 from alerts.models import Alert
 from flows.execute import execute_plan, guarded
 from flows.incident_run import IncidentRun
+from flows.records import find_timeline
 from flows.report import MitigationStatus
 from flows.settings import RunSettings
 from flows.timeline import Stage, Timeline
@@ -74,7 +78,10 @@ def _steps_for(run: IncidentRun, plan: Plan) -> list[tuple[str, Callable[[], Pla
 @flow(name="recover", flow_run_name="recover-{incident_id}", log_prints=True)
 def recover(incident_id: str, settings: RunSettings, requester: str = "firebreak") -> State:
     """Undo the emergency measures of ``incident_id``, one gated and verified step at a time."""
-    timeline = Timeline.load(settings.incident_dir(incident_id) / "timeline.json")
+    found = find_timeline(settings, incident_id)
+    if found is None:
+        return Failed(message=f"{incident_id}: no store holds its timeline; cannot recover")
+    timeline = found[0]
     alert_entry = timeline.first("alert")
     if alert_entry is None:
         return Failed(message=f"{incident_id}: timeline has no alert entry; cannot recover")

@@ -14,12 +14,13 @@ the timeline's start; a re-opened timeline continues the chain. After every appe
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, PrivateAttr
 
 from flows.chain import ChainHead, anchor, entry_hash
 
@@ -55,10 +56,16 @@ class Timeline(BaseModel):
         default_factory=lambda: datetime.now(UTC), description="When the timeline began: the chain's anchor."
     )
     entries: list[Entry] = Field(default_factory=list)
+    _mirrors: list[Callable[[Timeline], None]] = PrivateAttr(default_factory=list)
+
+    def mirror(self, write: Callable[[Timeline], None]) -> None:
+        """Call ``write`` with the timeline after every save from now on (flows.records shares
+        it to the evidence bucket this way)."""
+        self._mirrors.append(write)
 
     def add(self, stage: Stage, event: str, message: str, *, actor: str = "firebreak", **data: Any) -> Entry:
         """Append an entry linked to the previous one and write the whole timeline to disk
-        (atomically), then the head sidecar."""
+        (atomically), then the head sidecar, then to its mirrors."""
         prev = self.entries[-1].hash if self.entries else anchor(self.incident_id, self.started_at)
         draft = Entry(stage=stage, event=event, message=message, actor=actor, data=data, prev=prev)
         # Hash what the file will hold (JSON round trip), so a reader recomputes the same value.
@@ -81,6 +88,8 @@ class Timeline(BaseModel):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(self.path, self.model_dump_json(indent=2))
         _write_atomically(self.head_path, self.head.model_dump_json(exclude={"source"}))
+        for write in self._mirrors:
+            write(self)
 
     def events(self, event: str) -> list[Entry]:
         return [e for e in self.entries if e.event == event]

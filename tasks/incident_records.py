@@ -53,12 +53,32 @@ def put_incident_record(
     aws: AwsTarget,
 ) -> StoredRecord:  # fmt: skip
     """Write one record; refused (IncidentRecordError) when the bucket is not versioned."""
+    check_versioned(bucket=bucket, aws=aws)
+    return store_incident_record(
+        bucket=bucket, incident_id=incident_id, name=name, body=body, content_type=content_type,
+        metadata=metadata, aws=aws,
+    )  # fmt: skip
+
+
+def check_versioned(*, bucket: str, aws: AwsTarget) -> None:
+    """IncidentRecordError unless ``bucket`` is versioned: a re-run rewrites records, and every
+    earlier version must stay readable."""
+    try:
+        status = call(client("s3", aws), "get_bucket_versioning", Bucket=bucket).get("Status")
+    except (ClientError, BotoCoreError) as e:
+        raise IncidentRecordError(f"s3://{bucket}: cannot read its versioning: {e}") from e
+    if status != "Enabled":
+        raise IncidentRecordError(f"s3://{bucket}: versioning is {status or 'off'}; records need it")
+
+
+def store_incident_record(
+    *, bucket: str, incident_id: str, name: str, body: bytes, content_type: str, metadata: dict[str, str],
+    aws: AwsTarget,
+) -> StoredRecord:  # fmt: skip
+    """Write one record to a bucket already checked by :func:`check_versioned`."""
     s3 = client("s3", aws)
     key = record_key(incident_id, name)
     try:
-        status = call(s3, "get_bucket_versioning", Bucket=bucket).get("Status")
-        if status != "Enabled":
-            raise IncidentRecordError(f"s3://{bucket}: versioning is {status or 'off'}; records need it")
         logger.info("storing %s record %s at s3://%s/%s", incident_id, name, bucket, key)
         response = call(
             s3, "put_object", Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=metadata

@@ -19,7 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from flows.history import History, RecordReader
+    from flows.history import History
+    from flows.records import IncidentRecords
 
 INVALID = 2
 incidents_app = typer.Typer(help="The incident history: list, show, stats.", no_args_is_help=True)
@@ -32,14 +33,15 @@ CsvOption = Annotated[bool, typer.Option("--csv", help="CSV instead of a table."
 DEFAULT_DIR = Path(".firebreak/incidents")
 
 
-def _reader(directory: Path, bucket: str | None, region: str) -> RecordReader:
-    from flows.history import BucketReader, DirReader
+def records(directory: Path, bucket: str | None, region: str) -> IncidentRecords:
+    """The store the options name: the bucket when given, else the directory."""
+    from flows.records import BucketRecords, LocalRecords
     from tasks.aws import AwsTarget
 
-    return BucketReader(bucket, AwsTarget(region=region)) if bucket else DirReader(directory)
+    return BucketRecords(bucket, AwsTarget(region=region)) if bucket else LocalRecords(directory)
 
 
-def _history(reader: RecordReader) -> History:
+def _history(reader: IncidentRecords) -> History:
     from flows.history import load_history
     from tasks.incident_records import IncidentRecordError
 
@@ -106,7 +108,7 @@ def list_incidents(
     as_csv: CsvOption = False,
 ) -> None:
     """List past incidents, oldest first."""
-    reports = _history(_reader(directory, bucket, region)).select(service=service, since=_since(since))
+    reports = _history(records(directory, bucket, region)).select(service=service, since=_since(since))
     rows = [
         {
             "id": r.incident_id,
@@ -137,7 +139,7 @@ def show(
     """Show one incident's report; with --chart, draw its chart from the stored metrics."""
     from flows.history import load_records
 
-    reader = _reader(directory, bucket, region)
+    reader = records(directory, bucket, region)
     report = _history(reader).get(incident_id)
     if report is None:
         typer.echo(f"no incident {incident_id} in the history", err=True)
@@ -187,7 +189,7 @@ def stats(
         group = GroupBy(by)
     except ValueError as e:
         raise typer.BadParameter(f"--by must be one of {', '.join(g.value for g in GroupBy)}") from e
-    reports = _history(_reader(directory, bucket, region)).select(service=service, since=_since(since))
+    reports = _history(records(directory, bucket, region)).select(service=service, since=_since(since))
     rows = [s.model_dump() for s in stats_by(reports, group)]
     hypotheses = [h.model_dump() for h in hypothesis_stats(reports)]
     if as_json:

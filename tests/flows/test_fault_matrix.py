@@ -156,7 +156,7 @@ def test_failed_status_updates_and_evidence_upload_never_stop_the_fix(world: Wor
     with (
         inject_faults(sns, "sns.Publish", [ACCESS_DENIED]),  # the first update is refused...
         lose_answers(sns, "sns.Publish") as lost,  # ...the last one is sent but not answered
-        inject_faults(s3, "s3.PutObject", [ACCESS_DENIED]),
+        inject_faults(s3, "s3.PutObject", [ACCESS_DENIED] * 500),  # evidence and shared records
         Script([]),
     ):
         incident_response(alert=alert, settings=settings, return_state=True)
@@ -166,4 +166,5 @@ def test_failed_status_updates_and_evidence_upload_never_stop_the_fix(world: Wor
     assert len(failed) == 2 and "AccessDenied" in failed[0] and "no answer" in failed[1]
     assert lost.calls == 1  # the unanswered update was not sent again
     assert "AccessDenied" in timeline.events("evidence-not-stored")[0].message
+    assert "AccessDenied" in timeline.events("records-not-stored")[0].message
     assert report.evidence_uri is None

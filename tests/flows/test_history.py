@@ -11,12 +11,13 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from firebreak.cli import app
-from flows.history import DirReader, load_history
+from flows.history import load_history
+from flows.records import LocalRecords
 from tests.flows.incident_reports import T0, write_reports
 
 
 def test_history_reads_every_report_and_names_what_it_could_not(tmp_path: Path) -> None:
-    history = load_history(DirReader(write_reports(tmp_path)))
+    history = load_history(LocalRecords(write_reports(tmp_path)))
     assert [r.incident_id for r in history.reports] == ["INC-A", "INC-B", "INC-C", "INC-D", "INC-E"]
     assert list(history.unreadable) == ["INC-BROKEN"]  # INC-RUNNING has no report yet: not an error
     assert [r.incident_id for r in history.select(service="checkout", since=T0 + timedelta(hours=1))] == [
