@@ -30,11 +30,17 @@ class ActionRule(Selector):
     )
     min_blast_radius: float = Field(default=0.0, ge=0.0, le=1.0, description="Inclusive lower bound.")
     max_blast_radius: float = Field(default=1.0, ge=0.0, le=1.0, description="Inclusive upper bound.")
+    min_capacity_factor: float | None = Field(
+        default=None,
+        gt=0,
+        description="Inclusive lower bound on the capacity factor (after / before; below 1 is a "
+        "scale-in); a request without a factor does not match a rule that sets one.",
+    )
     max_capacity_factor: float | None = Field(
         default=None,
         gt=0,
-        description="Inclusive upper bound on a scale-out's capacity factor (after / before); a "
-        "request without a factor does not match a rule that sets one.",
+        description="Inclusive upper bound on the capacity factor; a request without a factor does "
+        "not match a rule that sets one.",
     )
     during: TimeWindow | None = Field(default=None, description="Only inside this recurring window.")
 
@@ -44,6 +50,9 @@ class ActionRule(Selector):
             raise ValueError(
                 f"min_blast_radius {self.min_blast_radius} is above max_blast_radius {self.max_blast_radius}"
             )
+        low, high = self.min_capacity_factor, self.max_capacity_factor
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min_capacity_factor {low} is above max_capacity_factor {high}")
         return self
 
     def matches(self, request: ActionRequest, context: DecisionContext) -> bool:
@@ -57,9 +66,10 @@ class ActionRule(Selector):
         )
 
     def _capacity_within(self, factor: float | None) -> bool:
-        if self.max_capacity_factor is None:
+        low, high = self.min_capacity_factor, self.max_capacity_factor
+        if low is None and high is None:
             return True
-        return factor is not None and factor <= self.max_capacity_factor
+        return factor is not None and (low is None or low <= factor) and (high is None or factor <= high)
 
 
 def first_match(

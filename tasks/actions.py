@@ -123,7 +123,8 @@ def inverse_plan(applied: Applied) -> Plan:
     """The plan that takes the targets from the state read back after ``applied`` to its ``before``.
 
     Same targets and blast radius; the kind is the registered inverse (``flags.disable.ssm`` ->
-    ``flags.enable.ssm``, a traffic shift or rollback is its own inverse kind).
+    ``flags.enable.ssm``, a traffic shift or rollback is its own inverse kind). A capacity
+    factor is inverted: undoing a doubling halves.
     """
     plan = applied.plan
     undo_kind = action_kind(plan.kind).inverse_kind
@@ -135,6 +136,7 @@ def inverse_plan(applied: Applied) -> Plan:
             "after": plan.before,
             "summary": f"Undo plan {plan.hash}: {plan.summary}",
             "params": {**plan.params, "undoes": plan.hash},
+            "capacity_factor": None if plan.capacity_factor is None else round(1 / plan.capacity_factor, 4),
         }
     )
 

@@ -67,6 +67,7 @@ def _unconditional(rule: ActionRule) -> bool:
         and not rule.severities
         and rule.min_blast_radius == 0.0
         and rule.max_blast_radius == 1.0
+        and rule.min_capacity_factor is None
         and rule.max_capacity_factor is None
         and rule.during is None
     )

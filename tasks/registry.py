@@ -9,15 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tasks import (
+    capacity_asg,
+    capacity_ecs,
     flags_appconfig,
     flags_ssm,
+    maintenance_alb,
     rollback_asg,
     rollback_ecs,
     rollback_lambda,
+    throttle_apigateway,
     traffic_alb,
     traffic_lambda,
     traffic_route53,
 )
+from tasks.breaker import breaker_kind
 from tasks.catalog import FlagStoreKind
 from tasks.flags import BACKENDS, flag_kind
 from tasks.plan import ActionError
@@ -42,9 +47,16 @@ def _same(kind: str, store: StateStore, iam: tuple[str, ...]) -> ActionKind:
     return ActionKind(kind, store, iam, inverse_kind=kind)
 
 
+def _pair(one: str, other: str, store: StateStore, iam: tuple[str, ...]) -> list[ActionKind]:
+    """Two kinds that undo each other (disable/enable, open/close) over one store."""
+    return [ActionKind(one, store, iam, other), ActionKind(other, store, iam, one)]
+
+
 def _flags(store: FlagStoreKind, iam: tuple[str, ...]) -> list[ActionKind]:
-    off, on = flag_kind(store, False), flag_kind(store, True)
-    return [ActionKind(off, BACKENDS[store], iam, on), ActionKind(on, BACKENDS[store], iam, off)]
+    return [
+        *_pair(flag_kind(store, False), flag_kind(store, True), BACKENDS[store], iam),
+        *_pair(breaker_kind(store, True), breaker_kind(store, False), BACKENDS[store], iam),
+    ]
 
 
 REGISTRY: dict[str, ActionKind] = {
@@ -58,6 +70,15 @@ REGISTRY: dict[str, ActionKind] = {
         _same(rollback_ecs.KIND, rollback_ecs.STORE, rollback_ecs.IAM_ACTIONS),
         _same(rollback_lambda.KIND, rollback_lambda.STORE, rollback_lambda.IAM_ACTIONS),
         _same(rollback_asg.KIND, rollback_asg.STORE, rollback_asg.IAM_ACTIONS),
+        _same(capacity_ecs.KIND, capacity_ecs.STORE, capacity_ecs.IAM_ACTIONS),
+        _same(capacity_asg.KIND, capacity_asg.STORE, capacity_asg.IAM_ACTIONS),
+        _same(throttle_apigateway.KIND, throttle_apigateway.STORE, throttle_apigateway.IAM_ACTIONS),
+        *_pair(
+            maintenance_alb.ENABLE,
+            maintenance_alb.DISABLE,
+            maintenance_alb.STORE,
+            maintenance_alb.IAM_ACTIONS,
+        ),
     ]
 }
 

@@ -157,6 +157,9 @@ def explain_command(
     ] = None,
     kill_switch: Annotated[bool, typer.Option("--kill-switch", help="As if the kill switch is on.")] = False,
     unverified: Annotated[bool, typer.Option("--unverified", help="As if the plan is unverified.")] = False,
+    capacity_factor: Annotated[
+        float | None, typer.Option(help="A scale-out's capacity after / before, e.g. 2 for doubling.")
+    ] = None,
     count: Annotated[list[str] | None, typer.Option(help=_COUNT_HELP)] = None,
     now: Annotated[str | None, typer.Option(help=_NOW_HELP)] = None,
     requester: Annotated[str | None, typer.Option(help="Who asks.")] = None,
@@ -175,6 +178,7 @@ def explain_command(
             blast_radius=blast_radius,
             targets=[service] if targets is None else [t.strip() for t in targets.split(",")],
             verified=not unverified,
+            capacity_factor=capacity_factor,
         )
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e

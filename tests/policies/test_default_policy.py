@@ -43,6 +43,11 @@ from tests.policies.helpers import context, request
         ("comms.media", 0.0, "prod", Tier.HUMAN_ONLY),
         ("comms.crisis", 0.0, "prod", Tier.HUMAN_ONLY),
         ("escalation.human", 0.0, "prod", Tier.HUMAN_ONLY),
+        ("breaker.open.ssm", 1.0, "prod", Tier.AUTOMATED),
+        ("breaker.close.appconfig", 1.0, "prod", Tier.APPROVAL),
+        ("capacity.scale.ecs", 0.5, "prod", Tier.APPROVAL),  # no capacity factor: not automated
+        ("throttle.apigateway", 1.0, "prod", Tier.APPROVAL),
+        ("maintenance.enable.alb", 1.0, "prod", Tier.APPROVAL),
         ("something.new", 0.1, "prod", Tier.DENIED),
     ],
 )
@@ -81,6 +86,11 @@ APPROVAL_KINDS = [
     "comms.external",
     "comms.statuspage",
     "recovery.heavy",
+    "breaker.close.ssm",
+    "capacity.scale.asg",
+    "throttle.apigateway",
+    "maintenance.enable.alb",
+    "maintenance.disable.alb",
 ]
 
 
@@ -104,7 +114,7 @@ def test_packaged_file_is_the_repository_file() -> None:
 
 
 def test_an_action_kind_no_rule_matches_is_denied_with_a_clear_reason() -> None:
-    decision = decide(request("capacity.scale.ecs", blast_radius=0.1), context(), default_policy())
+    decision = decide(request("cache.flush.redis", blast_radius=0.1), context(), default_policy())
     assert decision.tier is Tier.DENIED
     assert decision.rule == "default"
-    assert "no rule matches capacity.scale.ecs" in decision.reason and "denied" in decision.reason
+    assert "no rule matches cache.flush.redis" in decision.reason and "denied" in decision.reason

@@ -46,7 +46,7 @@ def test_kill_switch_stops_mutating_but_not_read_only() -> None:
 def test_rate_limit_counts_come_from_the_context() -> None:
     p = default_policy()
     key = "rollback-per-service:checkout"
-    assert [limit.key_for(request()) for limit in p.rate_limits] == [key, None]
+    assert [limit.key_for(request()) for limit in p.rate_limits] == [key, None, None]
     under = only("rate_limit", check_guardrails(request(), context(action_counts={key: 2}), p))
     assert under.passed
     at = only("rate_limit", check_guardrails(request(), context(action_counts={key: 3}), p))

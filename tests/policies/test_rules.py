@@ -92,9 +92,7 @@ def test_first_match_wins_in_file_order() -> None:
     assert rules[0].tier is Tier.HUMAN_ONLY
 
 
-@pytest.mark.parametrize(
-    ("factor", "matches"), [(1.5, True), (2.0, True), (2.01, False), (None, False)]
-)
+@pytest.mark.parametrize(("factor", "matches"), [(1.5, True), (2.0, True), (2.01, False), (None, False)])
 def test_max_capacity_factor_is_inclusive_and_needs_a_factor(factor: float | None, matches: bool) -> None:
     r = rule(actions=["capacity.scale.*"], max_capacity_factor=2)
     assert r.matches(request("capacity.scale.ecs", capacity_factor=factor), context()) is matches
@@ -102,3 +100,14 @@ def test_max_capacity_factor_is_inclusive_and_needs_a_factor(factor: float | Non
 
 def test_a_rule_without_a_capacity_condition_ignores_the_factor() -> None:
     assert rule().matches(request("capacity.scale.ecs", capacity_factor=10.0), context())
+
+
+@pytest.mark.parametrize(("factor", "matches"), [(0.5, False), (1.0, True), (1.5, True)])
+def test_min_capacity_factor_is_inclusive(factor: float, matches: bool) -> None:
+    r = rule(actions=["capacity.scale.*"], min_capacity_factor=1, max_capacity_factor=2)
+    assert r.matches(request("capacity.scale.asg", capacity_factor=factor), context()) is matches
+
+
+def test_capacity_factor_bounds_must_be_ordered() -> None:
+    with pytest.raises(ValueError, match=r"min_capacity_factor 3\.0 is above max_capacity_factor 2\.0"):
+        rule(min_capacity_factor=3, max_capacity_factor=2)

@@ -20,6 +20,7 @@ import boto3
 from tasks.catalog import (
     AlbListener,
     Catalog,
+    Dependency,
     EcsService,
     FlagStore,
     FlagStoreKind,
@@ -50,10 +51,13 @@ def catalog(
     *,
     route53: Route53Weighted | None = None,
     flags: FlagStore | None = None,
+    dependencies: dict[str, Dependency] | None = None,
 ) -> Catalog:
     """A catalog with the one service, in us-east-1 and us-west-2 unless told otherwise."""
     regions = regions or {EAST: RegionResources(), WEST: RegionResources()}
-    entry = ServiceEnvironment(primary_region=EAST, regions=regions, route53=route53, flags=flags)
+    entry = ServiceEnvironment(
+        primary_region=EAST, regions=regions, route53=route53, flags=flags, dependencies=dependencies or {}
+    )
     return Catalog(services={SERVICE: {ENV: entry}})
 
 
@@ -248,8 +252,9 @@ def flag_content(enabled: bool) -> bytes:
     ).encode()
 
 
-def seed_appconfig() -> tuple[FlagStore, FakeAppConfigDeployments]:
-    """Application + feature-flag profile with version 1 (flag on) deployed to ``env-prod``."""
+def seed_appconfig(enabled: bool = True) -> tuple[FlagStore, FakeAppConfigDeployments]:
+    """Application + feature-flag profile with version 1 (``new_pricing`` = ``enabled``) deployed
+    to ``env-prod``."""
     appconfig = raw_client("appconfig", EAST)
     app = appconfig.create_application(Name="checkout")["Id"]
     profile = appconfig.create_configuration_profile(
@@ -258,7 +263,7 @@ def seed_appconfig() -> tuple[FlagStore, FakeAppConfigDeployments]:
     appconfig.create_hosted_configuration_version(
         ApplicationId=app,
         ConfigurationProfileId=profile,
-        Content=flag_content(True),
+        Content=flag_content(enabled),
         ContentType="application/json",
     )
     fake = FakeAppConfigDeployments("flags")

@@ -25,7 +25,11 @@ from tests.faults import (
     inject_faults,
     lose_answers,
 )
-from tests.tasks.cases import CASES, TWO_STATE, Case
+from tests.tasks import cases, cases_containment
+from tests.tasks.cases import Case
+
+CASES = {**cases.CASES, **cases_containment.CASES}
+TWO_STATE = cases.TWO_STATE | cases_containment.TWO_STATE
 
 
 @pytest.fixture(params=sorted(CASES))

@@ -119,7 +119,12 @@ def test_ssm_flag_honours_the_catalogs_on_value(aws: AwsTarget) -> None:
     """A flag whose "on" is ``true`` reads as on, and is switched off with ``off``, back with ``true``."""
     store = seed.seed_ssm_flag("true").model_copy(update={"on_values": {"new-pricing": "true"}})
     plan = plan_flag_change(
-        catalog=seed.catalog(flags=store), service=SERVICE, environment=ENV, flag="new-pricing", enabled=False, aws=aws
+        catalog=seed.catalog(flags=store),
+        service=SERVICE,
+        environment=ENV,
+        flag="new-pricing",
+        enabled=False,
+        aws=aws,
     )
     assert plan.before == {"enabled": True}
     apply_plan(inverse_plan(apply_plan(plan)))
@@ -131,5 +136,10 @@ def test_ssm_flag_with_a_custom_on_value_refuses_the_default_on(aws: AwsTarget) 
     store = seed.seed_ssm_flag("on").model_copy(update={"on_values": {"new-pricing": "true"}})
     with pytest.raises(FlagValueError, match="'on' is neither 'true' nor 'off'"):
         plan_flag_change(
-            catalog=seed.catalog(flags=store), service=SERVICE, environment=ENV, flag="new-pricing", enabled=False, aws=aws
+            catalog=seed.catalog(flags=store),
+            service=SERVICE,
+            environment=ENV,
+            flag="new-pricing",
+            enabled=False,
+            aws=aws,
         )
