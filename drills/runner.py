@@ -36,6 +36,7 @@ from drills.scorecard import Scorecard, score
 from drills.seed import seed_checkout, write_catalog
 from drills.simulator import Simulator
 from drills.standins.pagerduty import PagerDutyStandIn
+from drills.standins.statuspage import StatusPageStandIn
 from flows.incident import incident_response
 from flows.incident_run import incident_id_for
 from flows.recover import recover
@@ -147,10 +148,13 @@ def _run(
     policy = with_identities(scenario_policy(scenario, source=scenario.name), keys)
     policy_path = write_drill_policy(policy, output / "policy.yaml")
     pagerduty = PagerDutyStandIn()
+    statuspage = StatusPageStandIn()
     settings = drill_settings(scenario, catalog_path, policy_path, output)
     with (
         pagerduty,
         scoped_environment(pagerduty_environment(pagerduty, Policy.model_validate(policy))),
+        statuspage,
+        scoped_environment(statuspage.environment()),
         Simulator(catalog, sandbox.endpoint_url, clock) as sim,
     ):
         onset = _break(scenario, sandbox, catalog, sim, console)
@@ -185,6 +189,7 @@ def _run(
         final=final,
         incident_runs=count_incident_runs(),
         pages=pagerduty.actions(incident_id),
+        status_page=statuspage.statuses(incident_id),
     )
 
 

@@ -38,6 +38,7 @@ class Scorecard(BaseModel):
     recovery: str | None
     incident_runs: int | None = Field(default=None, description="Incident flow runs started.")
     pages: list[str] = Field(default_factory=list, description="event_actions PagerDuty received.")
+    status_page: list[str] = Field(default_factory=list, description="Statuses the status page received.")
     wall_seconds: dict[str, float | None]
     drill_seconds: dict[str, float | None]
     timeline_path: str
@@ -84,12 +85,14 @@ def score(
     final: SandboxState | None = None,
     incident_runs: int | None = None,
     pages: list[str] | None = None,
+    status_page: list[str] | None = None,
 ) -> Scorecard:
     """Compare the incident's records with the scenario's expectations.
 
     ``final`` is the sandbox read back after everything the scenario ran and ``incident_runs``
     the number of incident flow runs Prefect holds, ``pages`` the event_actions the PagerDuty
-    stand-in received for the incident; an expectation on any fails when the value is missing.
+    stand-in received for the incident, ``status_page`` the statuses the Statuspage stand-in
+    received for it; an expectation on any fails when the value is missing.
     """
     exp = scenario.expect
     taken = applied_kinds(timeline)
@@ -145,15 +148,9 @@ def score(
             )
         )
     if exp.pages is not None:
-        wanted = [p.value for p in exp.pages]
-        checks.append(
-            Check(
-                name="pages",
-                expected=", ".join(wanted) or "none",
-                actual="not recorded" if pages is None else ", ".join(pages) or "none",
-                ok=pages == wanted,
-            )
-        )
+        checks.append(_exact("pages", [p.value for p in exp.pages], pages))
+    if exp.status_page is not None:
+        checks.append(_exact("status page", [s.value for s in exp.status_page], status_page))
     wall = report.durations()
     verified = [m.verified for m in report.mitigations if m.verified is not None]
     return Scorecard(
@@ -172,10 +169,21 @@ def score(
         recovery=recovery,
         incident_runs=incident_runs,
         pages=pages or [],
+        status_page=status_page or [],
         wall_seconds=wall,
         drill_seconds={k: None if v is None else round(v * speed, 1) for k, v in wall.items()},
         timeline_path=report.timeline_path,
         postmortem_path=report.postmortem_path,
+    )
+
+
+def _exact(name: str, wanted: list[str], got: list[str] | None) -> Check:
+    """The exact, ordered list check; None (the drill did not record it) never passes."""
+    return Check(
+        name=name,
+        expected=", ".join(wanted) or "none",
+        actual="not recorded" if got is None else ", ".join(got) or "none",
+        ok=got == wanted,
     )
 
 

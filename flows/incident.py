@@ -153,8 +153,8 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
         )
     status_update(run, Stage.REPORT, f"{outcome.value}: {message}")
     if outcome is Outcome.MITIGATED:
-        resolve_pages(run, message)
         status_page_update(run, Stage.REPORT, IncidentStatus.RESOLVED, unhealthy_regions=len(unhealthy))
+        resolve_pages(run, message)  # after the status page's approval wait, which pages at SEV-1/2
     applied = [e.at for e in timeline.events("applied")]
     return report.model_copy(
         update={

@@ -45,6 +45,7 @@ from drills.scenario import (
 from drills.scorecard import Scorecard, score, with_services
 from drills.seed import write_catalog
 from drills.standins.pagerduty import PagerDutyStandIn
+from drills.standins.statuspage import StatusPageStandIn
 from drills.world import faults as wf
 from drills.world.observability import alarm_metrics
 from drills.world.seed import seed_world
@@ -145,9 +146,12 @@ def _run(
     clock = DrillClock()
     main = main_service(scenario, catalog)
     pagerduty = PagerDutyStandIn()
+    statuspage = StatusPageStandIn()
     with (
         pagerduty,
         scoped_environment(pagerduty_environment(pagerduty, Policy.model_validate(policy))),
+        statuspage,
+        scoped_environment(statuspage.environment()),
         WorldSimulator(catalog, sandbox.endpoint_url, environment=ENVIRONMENT) as sim,
     ):
         broken = _break(planned, sim, sandbox, catalog, console)
@@ -169,7 +173,7 @@ def _run(
             responder.stop()
     observed = _final(catalog, sandbox, main) if scenario.expect.final_state is not None else None
     by_service = {a.service: a for a in alerts}
-    record = Record(responder.answered, recovery, clock.speed, count_incident_runs(), pagerduty)
+    record = Record(responder.answered, recovery, clock.speed, count_incident_runs(), pagerduty, statuspage)
     cards = {
         service: _score(
             scenario, expect_for, settings, by_service[service], record, observed if service == main else None
@@ -285,6 +289,7 @@ class Record:
     speed: float
     incident_runs: int
     pagerduty: PagerDutyStandIn
+    statuspage: StatusPageStandIn
 
 
 def _final(catalog: Catalog, sandbox: Sandbox, service: str) -> SandboxState | None:
@@ -318,4 +323,5 @@ def _score(
         final=final,
         incident_runs=record.incident_runs,
         pages=record.pagerduty.actions(incident_id),
+        status_page=record.statuspage.statuses(incident_id),
     )

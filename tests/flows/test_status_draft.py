@@ -32,7 +32,10 @@ def test_an_open_incident_names_every_component_with_its_status() -> None:
     draft = draft_update(PAGE, severity=Severity.SEV_2, impact=0.5, status=IncidentStatus.INVESTIGATING)
     assert draft.status is IncidentStatus.INVESTIGATING
     assert draft.name == "Checkout: partial outage"
-    assert draft.components == {"cmp-api": ComponentStatus.PARTIAL_OUTAGE, "cmp-web": ComponentStatus.PARTIAL_OUTAGE}
+    assert draft.components == {
+        "cmp-api": ComponentStatus.PARTIAL_OUTAGE,
+        "cmp-web": ComponentStatus.PARTIAL_OUTAGE,
+    }
     assert draft.body == "We are investigating errors for some customers affecting Checkout."
 
 

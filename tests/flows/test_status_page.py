@@ -12,6 +12,7 @@ from prefect.client.orchestration import get_client
 
 from drills.faults import inject_bad_flag
 from drills.seed import write_catalog
+from drills.standins.pagerduty import PagerDutyStandIn
 from drills.standins.statuspage import StatusPageStandIn
 from flows.incident import incident_response
 from flows.incident_run import incident_id_for
@@ -52,11 +53,16 @@ def two_approvals() -> list[dict[str, object]]:
     return [approve("erin"), approve("frank")]
 
 
-def test_updates_are_posted_only_after_two_approvals(page_world: World, statuspage: StatusPageStandIn) -> None:
+def test_updates_are_posted_only_after_two_approvals(
+    page_world: World, statuspage: StatusPageStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pagerduty = PagerDutyStandIn()
+    monkeypatch.setenv("FIREBREAK_PAGERDUTY_API_URL", pagerduty.url)
+    monkeypatch.setenv("FIREBREAK_PAGERDUTY_ROUTING_KEY", "drill-oncall")
     inject_bad_flag(page_world.sandbox.target(), page_world.catalog)
     alert = page_world.alert()
     settings = page_world.settings()
-    with statuspage, Script([*two_approvals(), *two_approvals()]) as humans:
+    with statuspage, pagerduty, Script([*two_approvals(), *two_approvals()]) as humans:
         state = incident_response(alert=alert, settings=settings, return_state=True)
     report, timeline = page_world.report(alert, settings)
     incident_id = incident_id_for(alert)
@@ -70,6 +76,10 @@ def test_updates_are_posted_only_after_two_approvals(page_world: World, statuspa
     answers = [e for e in timeline.entries if e.event in ("approval-answer", "statuspage-posted")]
     assert [e.event for e in answers] == ["approval-answer", "approval-answer", "statuspage-posted"] * 2
     assert [s.kind for s in humans.steps] == ["approval"] * 4
+    # The resolved post's approval wait comes before the pages are resolved, so it pages nobody
+    # again after the incident is mitigated (at SEV-1/SEV-2 an approval wait pages on-call).
+    assert report.severity in ("SEV-1", "SEV-2")
+    assert pagerduty.actions(incident_id) == ["trigger", "acknowledge", "resolve"]
     # The canary: the key reached the stand-in, in its header, and nothing else.
     assert set(statuspage.auth_headers) == {f"OAuth {API_KEY}"}
     folder = settings.incident_dir(incident_id)

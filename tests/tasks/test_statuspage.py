@@ -65,7 +65,10 @@ def test_a_later_update_lands_on_the_incident_created_first() -> None:
     with stand_in() as sp:
         first = post_update(update(), incident_id="INC-1", existing=None, settings=settings(sp))
         later = post_update(
-            update(IncidentStatus.RESOLVED), incident_id="INC-1", existing=first.incident, settings=settings(sp)
+            update(IncidentStatus.RESOLVED),
+            incident_id="INC-1",
+            existing=first.incident,
+            settings=settings(sp),
         )
     assert later.incident == first.incident and not later.created
     assert len(sp.incidents) == 1 and sp.statuses("INC-1") == ["investigating", "resolved"]
