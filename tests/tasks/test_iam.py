@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from firebreak.cli import app
-from policies import default_policy
+from policies import Policy, default_policy
 from tasks.iam import enabled_kinds, iam_policy
 from tasks.registry import REGISTRY, UnknownKindError
 
@@ -68,3 +68,47 @@ def test_cli_kinds_and_errors() -> None:
     ]
     bad = CliRunner().invoke(app, ["iam-policy", "--kinds", "nope"])
     assert bad.exit_code == 2 and "unknown action kind 'nope'" in bad.output
+
+
+def test_containment_kinds_ask_for_what_they_write() -> None:
+    statements = {
+        s["Sid"]: s["Action"]
+        for s in iam_policy(
+            ["capacity.scale.ecs", "capacity.scale.asg", "throttle.apigateway", "maintenance.disable.alb"]
+        )["Statement"]
+    }
+    assert statements["CapacityScaleEcs"] == [
+        "application-autoscaling:DescribeScalableTargets",
+        "application-autoscaling:RegisterScalableTarget",
+        "ecs:DescribeServices",
+        "ecs:UpdateService",
+    ]
+    assert "autoscaling:UpdateAutoScalingGroup" in statements["CapacityScaleAsg"]
+    assert statements["ThrottleApigateway"] == ["apigateway:GET", "apigateway:PATCH"]
+    # Each of a pair can undo the other, so both carry create and delete.
+    assert {"elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteRule"} <= set(
+        statements["MaintenanceDisableAlb"]
+    )
+    assert iam_policy(["breaker.open.ssm"])["Statement"][0]["Action"] == [
+        "ssm:GetParameter",
+        "ssm:PutParameter",
+    ]
+
+
+def test_a_denied_rule_with_a_capacity_condition_keeps_the_kind_enabled() -> None:
+    policy = Policy.model_validate(
+        {
+            "default_tier": "denied",
+            "rules": [
+                {
+                    "name": "no-big",
+                    "actions": ["capacity.scale.*"],
+                    "min_capacity_factor": 3,
+                    "tier": "denied",
+                    "reason": "r",
+                },
+                {"name": "ask", "actions": ["capacity.scale.*"], "tier": "approval", "reason": "r"},
+            ],
+        }
+    )
+    assert enabled_kinds(policy) == ["capacity.scale.asg", "capacity.scale.ecs"]
