@@ -89,3 +89,16 @@ def _read_policy_file(path: Path, source: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DrillPolicyError(f"{source}: policy: {path} must hold a mapping")
     return data
+
+
+def with_slack_people(policy: dict[str, Any], slack_ids: dict[str, str], attestor: str) -> dict[str, Any]:
+    """``policy`` data where each person has their drill ``slack_id`` (kept with their other
+    fields) and the drill receiver's public key is an attestor. Pure.
+
+    >>> with_slack_people({"people": {"alice": {"public_key": "k"}}}, {"alice": "U0ALICE"}, "ed25519:a")
+    {'people': {'alice': {'public_key': 'k', 'slack_id': 'U0ALICE'}}, 'attestors': ['ed25519:a']}
+    """
+    people = dict(policy.get("people") or {})
+    for name, slack_id in slack_ids.items():
+        people[name] = {**(people.get(name) or {}), "slack_id": slack_id}
+    return {**policy, "people": people, "attestors": [*(policy.get("attestors") or []), attestor]}

@@ -5,7 +5,9 @@ Runs in a background thread while the flow runs in the foreground. ``interactive
 person at the terminal (they may also answer in the UI; whichever comes first wins). The drill
 makes a signing key for each of its people (:func:`drill_keys`) and lists the public keys in
 the drill's policy, so where a rule needs a verified identity (or ``channel: cli``) an answer
-is signed exactly as ``firebreak approve --key`` signs it.
+is signed exactly as ``firebreak approve --key`` signs it. With ``channel: slack`` the
+approvals are clicks on the Slack stand-in's messages, signed as Slack signs them and sent to
+the drill's receiver (drills/slack_channel.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from rich.markdown import Markdown
 from rich.prompt import Confirm, Prompt
 
 from drills.scenario import Answer, Channel, Responder
+from drills.slack_channel import SlackChannel, SlackDrillError
 from flows.identity import private_key_pem, public_key_text
 from flows.killswitch import set_kill_switch
 from flows.pending import (
@@ -65,11 +68,13 @@ class DrillResponder:
         keys: dict[str, Ed25519PrivateKey] | None = None,
         key_folder: Path | None = None,
         poll_seconds: float = 0.5,
+        slack: SlackChannel | None = None,
     ) -> None:
         self.config = config
         self.console = console
         self.keys = keys or {}
         self.key_folder = key_folder
+        self.slack = slack
         self._turns: dict[str, int] = {}
         self.poll_seconds = poll_seconds
         self.answered: list[str] = []
@@ -115,6 +120,9 @@ class DrillResponder:
             self._ask_terminal if mode is Answer.INTERACTIVE else self._scripted
         )
         yes, who, why = decide(step)
+        if step.kind == "approval" and self.slack is not None:
+            self._click_in_slack(self.slack, step, who, yes)
+            return
         sign = step.identity is Identity.VERIFIED or self.config.channel is Channel.CLI
         key = self.keys.get(who) if sign else None
         run_input = (
@@ -127,6 +135,18 @@ class DrillResponder:
             self.answered.append(f"{step.kind}: {'yes' if yes else 'no'} by {who}")
         except ResumeRefusedError as e:
             self.console.print(f"[red]responder: {e}")
+
+    def _click_in_slack(self, slack: SlackChannel, step: PendingStep, who: str, yes: bool) -> None:
+        """Answer through the signed Slack callback; the receiver's private reply, if any,
+        says why the click changed nothing."""
+        try:
+            told = slack.click(step, who, approve=yes)
+        except SlackDrillError as e:
+            self.console.print(f"[red]responder: {e}")
+            return
+        if told:
+            self.console.print(f"[yellow]responder: Slack told {who}: {told}")
+        self.answered.append(f"{step.kind}: {'yes' if yes else 'no'} by {who} (slack)")
 
     def _scripted(self, step: PendingStep) -> tuple[bool, str, str]:
         mode = self.config.approvals if step.kind == "approval" else self.config.human_steps

@@ -11,6 +11,7 @@ and dedup are what is tested.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from drills.scenario import DELIVERY_KINDS, Answer, Fault, FaultKind, Responder,
 from drills.scorecard import Scorecard, score
 from drills.seed import seed_checkout, write_catalog
 from drills.simulator import Simulator
+from drills.slack_channel import slack_for
 from drills.standins.pagerduty import PagerDutyStandIn
 from drills.standins.statuspage import StatusPageStandIn
 from flows.incident import incident_response
@@ -146,6 +148,7 @@ def _run(
 ) -> Scorecard:
     keys = drill_keys(responder_config.people, output / "keys")
     policy = with_identities(scenario_policy(scenario, source=scenario.name), keys)
+    slack, policy = slack_for(responder_config, output, policy, catalog_path)
     policy_path = write_drill_policy(policy, output / "policy.yaml")
     pagerduty = PagerDutyStandIn()
     statuspage = StatusPageStandIn()
@@ -155,6 +158,7 @@ def _run(
         scoped_environment(pagerduty_environment(pagerduty, Policy.model_validate(policy))),
         statuspage,
         scoped_environment(statuspage.environment()),
+        slack.serving(policy_path) if slack is not None else nullcontext(),
         Simulator(catalog, sandbox.endpoint_url, clock) as sim,
     ):
         onset = _break(scenario, sandbox, catalog, sim, console)
@@ -162,7 +166,7 @@ def _run(
         names = ", ".join(a.name for a in alerts)
         console.print(f"[bold]alert:[/] {names} at {onset:%H:%M:%S}; running incident-response")
         responder = DrillResponder(
-            responder_config, console=console, keys=keys, key_folder=output / "keys"
+            responder_config, console=console, keys=keys, key_folder=output / "keys", slack=slack
         ).start()
         try:
             if scenario.alert_count == 1:
