@@ -1,8 +1,10 @@
 """Resolve the names a catalog may give in place of AWS-generated ids.
 
 A catalog written before its resources exist (a drill world, a service about to launch) can
-name a hosted zone (``route53.zone_name``) instead of its id, and a listener by
-``alb.load_balancer`` + ``alb.port`` + ``alb.target_groups`` instead of its ARNs. Actions
+name a hosted zone (``route53.zone_name``) instead of its id, a listener by
+``alb.load_balancer`` + ``alb.port`` + ``alb.target_groups`` instead of its ARNs, and a REST
+API by name in ``api_gateway.rest_api`` (a value shaped like an API id, ten lowercase letters
+and digits, is taken as the id; a name is replaced by the id it resolves to). Actions
 need the ids, so the flows resolve a catalog right after loading it (``RunSettings.catalog()``)
 and the drill writes the resolved catalog it used. An entry that already has its ids costs no
 AWS call; every name that does not resolve is reported at once, with its field path.
@@ -14,11 +16,14 @@ AWS call; every name that does not resolve is reported at once, with its field p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import Any
 
 from tasks.aws import AwsTarget, call, client
 from tasks.catalog import (
     AlbListener,
+    ApiGatewayStage,
     Catalog,
     CatalogError,
     RegionResources,
@@ -67,10 +72,34 @@ def _entry(
     return entry.model_copy(update={"regions": regions, "route53": route53})
 
 
+REST_API_ID = re.compile(r"[a-z0-9]{10}")
+
+
 def _region(resources: RegionResources, aws: AwsTarget, where: str, problems: list[str]) -> RegionResources:
-    if resources.alb is None or resources.alb.resolved:
-        return resources
-    return resources.model_copy(update={"alb": _alb(resources.alb, aws, f"{where}.alb", problems)})
+    update: dict[str, Any] = {}
+    if resources.alb is not None and not resources.alb.resolved:
+        update["alb"] = _alb(resources.alb, aws, f"{where}.alb", problems)
+    stage = resources.api_gateway
+    if stage is not None and not REST_API_ID.fullmatch(stage.rest_api):
+        update["api_gateway"] = _rest_api(stage, aws, f"{where}.api_gateway", problems)
+    return resources.model_copy(update=update) if update else resources
+
+
+def _rest_api(stage: ApiGatewayStage, aws: AwsTarget, where: str, problems: list[str]) -> ApiGatewayStage:
+    apigateway = client("apigateway", aws)
+    ids: list[str] = []
+    position: dict[str, str] = {}
+    while True:
+        page = call(apigateway, "get_rest_apis", limit=500, **position)
+        ids += [str(api["id"]) for api in page.get("items", []) if api.get("name") == stage.rest_api]
+        if not page.get("position"):
+            break
+        position = {"position": page["position"]}
+    if len(ids) != 1:
+        found = "no REST API" if not ids else f"{len(ids)} REST APIs"
+        problems.append(f"{where}.rest_api: {found} named {stage.rest_api!r} in {aws.region}")
+        return stage
+    return stage.model_copy(update={"rest_api": ids[0]})
 
 
 def _route53(record: Route53Weighted, aws: AwsTarget, where: str, problems: list[str]) -> Route53Weighted:
