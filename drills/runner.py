@@ -194,6 +194,7 @@ def _run(
         incident_runs=count_incident_runs(),
         pages=pagerduty.actions(incident_id),
         status_page=statuspage.statuses(incident_id),
+        slack_messages=slack.summary() if slack is not None else None,
     )
 
 

@@ -39,6 +39,7 @@ class Scorecard(BaseModel):
     incident_runs: int | None = Field(default=None, description="Incident flow runs started.")
     pages: list[str] = Field(default_factory=list, description="event_actions PagerDuty received.")
     status_page: list[str] = Field(default_factory=list, description="Statuses the status page received.")
+    slack_messages: list[str] = Field(default_factory=list, description="What the Slack stand-in received.")
     wall_seconds: dict[str, float | None]
     drill_seconds: dict[str, float | None]
     timeline_path: str
@@ -86,6 +87,7 @@ def score(
     incident_runs: int | None = None,
     pages: list[str] | None = None,
     status_page: list[str] | None = None,
+    slack_messages: list[str] | None = None,
 ) -> Scorecard:
     """Compare the incident's records with the scenario's expectations.
 
@@ -170,6 +172,7 @@ def score(
         incident_runs=incident_runs,
         pages=pages or [],
         status_page=status_page or [],
+        slack_messages=slack_messages or [],
         wall_seconds=wall,
         drill_seconds={k: None if v is None else round(v * speed, 1) for k, v in wall.items()},
         timeline_path=report.timeline_path,
