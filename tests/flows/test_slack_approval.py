@@ -51,7 +51,7 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandIn]:
         yield stand_in
 
 
-def _slack_setup(world: World) -> tuple[RunSettings, TestClient]:
+def _slack_setup(world: World, *, timeout_seconds: int | None = None) -> tuple[RunSettings, TestClient]:
     """The world's catalog names a Slack channel; the policy lists Slack ids and the receiver's
     attestor key; a receiver app with Slack interactions, against the test's Prefect API."""
     attestor = Ed25519PrivateKey.generate()
@@ -60,6 +60,9 @@ def _slack_setup(world: World) -> tuple[RunSettings, TestClient]:
     policy = default_policy_data()
     policy["people"] = {"alice": {"slack_id": ALICE}, "bob": {"slack_id": BOB}, "erin": {"slack_id": ERIN}}
     policy["attestors"] = [public_key_text(attestor.public_key())]
+    if timeout_seconds is not None:
+        for rule in policy["approvals"]:
+            rule["timeout_seconds"] = timeout_seconds
     settings = world.settings(policy)
     catalog = yaml.safe_load(world.catalog_path.read_text())
     catalog["services"][n.SERVICE][n.ENVIRONMENT]["slack_channel"] = CHANNEL
@@ -177,3 +180,22 @@ def test_a_verified_slack_click_applies_and_every_other_click_changes_nothing(
         assert secret not in logs and secret not in artifacts and secret not in inputs
         assert secret not in caplog.text
         assert all(secret not in r.model_dump_json() for r in slack.received)
+
+
+def test_a_click_after_the_deadline_changes_nothing_and_says_so(world: World, slack: SlackStandIn) -> None:
+    inject_bad_deploy(world.sandbox.target(), world.catalog, n.PRIMARY_REGION)
+    alert = world.alert()
+    settings, receiver = _slack_setup(world, timeout_seconds=3)
+    incident_response(alert=alert, settings=settings, return_state=True)  # nobody answers in time
+    (message,) = slack.calls("chat.postMessage")
+    payload = slack.click_payload(message, user_id=ALICE, action_id=SlackAction.APPROVE.value)
+    body, headers = signed_request(payload, SIGNING_SECRET)
+    assert receiver.post("/slack/interactions", content=body, headers=headers).status_code == 200
+    assert [r.text for r in slack.calls("response_url")] == [
+        "Firebreak: ended: this step is no longer waiting; nothing changed"
+    ]
+    assert slack.calls("chat.update") == []
+    assert world.task_definition() == "checkout:2"
+    _, timeline = world.report(alert, settings)
+    assert timeline.events("approval-answer") == []
+    assert timeline.events("approval-timeout")
