@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -16,9 +17,10 @@ from drills.standins.pagerduty import PagerDutyStandIn
 from drills.standins.statuspage import StatusPageStandIn
 from flows.incident import incident_response
 from flows.incident_run import incident_id_for
+from flows.killswitch import set_kill_switch
 from flows.report import Outcome
 from tasks.catalog import Catalog, StatusPageComponents
-from tests.flows.conftest import World
+from tests.flows.conftest import World, default_policy_data
 from tests.flows.scripted import Script, approve, reject
 
 API_KEY = "SPKEYCANARY0123456789abcdefghijk"
@@ -49,7 +51,7 @@ def statuspage(monkeypatch: pytest.MonkeyPatch) -> StatusPageStandIn:
     return stand_in
 
 
-def two_approvals() -> list[dict[str, object]]:
+def two_approvals() -> list[dict[str, Any]]:
     return [approve("erin"), approve("frank")]
 
 
@@ -133,3 +135,31 @@ def test_a_re_run_updates_the_page_incident_the_first_run_created(
     assert [method for method, status, _ in statuspage.requests] == ["POST", "PATCH"]
     drafts = [e.data["draft"]["status"] for e in timeline.events("statuspage-draft")]
     assert drafts == ["investigating", "resolved", "resolved"]  # investigating was not drafted again
+
+
+def test_shadow_mode_asks_nobody_and_posts_nothing(page_world: World, statuspage: StatusPageStandIn) -> None:
+    policy = default_policy_data()
+    policy["mode"] = "shadow"
+    inject_bad_flag(page_world.sandbox.target(), page_world.catalog)
+    alert = page_world.alert()
+    settings = page_world.settings(policy)
+    with statuspage, Script([]) as humans:
+        incident_response(alert=alert, settings=settings, return_state=True)
+    _, timeline = page_world.report(alert, settings)
+    assert statuspage.requests == [] and humans.steps == []
+    (not_sent,) = timeline.events("statuspage-not-sent")
+    assert not_sent.message.startswith("status page investigating not sent: shadow mode")
+
+
+def test_the_kill_switch_flipped_during_the_approval_stops_the_post(
+    page_world: World, statuspage: StatusPageStandIn
+) -> None:
+    inject_bad_flag(page_world.sandbox.target(), page_world.catalog)
+    alert = page_world.alert()
+    settings = page_world.settings()
+    with statuspage, Script(two_approvals(), before=lambda step: set_kill_switch(True)):
+        incident_response(alert=alert, settings=settings, return_state=True)
+    _, timeline = page_world.report(alert, settings)
+    assert statuspage.requests == []
+    (not_sent,) = timeline.events("statuspage-not-sent")
+    assert "denied after approval" in not_sent.message
