@@ -28,6 +28,7 @@ from flows.settings import RunSettings
 from flows.status import status_update
 from flows.status_page import status_page_update
 from flows.timeline import Stage, Timeline
+from flows.watchdog import record_restart
 from policies import Mode, Severity
 from tasks.statuspage import IncidentStatus
 
@@ -38,7 +39,7 @@ def incident_response(alert: Alert, settings: RunSettings) -> State:
     incident_id = incident_id_for(alert)
     timeline = open_shared_timeline(settings, incident_id, records_for(settings, entry_for(settings, alert)))
     if timeline.entries:
-        timeline.add(Stage.DETECT, "restarted", "incident run started again; live state is re-read")
+        record_restart(timeline)
     timeline.add(
         Stage.DETECT,
         "alert",
