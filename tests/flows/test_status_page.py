@@ -157,7 +157,7 @@ def test_the_kill_switch_flipped_during_the_approval_stops_the_post(
     inject_bad_flag(page_world.sandbox.target(), page_world.catalog)
     alert = page_world.alert()
     settings = page_world.settings()
-    with statuspage, Script(two_approvals(), before=lambda step: set_kill_switch(True)):
+    with statuspage, Script([*two_approvals()], before=lambda step: set_kill_switch(True)):
         incident_response(alert=alert, settings=settings, return_state=True)
     _, timeline = page_world.report(alert, settings)
     assert statuspage.requests == []
