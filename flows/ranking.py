@@ -9,7 +9,9 @@ the signal recovered counts for it, every time it was in effect and did not coun
 
 so the adjustment never exceeds ``MAX_ADJUSTMENT`` either way, whatever the history says, and
 the evidence behind the scores (0.6 to 0.9 for a matched change or region) still decides
-between hypotheses that are not close. Hypotheses are re-sorted by the adjusted score.
+between hypotheses that are not close. Hypotheses are re-sorted by the adjusted score, and the
+adjustment becomes one more of the hypothesis' score parts (``history: ...``), beside the
+parts the diagnosis gave it.
 """
 
 from __future__ import annotations
@@ -18,17 +20,31 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from flows.diagnosis import Hypothesis, HypothesisKind
+from flows.diagnosis import Hypothesis, HypothesisKind, ScorePart
 from flows.report import IncidentReport
-from tasks.catalog import ServiceEnvironment
+from tasks.breaker import breaker_kind
+from tasks.capacity_asg import KIND as ASG_SCALE_OUT
+from tasks.capacity_ecs import KIND as ECS_SCALE_OUT
+from tasks.catalog import ServiceEnvironment, TrafficMechanism
 from tasks.flags import flag_kind
+from tasks.maintenance_alb import ENABLE as MAINTENANCE_ENABLE
 from tasks.rollback_asg import KIND as ASG_ROLLBACK
 from tasks.rollback_ecs import KIND as ECS_ROLLBACK
 from tasks.rollback_lambda import KIND as LAMBDA_ROLLBACK
+from tasks.throttle_apigateway import KIND as THROTTLE
+from tasks.traffic_alb import KIND as ALB_SHIFT
+from tasks.traffic_lambda import KIND as LAMBDA_SHIFT
 from tasks.traffic_route53 import KIND as ROUTE53_SHIFT
 
 MAX_ADJUSTMENT = 0.05
 _ROLLBACKS = {"ecs": ECS_ROLLBACK, "lambda": LAMBDA_ROLLBACK, "asg": ASG_ROLLBACK}
+_SCALE_OUTS = {"ecs": ECS_SCALE_OUT, "asg": ASG_SCALE_OUT}
+_SHIFTS = {
+    TrafficMechanism.ROUTE53: ROUTE53_SHIFT,
+    TrafficMechanism.ALB: ALB_SHIFT,
+    TrafficMechanism.LAMBDA: LAMBDA_SHIFT,
+}
+_FIXED = {HypothesisKind.THROTTLE: THROTTLE, HypothesisKind.MAINTENANCE: MAINTENANCE_ENABLE}
 
 
 class PastOutcome(BaseModel):
@@ -59,14 +75,21 @@ class Adjustment(BaseModel):
 
 
 def mitigation_kind(hypothesis: Hypothesis, entry: ServiceEnvironment) -> str | None:
-    """The action kind the hypothesis' mitigation plans (as flows.mitigations plans it)."""
-    if hypothesis.kind is HypothesisKind.ROLLBACK:
+    """The action kind the hypothesis' mitigation plans (as flows.mitigations plans it); None
+    for the kinds a person handles (config_change, escalate)."""
+    kind = hypothesis.kind
+    if kind is HypothesisKind.ROLLBACK:
         return _ROLLBACKS.get(hypothesis.mechanism or "")
-    if hypothesis.kind is HypothesisKind.DISABLE_FLAG and entry.flags is not None:
+    if kind is HypothesisKind.SCALE_OUT:
+        return _SCALE_OUTS.get(hypothesis.mechanism or "")
+    if kind in {HypothesisKind.DISABLE_FLAG, HypothesisKind.OPEN_BREAKER} and entry.flags is not None:
+        if kind is HypothesisKind.OPEN_BREAKER:
+            return breaker_kind(entry.flags.kind, True)
         return flag_kind(entry.flags.kind, enabled=False)
-    if hypothesis.kind is HypothesisKind.SHIFT_TRAFFIC:
-        return ROUTE53_SHIFT
-    return None
+    if kind is HypothesisKind.SHIFT_TRAFFIC:
+        mechanism = entry.traffic_mechanism
+        return _SHIFTS[mechanism] if mechanism is not None else None
+    return _FIXED.get(kind)
 
 
 def past_outcomes(
@@ -106,5 +129,10 @@ def adjust(
             max(round(h.score + delta, 3), h.score - MAX_ADJUSTMENT, 0.0), h.score + MAX_ADJUSTMENT, 1.0
         )
         made.append(Adjustment(kind=kind, delta=delta, before=h.score, after=score, past=outcomes))
-        adjusted.append(h.model_copy(update={"score": score}))
+        parts = h.score_parts or [ScorePart(reason="evidence", value=h.score)]
+        history = ScorePart(
+            reason=f"history: {kind} fixed it {wins} of {len(outcomes)} times",
+            value=round(score - h.score, 4),
+        )
+        adjusted.append(h.model_copy(update={"score": score, "score_parts": [*parts, history]}))
     return sorted(adjusted, key=lambda h: h.score, reverse=True), made

@@ -84,5 +84,5 @@ def _versions(bundle: EvidenceBundle, region: str) -> Hypothesis | None:
         summary=f"{region}: send all of alias {alias.alias}'s traffic to version {alias.version}",
         evidence=[f"{region} unhealthy: {unhealthy_text(bundle, region)}", why],
         region=region,
-        weights={alias.version: 100},
+        weights={alias.version: 100} | dict.fromkeys(sorted(alias.additional_weights), 0),
     )

@@ -292,7 +292,7 @@ def test_shift_by_alb_weights_the_target_groups_without_unhealthy_targets() -> N
 def test_shift_by_lambda_sends_the_alias_to_its_primary_version() -> None:
     alias = LambdaState(function="f", alias="live", version="7", additional_weights={"8": 0.2})
     [shift] = diagnose(bundle(region(BAD, errors=20.0, lambda_alias=alias)), entry(traffic="lambda"))
-    assert (shift.kind, shift.weights) == (HypothesisKind.SHIFT_TRAFFIC, {"7": 100})
+    assert (shift.kind, shift.weights) == (HypothesisKind.SHIFT_TRAFFIC, {"7": 100, "8": 0})
     whole = alias.model_copy(update={"additional_weights": {}})
     assert kinds(diagnose(bundle(region(BAD, errors=20.0, lambda_alias=whole)), entry(traffic="lambda"))) == [
         HypothesisKind.ESCALATE

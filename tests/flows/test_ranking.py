@@ -78,3 +78,15 @@ def test_adjustments_stay_within_the_bound(scores: list[float], outcomes: list[l
     if abs(scores[0] - scores[1]) > 2 * MAX_ADJUSTMENT + 1e-6:  # far apart: the order never changes
         expected = HypothesisKind.ROLLBACK if scores[0] > scores[1] else HypothesisKind.SHIFT_TRAFFIC
         assert ranked[0].kind is expected
+
+
+def test_the_history_adjustment_is_one_of_the_listed_score_parts() -> None:
+    past = past_outcomes(REPORTS, service="checkout", alarm=ALARM, drill=True)
+    [shift, _] = adjust([_shift(0.6), _rollback(0.5)], ENTRY, past)[0]
+    assert [(p.reason, p.value) for p in shift.score_parts] == [
+        ("evidence", 0.6),
+        ("history: traffic.shift.route53 fixed it 1 of 1 times", 0.05),
+    ]
+    assert shift.explain() == (
+        "0.65 = +0.6 evidence; +0.05 history: traffic.shift.route53 fixed it 1 of 1 times"
+    )
