@@ -265,6 +265,10 @@ class RegionEvidence(_Frozen):
             return None
         return sum(p.value for p in recent) / len(recent) / self.baseline.median
 
+    def log_signatures(self) -> list[LogSignature]:
+        """The error log lines read, grouped by :func:`log_signature`, most frequent first."""
+        return log_signatures(self.log_errors)
+
     def alarms_in_alarm(self) -> list[str]:
         return sorted(name for name, state in self.alarms.items() if state == "ALARM")
 

@@ -2,7 +2,8 @@
 
 The digest goes into a Prefect markdown artifact and into approval forms, where a person has
 seconds to read it: one table row per region, then the newest changes, the sources that could
-not be read and a few log lines, each list capped so the digest stays a few dozen lines.
+not be read, the top error log signatures (lines grouped once numbers and ids are masked,
+counted), the failing dependencies, each list capped so the digest stays a few dozen lines.
 """
 
 from __future__ import annotations
@@ -46,11 +47,18 @@ def render_summary(bundle: EvidenceBundle) -> str:
         MAX_SOURCE_ERRORS,
     )
     logs = [
-        f"- {_hms(line.at)} {r} {line.group}: {_clip(line.message)}"
+        f"- {r} {s.count}x {_clip(s.signature)}"
         for r in sorted(bundle.regions)
-        for line in bundle.regions[r].log_errors
+        for s in bundle.regions[r].log_signatures()
     ]
-    lines += _capped("Log errors", logs, MAX_LOG_LINES)
+    lines += _capped("Log error signatures", logs, MAX_LOG_LINES)
+    failing = [
+        f"- {r} {name}: metric {h.metric_value}, alarm {h.alarm_state or 'none'}"
+        for r in sorted(bundle.regions)
+        for name, h in sorted(bundle.regions[r].dependencies.items())
+        if h.unhealthy
+    ]
+    lines += _capped("Dependencies failing", failing, MAX_SOURCE_ERRORS)
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ flag, a breaker) by every unhealthy region.
 from __future__ import annotations
 
 from flows.diagnosis.model import Hypothesis
-from tasks.evidence import EvidenceBundle, log_signatures
+from tasks.evidence import EvidenceBundle
 
 BONUS = 0.05
 TOP_SIGNATURES = 3
@@ -31,6 +31,6 @@ def corroborate(hypothesis: Hypothesis, bundle: EvidenceBundle, bad: set[str]) -
             h, lines = h.with_part(why, BONUS), [*lines, why]
         lines += [
             f"log errors in {region}: {s.count}x {s.signature[:200]}"
-            for s in log_signatures(ev.log_errors)[:TOP_SIGNATURES]
+            for s in ev.log_signatures()[:TOP_SIGNATURES]
         ]
     return h.model_copy(update={"evidence": [*h.evidence, *lines]})

@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tasks.catalog import Comparison, MetricSpec, load_catalog
-from tasks.evidence import ChangeEvent, Datapoint, EvidenceBundle, RegionEvidence, SourceError
+from tasks.evidence import (
+    ChangeEvent,
+    Datapoint,
+    DependencyHealth,
+    EvidenceBundle,
+    LogLine,
+    RegionEvidence,
+    SourceError,
+)
 from tasks.evidence_markdown import MAX_CHANGES
 
 ONSET = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -100,3 +108,17 @@ def test_docs_catalog_example_is_a_valid_catalog(tmp_path: Path) -> None:
     entry = load_catalog(tmp_path / "catalog.yaml").entry("checkout", "prod")
     assert sorted(entry.regions) == ["eu-west-1", "us-east-1"]
     assert entry.regions["eu-west-1"].metrics[0].name == "error_rate"
+
+
+def test_the_digest_shows_log_signatures_counted_and_failing_dependencies() -> None:
+    lines = [
+        LogLine(group="/ecs/c", stream="w", at=ONSET, message=f"ERROR payments timeout after {ms} ms")
+        for ms in (3000, 2500, 4100)
+    ]
+    b = bundle()
+    eu = b.regions["eu-west-1"].model_copy(
+        update={"log_errors": lines, "dependencies": {"payments": DependencyHealth(alarm_state="ALARM")}}
+    )
+    digest = b.model_copy(update={"regions": {**b.regions, "eu-west-1": eu}}).summary_markdown()
+    assert "- eu-west-1 3x ERROR payments timeout after <n> ms" in digest.splitlines()
+    assert "- eu-west-1 payments: metric None, alarm ALARM" in digest.splitlines()
