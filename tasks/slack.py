@@ -12,12 +12,14 @@ code. See https://docs.slack.dev/reference/methods/chat.postMessage.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
 logger = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ def _client(settings: SlackSettings) -> WebClient:
     )
 
 
-def _call(method: str, send: Any) -> dict[str, Any]:
+def _call(method: str, send: Callable[[], SlackResponse]) -> dict[str, Any]:
     try:
         response = send()
     except SlackApiError as e:
