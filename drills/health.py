@@ -83,10 +83,17 @@ class RegionHealth(_Frozen):
     requests_per_min: float
     traffic_share: float = Field(ge=0.0, le=1.0, description="Share of users routed here.")
     causes: tuple[str, ...] = Field(description="Active causes, for log lines and explanations.")
+    saturation_percent: float | None = Field(
+        default=None, description="CPU of the region's capacity (0-100); None without requests, or elastic."
+    )
 
 
 class ServiceHealth(_Frozen):
     regions: dict[str, RegionHealth]
+    dependencies_down: tuple[str, ...] = Field(default=(), description="Dependencies failing (world drills).")
+    breakers_open: tuple[str, ...] = Field(
+        default=(), description="Dependencies the service no longer calls: their breaker flag is on."
+    )
 
     @property
     def user_error_rate(self) -> float:

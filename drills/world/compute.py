@@ -7,7 +7,7 @@ from drills.seed_region import AMI, deployer_client
 from drills.world.names import CONTAINER_PORT, DESIRED_COUNT, image
 from drills.world.network import Network
 from tasks.aws import AwsTarget
-from tasks.catalog import EcsService
+from tasks.catalog import Capacity, EcsService
 
 
 def register_revision(target: AwsTarget, ecs: EcsService, image_name: str, log_group: str | None) -> str:
@@ -50,8 +50,11 @@ def create_ecs_service(
     )
 
 
-def create_asg(target: AwsTarget, name: str, network: Network, group_arn: str | None) -> None:
-    """A launch template named after the group (version 1) and the group's instances."""
+def create_asg(
+    target: AwsTarget, name: str, network: Network, group_arn: str | None, capacity: Capacity | None = None
+) -> None:
+    """A launch template named after the group (version 1) and the group's instances; room up
+    to the catalog's ``capacity.max`` (else twice the seeded size)."""
     deployer_client("ec2", target).create_launch_template(
         LaunchTemplateName=name, LaunchTemplateData={"ImageId": AMI, "InstanceType": "t3.medium"}
     )
@@ -59,7 +62,7 @@ def create_asg(target: AwsTarget, name: str, network: Network, group_arn: str | 
         AutoScalingGroupName=name,
         LaunchTemplate={"LaunchTemplateName": name, "Version": "1"},
         MinSize=DESIRED_COUNT,
-        MaxSize=2 * DESIRED_COUNT,
+        MaxSize=max(capacity.max, DESIRED_COUNT) if capacity else 2 * DESIRED_COUNT,
         DesiredCapacity=DESIRED_COUNT,
         VPCZoneIdentifier=",".join(network.subnets),
         TargetGroupARNs=[group_arn] if group_arn else [],

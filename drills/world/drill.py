@@ -97,8 +97,9 @@ def plan_faults(scenario: Scenario, catalog: Catalog) -> list[Planned]:
         if kind is not None:
             try:
                 wf.check_fault(
-                    catalog, kind, service=owner, environment=ENVIRONMENT, region=region, flag=fault.flag
-                )
+                    catalog, kind, service=owner, environment=ENVIRONMENT, region=region,
+                    flag=fault.flag, dependency=fault.dependency,
+                )  # fmt: skip
             except wf.FaultHostError as e:
                 raise ScenarioError(f"faults.{i}: {e}") from e
         planned.append(Planned(fault, kind, owner, region))

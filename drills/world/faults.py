@@ -53,8 +53,10 @@ def check_fault(
     environment: str,
     region: str | None = None,
     flag: str | None = None,
+    dependency: str | None = None,
 ) -> None:
-    """Raise FaultHostError unless ``catalog`` can host the fault as given."""
+    """Raise FaultHostError unless ``catalog`` can host the fault as given (a dependency must
+    be one the service's catalog entry declares)."""
     try:
         entry = catalog.entry(service, environment)
     except ValueError as e:
@@ -70,6 +72,11 @@ def check_fault(
             raise FaultHostError(f"{kind.value}: {service} has no {what} in {', '.join(where)}")
     if kind is WorldFaultKind.NOISE_DEPLOY and region and not _deployable(entry.regions[region]):
         raise FaultHostError(f"noise_deploy: {service} has nothing to deploy in {region}")
+    if kind is WorldFaultKind.DEPENDENCY_DOWN and dependency not in entry.dependencies:
+        raise FaultHostError(
+            f"dependency_down: {service} has no dependency {dependency!r} "
+            f"(catalog dependencies: {sorted(entry.dependencies)})"
+        )
     if kind is WorldFaultKind.BAD_FLAG and (entry.flags is None or flag not in entry.flags.flags):
         known = sorted(entry.flags.flags) if entry.flags else []
         raise FaultHostError(f"bad_flag: {service} has no flag {flag!r} (flags: {known})")

@@ -5,10 +5,14 @@ service's own faults (``drills.health`` holds the checkout model and its baselin
 - a known-bad build serving a share of a region's requests fails that share at its cause's
   rate (ECS 25 %, Lambda 12 %, launch template 20 %), and is slow;
 - a harmful flag on fails 18 % everywhere; a degraded region fails at the rate given while it
-  receives traffic; a dependency down fails 30 % everywhere, whatever is changed;
-- saturation: a region's demand over its capacity (ECS tasks + ASG instances; at the seeded size
-  2.5x its nominal share, so a drained region's traffic fits; Lambda is elastic) fails the
-  excess and is slow;
+  receives traffic;
+- a dependency down fails 30 % everywhere and is slow, whatever else is changed, until the
+  service's breaker flag for it is on: the service then stops calling it and serves its
+  degraded answer (cached or default content) at the baseline error rate;
+- saturation: a region's demand over its capacity (the smaller of its ECS desired tasks and its
+  ASG InService instances; at the seeded size 2.5x its nominal share, so a drained region's
+  traffic fits; Lambda is elastic) fails the excess and is slow; CPU is the demand's share of
+  the capacity (40 % at the seeded size, 100 % when saturated; none for Lambda);
 - a region with no traffic publishes nothing (no requests, no datapoints).
 """
 
@@ -28,7 +32,12 @@ from drills.world.state import RegionState, ServiceFaults, ServiceState
 
 DEMAND_PER_MIN = 12_000.0
 HEADROOM = 2.5  # the seeded size takes 2.5x its nominal share: a two-region service survives a drain
-WORLD_EFFECTS = {**EFFECTS, "bad_launch_template": (20.0, 1300.0), "saturated": (100.0, 1800.0)}
+WORLD_EFFECTS = {
+    **EFFECTS,
+    "bad_launch_template": (20.0, 1300.0),
+    "saturated": (100.0, 1800.0),
+    "degraded_mode": (0.0, BASELINE_LATENCY_MS),  # a breaker open: the degraded answer, no errors
+}
 
 
 def service_health(
@@ -42,11 +51,20 @@ def service_health(
         shares = {r: 1.0 / len(state.regions) for r in state.regions}
     harmful_on = bool(faults.harmful_flags & state.flags_on)
     nominal = DEMAND_PER_MIN / len(state.regions)
+    down = faults.dependencies_down
+    service_causes = {
+        "bad_flag": harmful_on,
+        "dependency_down": bool(down - state.open_breakers),
+        "degraded_mode": bool(down & state.open_breakers),
+    }
+    causes = tuple(cause for cause, active in service_causes.items() if active)
     return ServiceHealth(
         regions={
-            region: _region(region, rs, shares[region], nominal, faults, harmful_on, tick, seed)
+            region: _region(region, rs, shares[region], nominal, faults, causes, tick, seed)
             for region, rs in state.regions.items()
-        }
+        },
+        dependencies_down=tuple(sorted(down)),
+        breakers_open=tuple(sorted(state.open_breakers)),
     )
 
 
@@ -56,7 +74,7 @@ def _region(
     share: float,
     nominal: float,
     faults: ServiceFaults,
-    harmful_on: bool,
+    service_causes: tuple[str, ...],
     tick: int,
     seed: str,
 ) -> RegionHealth:
@@ -68,12 +86,9 @@ def _region(
     causes = {cause: scale for cause, scale in rs.bad_shares.items() if scale > 0.0}
     if rs.alb_dead_share > 0.0:
         causes["alb_no_targets"] = rs.alb_dead_share
-    if harmful_on:
-        causes["bad_flag"] = 1.0
-    if faults.dependencies_down:
-        causes["dependency_down"] = 1.0
+    causes |= dict.fromkeys(service_causes, 1.0)
     saturation = _saturation(demand, nominal, rs.capacity_units)
-    if saturation > 1.0:
+    if saturation is not None and saturation > 1.0:
         causes["saturated"] = 1.0 - 1.0 / saturation
     key = f"{seed}:{region}"
     ok = 1.0 - jittered(BASELINE_ERROR_RATE, tick, key, "error") / 100.0
@@ -91,11 +106,17 @@ def _region(
         requests_per_min=round(jittered(demand, tick, key, "requests"), 1),
         traffic_share=share,
         causes=(*causes, *(["region_degraded"] if degraded else [])),
+        saturation_percent=None if saturation is None else _cpu(saturation, tick, key),
     )
 
 
-def _saturation(demand: float, nominal: float, units: int | None) -> float:
+def _saturation(demand: float, nominal: float, units: int | None) -> float | None:
+    """Demand over capacity (1.0 = full); None for elastic compute (Lambda)."""
     if units is None:
-        return 0.0
+        return None
     capacity = nominal * HEADROOM * units / DESIRED_COUNT
     return demand / capacity if capacity > 0 else float("inf")
+
+
+def _cpu(saturation: float, tick: int, key: str) -> float:
+    return round(min(100.0, jittered(100.0 * saturation, tick, key, "cpu")), 1)

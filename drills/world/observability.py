@@ -1,4 +1,5 @@
-"""Log groups (with the simulator's stream) and a CloudWatch alarm per catalogued alarm name.
+"""Log groups (with the simulator's stream) and a CloudWatch alarm per catalogued alarm name,
+the service's dependencies' alarms included (on the dependency's health metric).
 
 An alarm watches one of the region's signal metrics: the one whose ``name`` or ``metric_name``
 its name contains, else the signal metric at the same position. It breaches on the unhealthy
@@ -14,7 +15,7 @@ from drills.seed_region import deployer_client
 from drills.world.errors import WorldError
 from drills.world.names import LOG_STREAM
 from tasks.aws import AwsTarget
-from tasks.catalog import Comparison, MetricRole, MetricSpec, RegionResources
+from tasks.catalog import Comparison, Dependency, MetricRole, MetricSpec, RegionResources
 
 EVALUATION_PERIODS = 3
 DATAPOINTS_TO_ALARM = 2
@@ -58,22 +59,39 @@ def alarm_metrics(resources: RegionResources, field: str) -> dict[str, MetricSpe
 
 
 def create_alarms(target: AwsTarget, resources: RegionResources, *, description: str, field: str) -> None:
-    cloudwatch = deployer_client("cloudwatch", target)
     for alarm, spec in alarm_metrics(resources, field).items():
-        cloudwatch.put_metric_alarm(
-            AlarmName=alarm,
-            AlarmDescription=f"{description} {spec.name} in {target.region}",
-            Namespace=spec.namespace,
-            MetricName=spec.metric_name,
-            Dimensions=[{"Name": k, "Value": v} for k, v in spec.dimensions.items()],
-            Statistic=spec.statistic,
-            Period=spec.period_seconds,
-            EvaluationPeriods=EVALUATION_PERIODS,
-            DatapointsToAlarm=DATAPOINTS_TO_ALARM,
-            Threshold=spec.healthy_threshold,
-            ComparisonOperator=OPERATORS[spec.healthy_when],
-            TreatMissingData="missing",
-        )
+        _put_alarm(target, alarm, spec, f"{description} {spec.name} in {target.region}")
+
+
+def create_dependency_alarms(target: AwsTarget, dependencies: dict[str, Dependency], *, field: str) -> None:
+    """Each dependency's ``alarm`` on its ``metric`` (the simulator publishes that metric in
+    every region of the service, so an alarm without one could never be evaluated)."""
+    for name, dependency in dependencies.items():
+        if dependency.alarm is None:
+            continue
+        if dependency.metric is None:
+            raise WorldError(
+                f"{field}.{name}.alarm",
+                "a drill world evaluates alarms from the metric it publishes: give the dependency a metric",
+            )
+        _put_alarm(target, dependency.alarm, dependency.metric, f"dependency {name} in {target.region}")
+
+
+def _put_alarm(target: AwsTarget, alarm: str, spec: MetricSpec, description: str) -> None:
+    deployer_client("cloudwatch", target).put_metric_alarm(
+        AlarmName=alarm,
+        AlarmDescription=description,
+        Namespace=spec.namespace,
+        MetricName=spec.metric_name,
+        Dimensions=[{"Name": k, "Value": v} for k, v in spec.dimensions.items()],
+        Statistic=spec.statistic,
+        Period=spec.period_seconds,
+        EvaluationPeriods=EVALUATION_PERIODS,
+        DatapointsToAlarm=DATAPOINTS_TO_ALARM,
+        Threshold=spec.healthy_threshold,
+        ComparisonOperator=OPERATORS[spec.healthy_when],
+        TreatMissingData="missing",
+    )
 
 
 def _normal(text: str) -> str:

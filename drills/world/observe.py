@@ -28,12 +28,16 @@ class WorldObserver:
 
     def service(self, entry: ServiceEnvironment) -> ServiceState:
         weights = self._weights(entry)
+        flags_on = self._flags_on(entry.flags) if entry.flags else frozenset()
         return ServiceState(
             regions={
                 region: self._region(res, self._sandbox.in_region(region), weights.get(region))
                 for region, res in entry.regions.items()
             },
-            flags_on=self._flags_on(entry.flags) if entry.flags else frozenset(),
+            flags_on=flags_on,
+            open_breakers=frozenset(
+                name for name, dependency in entry.dependencies.items() if dependency.breaker_flag in flags_on
+            ),
         )
 
     def _cached(self, key: tuple[str, ...], read: Any) -> Any:
@@ -152,7 +156,11 @@ class WorldObserver:
                 "Parameters"
             ]
             values = {p["Name"]: str(p["Value"]).strip().lower() for p in found}
-            return frozenset(f for f, p in store.flags.items() if values.get(p) in FLAG_ON_VALUES)
+            return frozenset(
+                f
+                for f, p in store.flags.items()
+                if values.get(p) in FLAG_ON_VALUES | {store.on_value(f).strip().lower()}
+            )
         return self._appconfig_on(store, target)
 
     def _appconfig_on(self, store: FlagStore, target: AwsTarget) -> frozenset[str]:

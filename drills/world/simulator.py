@@ -1,7 +1,9 @@
 """The world simulator: every service of a catalog, each with its own traffic, error rate,
 latency and saturation, derived every tick from the live AWS state of its own resources.
 
-A tick observes every service (``drills.world.observe``), computes its health
+A tick first lets the world's autoscaler hold each autoscaled ECS service at its scalable
+target's minimum (``drills.world.capacity``), then observes every service
+(``drills.world.observe``), computes its health
 (``drills.world.health``), publishes every datapoint in one PutMetricData per region and
 namespace, evaluates the alarms from the datapoints of the periods before this one, and writes
 log lines. Faults outside AWS are per service and can change while it runs.
@@ -16,6 +18,7 @@ from datetime import UTC, datetime
 
 from drills.health import ServiceHealth
 from drills.simulator import SimulatorError, TickLoop
+from drills.world.capacity import hold_at_minimum
 from drills.world.health import service_health
 from drills.world.observe import WorldObserver
 from drills.world.state import ServiceFaults, ServiceState
@@ -96,6 +99,7 @@ class WorldSimulator(TickLoop):
     def tick(self) -> WorldTick:
         with self._tick_lock:
             at = datetime.now(UTC)
+            self._autoscale()
             states = {s: self._observer.service(e) for s, e in self.entries.items()}
             health = {
                 s: service_health(states[s], self.faults(s), tick=self._ticks, seed=s) for s in self.entries
@@ -118,11 +122,19 @@ class WorldSimulator(TickLoop):
             self.history.append(record)
             return record
 
-    def _alarm_names(self) -> dict[str, list[str]]:
-        names: dict[str, list[str]] = {}
+    def _autoscale(self) -> None:
         for entry in self.entries.values():
             for region, res in entry.regions.items():
-                names.setdefault(region, []).extend(res.alarms)
+                if res.ecs is not None and res.capacity is not None:
+                    hold_at_minimum(self._sandbox.in_region(region), res.ecs)
+
+    def _alarm_names(self) -> dict[str, list[str]]:
+        """region -> the alarms to evaluate there: the services' and their dependencies'."""
+        names: dict[str, list[str]] = {}
+        for entry in self.entries.values():
+            dependency_alarms = [d.alarm for d in entry.dependencies.values() if d.alarm is not None]
+            for region, res in entry.regions.items():
+                names.setdefault(region, []).extend([*res.alarms, *dependency_alarms])
         return names
 
     def _known(self, service: str) -> str:

@@ -26,6 +26,7 @@ class RegionState:
 class ServiceState:
     regions: dict[str, RegionState]
     flags_on: frozenset[str] = frozenset()
+    open_breakers: frozenset[str] = frozenset()  # dependencies whose breaker flag is on
 
 
 @dataclass(frozen=True)

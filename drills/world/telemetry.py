@@ -2,8 +2,12 @@
 the datapoints (one period late, as CloudWatch data lags), log lines per service.
 
 Which health value a catalog metric gets: its traffic metric (``role: traffic``) the request
-rate, a metric whose name mentions latency the p99, any other signal the error rate. A region
-without requests publishes nothing for the service.
+rate, a metric whose name mentions latency the p99, one whose name mentions CPU, memory,
+utilization or saturation the region's CPU, any other signal the error rate. A region without
+requests publishes nothing for the service. A dependency's health metric is published in every
+region of the service, whatever its traffic (it is the dependency's own): on its unhealthy side
+while the dependency is down. Log lines name a failing dependency by its catalog
+``log_patterns`` (else its name), and say when its breaker serves the degraded answer.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from drills.telemetry import ERROR_MESSAGES
 from drills.world.alarms import AlarmRule, evaluate
 from drills.world.names import LOG_STREAM
 from tasks.aws import AwsTarget, call, client
-from tasks.catalog import MetricRole, MetricSpec, ServiceEnvironment
+from tasks.catalog import Comparison, Dependency, MetricRole, MetricSpec, ServiceEnvironment
 
 MAX_DATA_PER_PUT = 1000  # PutMetricData's limit on MetricData entries
 LOG_LINES = 10
@@ -26,6 +30,7 @@ WORLD_ERRORS = {
     "bad_launch_template": "ERROR host boot failed: /etc/app/config.yaml missing (launch template)",
     "saturated": "ERROR 503 queue full: request rejected (saturated)",
 }
+SATURATION_WORDS = ("cpu", "memory", "utilization", "saturation")
 SeriesKey = tuple[str, str, str, tuple[tuple[str, str], ...]]  # region, namespace, metric, dimensions
 
 
@@ -39,9 +44,22 @@ def metric_value(spec: MetricSpec, health: RegionHealth) -> float | None:
         return None
     if spec.role is MetricRole.TRAFFIC:
         return health.requests_per_min
-    if "latency" in f"{spec.name} {spec.metric_name}".lower():
+    named = f"{spec.name} {spec.metric_name}".lower()
+    if "latency" in named:
         return health.latency_p99_ms
+    if any(word in named for word in SATURATION_WORDS):
+        return health.saturation_percent
     return health.error_rate
+
+
+def dependency_value(spec: MetricSpec, *, down: bool) -> float:
+    """A dependency's health metric: well inside its healthy side, or beyond its threshold."""
+    threshold = spec.healthy_threshold
+    if spec.healthy_when is Comparison.BELOW:
+        healthy, unhealthy = 0.1 * threshold, max(10.0 * threshold, 100.0)
+    else:
+        healthy, unhealthy = threshold + max(1.0, 0.01 * abs(threshold)), min(0.0, threshold - 1.0)
+    return unhealthy if down else healthy
 
 
 def service_datapoints(entry: ServiceEnvironment, health: ServiceHealth) -> dict[SeriesKey, float | None]:
@@ -50,6 +68,10 @@ def service_datapoints(entry: ServiceEnvironment, health: ServiceHealth) -> dict
     for region, res in entry.regions.items():
         for spec in res.metrics:
             values[series_key(region, spec)] = metric_value(spec, health.regions[region])
+    for name, dependency in entry.dependencies.items():
+        if dependency.metric is not None:
+            value = dependency_value(dependency.metric, down=name in health.dependencies_down)
+            values |= {series_key(region, dependency.metric): value for region in entry.regions}
     metric = entry.service_metric
     if metric is not None:
         served = any(h.requests_per_min > 0 for h in health.regions.values())
@@ -123,13 +145,40 @@ def write_service_logs(
         if not res.log_groups or h.requests_per_min == 0:
             continue
         errors = round(LOG_LINES * (h.error_rate or 0.0) / 100.0)
-        messages = [WORLD_ERRORS[c].format(region=region) for c in h.causes] or [
+        failing = [c for c in h.causes if c != "degraded_mode"]
+        messages = [m for c in failing for m in _messages(c, region, entry.dependencies, health)] or [
             "ERROR transient upstream reset"
         ]
         lines = [messages[i % len(messages)] for i in range(errors)]
-        lines += [f"INFO 200 {round(h.latency_p99_ms or 0.0)}ms"] * (LOG_LINES - errors)
+        if "degraded_mode" in h.causes:
+            lines += _messages("degraded_mode", region, entry.dependencies, health)
+        lines += [f"INFO 200 {round(h.latency_p99_ms or 0.0)}ms"] * max(0, LOG_LINES - len(lines))
         millis = int(at.timestamp() * 1000)
         call(
             client("logs", sandbox.in_region(region)), "put_log_events", logGroupName=res.log_groups[0],
             logStreamName=LOG_STREAM, logEvents=[{"timestamp": millis, "message": line} for line in lines],
         )  # fmt: skip
+
+
+def _messages(
+    cause: str, region: str, dependencies: dict[str, Dependency], health: ServiceHealth
+) -> list[str]:
+    """The log messages of one cause: a dependency's name it by the catalog's log patterns."""
+    if cause == "dependency_down":
+        return [
+            f"ERROR call to {_pattern(name, dependencies)} failed: timed out after 3000ms ({name} down)"
+            for name in health.dependencies_down
+            if name not in health.breakers_open
+        ]
+    if cause == "degraded_mode":
+        return [
+            f"WARN breaker open for {_pattern(name, dependencies)}: serving the degraded answer"
+            for name in health.dependencies_down
+            if name in health.breakers_open
+        ]
+    return [WORLD_ERRORS[cause].format(region=region)]
+
+
+def _pattern(name: str, dependencies: dict[str, Dependency]) -> str:
+    dependency = dependencies.get(name)
+    return dependency.log_patterns[0] if dependency and dependency.log_patterns else name

@@ -63,6 +63,7 @@ def test_world_fields_need_a_catalog(tmp_path: Path, fields: dict[str, Any]) -> 
         ({"kind": "bad_lambda", "region": "us-east-1"}, "does not run in us-east-1"),
         ({"kind": "bad_flag", "flag": "nope"}, "has no flag 'nope'"),
         ({"kind": "region_degraded", "service": "orders"}, "unknown service 'orders'"),
+        ({"kind": "dependency_down", "dependency": "nope"}, "has no dependency 'nope'"),
     ],
 )
 def test_a_fault_the_catalog_cannot_host_is_refused(

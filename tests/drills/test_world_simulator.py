@@ -244,4 +244,6 @@ def test_an_ecs_service_serves_its_target_group(sandbox: Sandbox) -> None:
     shop = seed_world(load_catalog(CATALOGS / "shop.yaml"), sandbox.endpoint_url)
     tick = WorldSimulator(shop, sandbox.endpoint_url).tick()
     assert tick.health["orders"].regions[EU].causes == ()
-    assert tick.metric_puts == 2  # one per region and namespace: Shop in eu-west-1, Quotes in eu-central-1
+    # One per region and namespace: Shop, Payments and Inventory (orders' dependencies) in
+    # eu-west-1, Quotes in eu-central-1.
+    assert tick.metric_puts == 4
