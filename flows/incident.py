@@ -16,9 +16,9 @@ from flows.diagnosis import diagnose
 from flows.evidence import gather_evidence
 from flows.execute import guarded
 from flows.forms import similar_incident_lines
-from flows.history import rank_with_history, record_incident
+from flows.history import rank_with_history
 from flows.incident_run import IncidentRun, incident_id_for
-from flows.joined import joined_alerts, record_joins
+from flows.joined import record_joins, write_final_report
 from flows.own_changes import incident_records, own_change_lines
 from flows.paging import resolve_pages
 from flows.records import entry_for, open_shared_timeline, records_for
@@ -64,15 +64,7 @@ def incident_response(alert: Alert, settings: RunSettings) -> State:
     except Exception as e:  # noqa: BLE001 - the outermost catch-all: record, report, fail truthfully
         timeline.add(Stage.REPORT, "error", f"{type(e).__name__}: {e}", error=repr(e))
         report = report.model_copy(update={"outcome": Outcome.FAILED, "message": f"{type(e).__name__}: {e}"})
-    record_joins(timeline, Stage.REPORT)
-    report = report.model_copy(update={"joined_alerts": joined_alerts(timeline)})
-    timeline.add(
-        Stage.REPORT,
-        "report",
-        f"{report.outcome.value}: {report.message}",
-        report=str(settings.incident_dir(incident_id) / "report.json"),
-    )
-    report = record_incident(report, timeline, settings, alert)  # after the last entry: its chain head
+    report = write_final_report(report, timeline, settings, alert)
     publish_artifacts(report, timeline)
     return _final_state(report)
 
