@@ -14,7 +14,8 @@ from typing import Any
 from tasks.aws import AwsTarget, client, request_id
 from tasks.capacity_scale import plan_scale_out, region_capacity, wait_serving
 from tasks.catalog import Catalog, CatalogError, EcsService
-from tasks.plan import ActionError, JsonDict, Plan
+from tasks.plan import JsonDict, Plan
+from tasks.rollback_ecs import describe_service, ecs_resource
 from tasks.steps import Step, aws_call, run_steps
 
 KIND = "capacity.scale.ecs"
@@ -34,7 +35,7 @@ class EcsCapacity:
         svc = EcsService.model_validate(params["ecs"])
         target = _scalable_target(kind, aws, svc)
         return {
-            "desired": int(_service(kind, aws, svc)["desiredCount"]),
+            "desired": int(describe_service(kind, aws, svc)["desiredCount"]),
             "min": None if target is None else int(target["MinCapacity"]),
             "max": None if target is None else int(target["MaxCapacity"]),
         }
@@ -62,9 +63,9 @@ class EcsCapacity:
         ids = run_steps(plan.kind, steps)
         wait_serving(
             plan.kind,
-            _resource(plan.aws, svc),
+            ecs_resource(plan.aws, svc),
             int(after["desired"]),
-            lambda: int(_service(plan.kind, plan.aws, svc)["runningCount"]),
+            lambda: int(describe_service(plan.kind, plan.aws, svc)["runningCount"]),
         )
         return ids
 
@@ -91,7 +92,7 @@ def plan_ecs_scale_out(
         service=service,
         environment=environment,
         aws=target,
-        resource=_resource(target, resources.ecs),
+        resource=ecs_resource(target, resources.ecs),
         params=params,
         before=before,
         capacity=capacity,
@@ -99,33 +100,14 @@ def plan_ecs_scale_out(
     )
 
 
-def _resource(aws: AwsTarget, svc: EcsService) -> str:
-    return f"ecs:{aws.region}:{svc.cluster}/{svc.service}"
-
-
 def _resource_id(svc: EcsService) -> str:
     return f"service/{svc.cluster}/{svc.service}"
-
-
-def _service(kind: str, aws: AwsTarget, svc: EcsService) -> dict[str, Any]:
-    page = aws_call(
-        kind,
-        _resource(aws, svc),
-        client("ecs", aws),
-        "describe_services",
-        cluster=svc.cluster,
-        services=[svc.service],
-    )
-    if not page.get("services"):
-        raise ActionError(f"{kind} on {_resource(aws, svc)}: service not found ({page.get('failures')})")
-    found: dict[str, Any] = page["services"][0]
-    return found
 
 
 def _scalable_target(kind: str, aws: AwsTarget, svc: EcsService) -> dict[str, Any] | None:
     page = aws_call(
         kind,
-        _resource(aws, svc),
+        ecs_resource(aws, svc),
         client("application-autoscaling", aws),
         "describe_scalable_targets",
         ServiceNamespace="ecs",
@@ -139,7 +121,7 @@ def _scalable_target(kind: str, aws: AwsTarget, svc: EcsService) -> dict[str, An
 def _set_bounds(kind: str, aws: AwsTarget, svc: EcsService, sizes: JsonDict) -> str:
     response = aws_call(
         kind,
-        _resource(aws, svc),
+        ecs_resource(aws, svc),
         client("application-autoscaling", aws),
         "register_scalable_target",
         ServiceNamespace="ecs",
@@ -154,7 +136,7 @@ def _set_bounds(kind: str, aws: AwsTarget, svc: EcsService, sizes: JsonDict) -> 
 def _set_desired(kind: str, aws: AwsTarget, svc: EcsService, desired: int) -> str:
     response = aws_call(
         kind,
-        _resource(aws, svc),
+        ecs_resource(aws, svc),
         client("ecs", aws),
         "update_service",
         cluster=svc.cluster,

@@ -41,14 +41,14 @@ class EcsTaskDefinition:
     """The task definition an ECS service runs, in one region."""
 
     def read_region(self, kind: str, aws: AwsTarget, spec: JsonDict) -> Any:
-        return str(_describe(kind, aws, EcsService.model_validate(spec))["taskDefinition"])
+        return str(describe_service(kind, aws, EcsService.model_validate(spec))["taskDefinition"])
 
     def write_region(self, kind: str, aws: AwsTarget, spec: JsonDict, value: Any) -> str:
         svc = EcsService.model_validate(spec)
-        desired = _describe(kind, aws, svc)["desiredCount"]
+        desired = describe_service(kind, aws, svc)["desiredCount"]
         response = aws_call(
             kind,
-            _resource(aws, svc),
+            ecs_resource(aws, svc),
             client("ecs", aws),
             "update_service",
             cluster=svc.cluster,
@@ -93,7 +93,7 @@ def plan_ecs_rollback(
         service=service,
         environment=environment,
         aws=aws,
-        targets=[_resource(aws.in_region(r), _ecs(entry.region(r).ecs)) for r in chosen],
+        targets=[ecs_resource(aws.in_region(r), _ecs(entry.region(r).ecs)) for r in chosen],
         before=before,
         after=after,
         blast_radius=radius,
@@ -108,7 +108,8 @@ def _ecs(svc: EcsService | None) -> EcsService:
     return svc
 
 
-def _resource(aws: AwsTarget, svc: EcsService) -> str:
+def ecs_resource(aws: AwsTarget, svc: EcsService) -> str:
+    """How plans and errors name an ECS service: ``ecs:REGION:CLUSTER/SERVICE``."""
     return f"ecs:{aws.region}:{svc.cluster}/{svc.service}"
 
 
@@ -116,17 +117,18 @@ def _rev(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
 
 
-def _describe(kind: str, aws: AwsTarget, svc: EcsService) -> dict[str, Any]:
+def describe_service(kind: str, aws: AwsTarget, svc: EcsService) -> dict[str, Any]:
+    """The ECS service as DescribeServices returns it; ActionError when it does not exist."""
     page = aws_call(
         kind,
-        _resource(aws, svc),
+        ecs_resource(aws, svc),
         client("ecs", aws),
         "describe_services",
         cluster=svc.cluster,
         services=[svc.service],
     )
     if not page.get("services"):
-        raise ActionError(f"{kind} on {_resource(aws, svc)}: service not found ({page.get('failures')})")
+        raise ActionError(f"{kind} on {ecs_resource(aws, svc)}: service not found ({page.get('failures')})")
     service: dict[str, Any] = page["services"][0]
     return service
 
@@ -137,12 +139,12 @@ def _target(
     """The ACTIVE task definition ARN to roll back to, and where that choice came from."""
     if to_revision is None:
         history = read_history(aws, ecs_key(svc.cluster, svc.service), until=datetime.now(UTC))
-        deployments = _describe(KIND, aws, svc).get("deployments", [])
+        deployments = describe_service(KIND, aws, svc).get("deployments", [])
         draining = [str(d["taskDefinition"]) for d in deployments if d.get("status") != "PRIMARY"]
         found = previous_release(current, trail=history.trail, draining=draining, same=same_task_definition)
         if found is None:
             raise NoKnownGoodReleaseError(
-                f"{KIND} on {_resource(aws, svc)}: {history.unknown(_rev(current), same_task_definition)}"
+                f"{KIND} on {ecs_resource(aws, svc)}: {history.unknown(_rev(current), same_task_definition)}"
             )
         to_revision, source = found.value, found.detail
     family = _rev(current).rsplit(":", 1)[0]

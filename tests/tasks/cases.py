@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tasks.aws import AwsTarget, client
-from tasks.catalog import RegionResources
+from tasks.catalog import FlagStore, RegionResources
 from tasks.flags import plan_flag_change
 from tasks.plan import JsonDict, Plan
 from tasks.rollback import plan_asg_rollback, plan_ecs_rollback, plan_lambda_rollback
@@ -131,6 +131,15 @@ def ssm_flag(aws: AwsTarget, stack: ExitStack) -> Case:
 def appconfig_flag(aws: AwsTarget, stack: ExitStack) -> Case:
     store, fake = seed.seed_appconfig()
     stack.enter_context(fake.serving(client("appconfig", aws)))
+    cat = seed.catalog(flags=store)
+    plan = plan_flag_change(
+        catalog=cat, service=SERVICE, environment=ENV, flag="new-pricing", enabled=False, aws=aws
+    )
+    return appconfig_case(plan, store, fake)
+
+
+def appconfig_case(plan: Plan, store: FlagStore, fake: seed.FakeAppConfigDeployments) -> Case:
+    """The case of a plan that changes ``new_pricing`` in the seeded AppConfig profile."""
     raw = raw_client("appconfig", EAST)
 
     def observe() -> JsonDict:
@@ -142,10 +151,6 @@ def appconfig_flag(aws: AwsTarget, stack: ExitStack) -> Case:
         )["Content"].read()
         return {"enabled": json.loads(content)["values"]["new_pricing"]["enabled"]}
 
-    cat = seed.catalog(flags=store)
-    plan = plan_flag_change(
-        catalog=cat, service=SERVICE, environment=ENV, flag="new-pricing", enabled=False, aws=aws
-    )
     return Case(
         plan,
         observe,

@@ -3,7 +3,6 @@ the maintenance page."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from contextlib import ExitStack
 
@@ -16,7 +15,7 @@ from tasks.plan import JsonDict
 from tasks.throttle_apigateway import plan_throttle
 from tests.tasks import seed
 from tests.tasks import seed_containment as sc
-from tests.tasks.cases import Case
+from tests.tasks.cases import Case, appconfig_case
 from tests.tasks.seed import EAST, ENV, SERVICE, raw_client
 
 
@@ -74,28 +73,11 @@ def ssm_breaker(aws: AwsTarget, stack: ExitStack) -> Case:
 def appconfig_breaker(aws: AwsTarget, stack: ExitStack) -> Case:
     store, fake = seed.seed_appconfig(enabled=False)
     stack.enter_context(fake.serving(client("appconfig", aws)))
-    raw = raw_client("appconfig", EAST)
     cat = seed.catalog(flags=store, dependencies={"pricing": Dependency(breaker_flag="new-pricing")})
     plan = plan_breaker(
         catalog=cat, service=SERVICE, environment=ENV, dependency="pricing", open=True, aws=aws
     )
-
-    def observe() -> JsonDict:
-        live = [d for d in fake.items if d["State"] == "COMPLETE"][-1]
-        content = raw.get_hosted_configuration_version(
-            ApplicationId=store.appconfig_application,
-            ConfigurationProfileId=store.appconfig_profile,
-            VersionNumber=int(live["ConfigurationVersion"]),
-        )["Content"].read()
-        return {"enabled": json.loads(content)["values"]["new_pricing"]["enabled"]}
-
-    return Case(
-        plan,
-        observe,
-        ("appconfig", "appconfig.CreateHostedConfigurationVersion"),
-        history=lambda: len(fake.items),
-        lost_answer_applies=False,
-    )
+    return appconfig_case(plan, store, fake)
 
 
 def throttle(aws: AwsTarget, stack: ExitStack) -> Case:
