@@ -111,16 +111,15 @@ def replay_command(
 
 
 def _starter(settings: ReceiverSettings) -> PrefectStarter:
-    auth = None
-    if settings.prefect_api_auth_string is not None:
-        user, _, password = settings.prefect_api_auth_string.get_secret_value().partition(":")
-        auth = (user, password)
     try:
         max_open = settings.incident_max_open()
     except PolicyError as e:
         raise _fail(f"invalid receiver settings: FIREBREAK_POLICY_FILE: {e}") from e
     return PrefectStarter(
-        settings.prefect_api_url, deployment=settings.deployment, auth=auth, max_open=max_open
+        settings.prefect_api_url,
+        deployment=settings.deployment,
+        auth=settings.prefect_auth(),
+        max_open=max_open,
     )
 
 
@@ -160,6 +159,7 @@ def serve(
     import uvicorn
 
     from alerts.receiver import create_app
+    from alerts.slack_interactions import SlackConfigError
 
     settings = _settings(env_file)
     try:
@@ -168,7 +168,7 @@ def serve(
             starter=serve_starter(settings),
             dead_letters=DeadLetterStore(settings.dead_letter_dir, max_letters=settings.dead_letter_max),
         )
-    except RoutingConfigError as e:
+    except (RoutingConfigError, SlackConfigError) as e:
         raise _fail(str(e)) from e
     uvicorn.run(app, host=host, port=port, log_level="info", log_config=serve_log_config())
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from alerts.dead_letters import DeadLetterStore, Reason, letter
@@ -74,3 +75,15 @@ def test_serve_is_registered() -> None:
     result = runner.invoke(app, ["serve", "--help"])
     assert result.exit_code == 0
     assert "--port" in result.stdout
+
+
+def test_serve_with_a_slack_secret_but_no_attestor_key_exits_2_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIREBREAK_SLACK_SIGNING_SECRET", "not-a-real-secret")
+    monkeypatch.delenv("FIREBREAK_ATTESTOR_KEY", raising=False)
+    monkeypatch.setenv("FIREBREAK_DEAD_LETTER_DIR", str(tmp_path / "dead"))
+    result = runner.invoke(app, ["serve", "--port", "1"])
+    assert result.exit_code == 2
+    assert "FIREBREAK_ATTESTOR_KEY" in result.stderr
+    assert "Traceback" not in result.output
