@@ -32,6 +32,10 @@ def _print_scorecard(card: Scorecard, console: Console) -> None:
     )
     if card.incident_runs is not None:
         console.print(f"incident flow runs started: {card.incident_runs}")
+    received = {"PagerDuty": card.pages, "status page": card.status_page, "Slack": card.slack_messages}
+    for who, what in received.items():
+        if what:
+            console.print(f"{who} received: {', '.join(what)}")
     for name, wall in card.wall_seconds.items():
         console.print(f"  {name}: wall {wall} s, drill clock {card.drill_seconds[name]} s")
     console.print(f"timeline: {card.timeline_path}\npostmortem: {card.postmortem_path}")
