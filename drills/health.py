@@ -50,16 +50,31 @@ class _Frozen(BaseModel):
 
 
 class RegionState(_Frozen):
-    """What one region of the service is running and how much traffic it is sent."""
+    """What one region of the service is running and how much traffic it is sent. The checkout
+    sandbox fills every field; a catalog world's final state (``drills.world.final``) only what
+    the service has (None: it has no such resource)."""
 
-    ecs_revision: int = Field(description="Revision of the task definition the ECS service runs.")
-    ecs_image: str
-    ecs_bad: bool = Field(description="The serving image is a known-bad build.")
-    lambda_version: str = Field(description="Version the live alias points at.")
-    lambda_bad_share: float = Field(ge=0.0, le=1.0, description="Share of invocations on a bad version.")
-    alb_weights: dict[str, int] = Field(description="Target group name -> listener weight.")
-    alb_dead_share: float = Field(ge=0.0, le=1.0, description="Share of ALB traffic with no healthy target.")
-    route53_weight: int = Field(ge=0)
+    ecs_revision: int | None = Field(
+        default=None, description="Task-definition revision the ECS service runs."
+    )
+    ecs_image: str = ""
+    ecs_bad: bool = Field(default=False, description="The serving image is a known-bad build.")
+    desired_count: int | None = Field(default=None, description="The ECS service's desired count.")
+    scalable_min: int | None = Field(default=None, description="Its scalable target's MinCapacity.")
+    lambda_version: str | None = Field(default=None, description="Version the live alias points at.")
+    lambda_bad_share: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of invocations on a bad version."
+    )
+    alb_weights: dict[str, int] = Field(
+        default_factory=dict, description="Target group name -> listener weight."
+    )
+    alb_dead_share: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of ALB traffic with no healthy target."
+    )
+    asg_desired: int | None = Field(default=None, description="The ASG's desired capacity.")
+    asg_min: int | None = Field(default=None, description="The ASG's MinSize.")
+    launch_template_version: str | None = Field(default=None, description="The version the ASG launches.")
+    route53_weight: int | None = Field(default=None, ge=0)
 
 
 class SandboxState(_Frozen):
@@ -68,6 +83,20 @@ class SandboxState(_Frozen):
     regions: dict[str, RegionState] = Field(min_length=1)
     flags: dict[str, bool]
     observed_at: AwareDatetime
+
+    def final_values(self) -> dict[str, dict[str, str | None]]:
+        """``expect.final_state``'s keys -> what was read (as text; None: not there)."""
+        per_region = {
+            key: {r: None if (v := getattr(s, key)) is None else str(v) for r, s in self.regions.items()}
+            for key in REGION_KEYS
+        }
+        return {**per_region, "flag": {f: "on" if on else "off" for f, on in self.flags.items()}}
+
+
+REGION_KEYS = (
+    "ecs_revision", "desired_count", "scalable_min", "lambda_version", "route53_weight",
+    "asg_desired", "asg_min", "launch_template_version",
+)  # fmt: skip
 
 
 class SimulatorFaults(_Frozen):
@@ -111,7 +140,7 @@ def compute_health(state: SandboxState, faults: SimulatorFaults, *, tick: int = 
     >>> compute_health(state, SimulatorFaults(dependency_down=True)).user_error_rate
     30.3...
     """
-    shares = traffic_shares({r: s.route53_weight for r, s in state.regions.items()})
+    shares = traffic_shares({r: s.route53_weight or 0 for r, s in state.regions.items()})
     bad_flag_on = state.flags.get(FLAG_NEW_PRICING, False)
     demand = TOTAL_REQUESTS_PER_MIN * (
         1.0 if state.flags.get(FLAG_ONE_CLICK, True) else ONE_CLICK_OFF_TRAFFIC

@@ -38,7 +38,7 @@ def observe(
     """The current state of ``service``/``environment`` in the sandbox at ``endpoint_url``."""
     entry = catalog.entry(service, environment)
     primary = AwsTarget(region=entry.primary_region, endpoint_url=endpoint_url)
-    weights = _route53_weights(entry, primary)
+    weights = route53_weights(entry, primary)
     return SandboxState(
         regions={
             region: _region_state(resources, primary.in_region(region), weights.get(region, 0))
@@ -52,9 +52,9 @@ def observe(
 def _region_state(resources: RegionResources, target: AwsTarget, weight: int) -> RegionState:
     if resources.ecs is None or resources.lambda_alias is None or resources.alb is None:
         raise ObserveError(f"{target.region}: the drill catalog must name the ECS service, alias and ALB")
-    revision, image = _ecs_serving(resources.ecs, target)
+    revision, image = ecs_serving(resources.ecs, target)
     weights, dead_share = _alb(resources.alb, target)
-    version, bad_share = _lambda(resources.lambda_alias, target)
+    version, bad_share = lambda_serving(resources.lambda_alias, target)
     return RegionState(
         ecs_revision=revision,
         ecs_image=image,
@@ -67,7 +67,7 @@ def _region_state(resources: RegionResources, target: AwsTarget, weight: int) ->
     )
 
 
-def _ecs_serving(service: EcsService, target: AwsTarget) -> tuple[int, str]:
+def ecs_serving(service: EcsService, target: AwsTarget) -> tuple[int, str]:
     ecs = client("ecs", target)
     services = call(ecs, "describe_services", cluster=service.cluster, services=[service.service])
     if not services["services"]:
@@ -100,7 +100,7 @@ def has_healthy_target(elbv2: Any, group_arn: str) -> bool:
     return any(t["TargetHealth"]["State"] == "healthy" for t in health)
 
 
-def _lambda(live: LambdaAlias, target: AwsTarget) -> tuple[str, float]:
+def lambda_serving(live: LambdaAlias, target: AwsTarget) -> tuple[str, float]:
     """The alias's version, and the share of invocations on a bad version (canary weights count)."""
     lam = client("lambda", target)
     function = live.function
@@ -116,7 +116,7 @@ def _lambda_bad(lam: Any, function: str, version: str) -> bool:
     return config.get("Description", "") in BAD_LAMBDA_DESCRIPTIONS
 
 
-def _route53_weights(entry: ServiceEnvironment, primary: AwsTarget) -> dict[str, int]:
+def route53_weights(entry: ServiceEnvironment, primary: AwsTarget) -> dict[str, int]:
     """region -> weight of its record; a region whose record is gone gets no traffic."""
     if entry.route53 is None:
         return {region: 1 for region in entry.regions}

@@ -157,9 +157,26 @@ class FinalState(_Strict):
     """What the sandbox must hold after the incident and the recovery (only the keys given)."""
 
     ecs_revision: dict[str, int] = Field(default_factory=dict, description="region -> revision.")
+    desired_count: dict[str, int] = Field(default_factory=dict, description="region -> ECS desired count.")
+    scalable_min: dict[str, int] = Field(
+        default_factory=dict, description="region -> the ECS scalable target's MinCapacity."
+    )
     lambda_version: dict[str, str] = Field(default_factory=dict, description="region -> alias version.")
     flag: dict[str, Switch] = Field(default_factory=dict, description="catalog flag name -> on|off.")
     route53_weight: dict[str, int] = Field(default_factory=dict, description="region -> weight.")
+    asg_desired: dict[str, int] = Field(default_factory=dict, description="region -> ASG desired capacity.")
+    asg_min: dict[str, int] = Field(default_factory=dict, description="region -> ASG MinSize.")
+    launch_template_version: dict[str, int] = Field(
+        default_factory=dict, description="region -> the launch-template version the ASG launches."
+    )
+
+    def wanted(self) -> dict[str, dict[str, str]]:
+        """Every key given -> its expected values as text (compared with ``SandboxState.final_values``)."""
+        return {
+            key: {k: v.value if isinstance(v, Switch) else str(v) for k, v in getattr(self, key).items()}
+            for key in type(self).model_fields
+            if getattr(self, key)
+        }
 
     @field_validator("lambda_version", mode="before")
     @classmethod
@@ -180,7 +197,10 @@ class FinalState(_Strict):
             }
         return value
 
-    @field_validator("ecs_revision", "lambda_version", "route53_weight")
+    @field_validator(
+        "ecs_revision", "desired_count", "scalable_min", "lambda_version", "route53_weight",
+        "asg_desired", "asg_min", "launch_template_version",
+    )  # fmt: skip
     @classmethod
     def _known_regions(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         for region in value:

@@ -11,7 +11,7 @@ from fnmatch import fnmatchcase
 from pydantic import BaseModel, Field
 
 from drills.health import SandboxState
-from drills.scenario import FinalState, Scenario, Switch
+from drills.scenario import FinalState, Scenario
 from flows.report import IncidentReport
 from flows.timeline import Timeline
 
@@ -53,18 +53,7 @@ def applied_kinds(timeline: Timeline) -> list[str]:
 
 def final_state_checks(expected: FinalState, actual: SandboxState) -> list[Check]:
     """One check per key the scenario gives, against the sandbox as read back at the end. Pure."""
-    found: dict[str, dict[str, str | None]] = {
-        "ecs_revision": {r: str(s.ecs_revision) for r, s in actual.regions.items()},
-        "lambda_version": {r: s.lambda_version for r, s in actual.regions.items()},
-        "route53_weight": {r: str(s.route53_weight) for r, s in actual.regions.items()},
-        "flag": {f: (Switch.ON if on else Switch.OFF).value for f, on in actual.flags.items()},
-    }
-    wanted: dict[str, dict[str, str]] = {
-        "ecs_revision": {r: str(v) for r, v in expected.ecs_revision.items()},
-        "lambda_version": dict(expected.lambda_version),
-        "route53_weight": {r: str(v) for r, v in expected.route53_weight.items()},
-        "flag": {f: v.value for f, v in expected.flag.items()},
-    }
+    found, wanted = actual.final_values(), expected.wanted()
     checks = []
     for field, keys in wanted.items():
         for key, value in keys.items():

@@ -37,16 +37,21 @@ def create_scalable_target(target: AwsTarget, ecs: EcsService, capacity: Capacit
     )
 
 
-def hold_at_minimum(target: AwsTarget, ecs: EcsService) -> int | None:
-    """The autoscaler's tick: set the desired count to the scalable target's MinCapacity when
-    it differs; the MinCapacity, or None when the service is not a scalable target."""
+def scalable_minimum(target: AwsTarget, ecs: EcsService) -> int | None:
+    """The service's scalable target's MinCapacity; None when it is not a scalable target."""
     found = call(
         client("application-autoscaling", target), "describe_scalable_targets",
         ServiceNamespace=NAMESPACE, ResourceIds=[resource_id(ecs)], ScalableDimension=DIMENSION,
     )["ScalableTargets"]  # fmt: skip
-    if not found:
+    return int(found[0]["MinCapacity"]) if found else None
+
+
+def hold_at_minimum(target: AwsTarget, ecs: EcsService) -> int | None:
+    """The autoscaler's tick: set the desired count to the scalable target's MinCapacity when
+    it differs; the MinCapacity, or None when the service is not a scalable target."""
+    minimum = scalable_minimum(target, ecs)
+    if minimum is None:
         return None
-    minimum = int(found[0]["MinCapacity"])
     ecs_client = client("ecs", target)
     current = call(ecs_client, "describe_services", cluster=ecs.cluster, services=[ecs.service])["services"]
     if current and int(current[0]["desiredCount"]) != minimum:

@@ -26,7 +26,6 @@ from drills.drill_policy import write_drill_policy
 from drills.environ import scoped_environment
 from drills.health import SandboxState
 from drills.intake import DrillIntake, count_incident_runs
-from drills.observe import ObserveError, observe
 from drills.prefect_server import LocalPrefectServer
 from drills.responder import DrillResponder, drill_keys, with_identities
 from drills.run_settings import drill_settings
@@ -47,6 +46,7 @@ from drills.seed import write_catalog
 from drills.standins.pagerduty import PagerDutyStandIn
 from drills.standins.statuspage import StatusPageStandIn
 from drills.world import faults as wf
+from drills.world.final import read_final
 from drills.world.observability import alarm_metrics
 from drills.world.seed import seed_world
 from drills.world.simulator import WorldSimulator
@@ -172,12 +172,16 @@ def _run(
             recovery = _recover(scenario, sim, broken, alerts, main, settings, console)
         finally:
             responder.stop()
-    observed = _final(catalog, sandbox, main) if scenario.expect.final_state is not None else None
     by_service = {a.service: a for a in alerts}
     record = Record(responder.answered, recovery, clock.speed, count_incident_runs(), pagerduty, statuspage)
     cards = {
         service: _score(
-            scenario, expect_for, settings, by_service[service], record, observed if service == main else None
+            scenario,
+            expect_for,
+            settings,
+            by_service[service],
+            record,
+            _final(catalog, sandbox, service) if expect_for.final_state is not None else None,
         )
         for service, expect_for in _expectations(scenario, main).items()
         if service in by_service
@@ -293,13 +297,9 @@ class Record:
     statuspage: StatusPageStandIn
 
 
-def _final(catalog: Catalog, sandbox: Sandbox, service: str) -> SandboxState | None:
-    """The service read back for ``expect.final_state``: services with ECS, a Lambda alias and
-    an ALB in every region (the checkout shape ``drills.observe`` reads); else not read."""
-    try:
-        return observe(catalog, sandbox.endpoint_url, service=service, environment=ENVIRONMENT)
-    except ObserveError:
-        return None
+def _final(catalog: Catalog, sandbox: Sandbox, service: str) -> SandboxState:
+    """The service read back for ``expect.final_state`` (whatever resources it has)."""
+    return read_final(catalog, sandbox.endpoint_url, service=service, environment=ENVIRONMENT)
 
 
 def _score(

@@ -28,7 +28,7 @@ class WorldObserver:
 
     def service(self, entry: ServiceEnvironment) -> ServiceState:
         weights = self._weights(entry)
-        flags_on = self._flags_on(entry.flags) if entry.flags else frozenset()
+        flags_on = self.flags_on(entry.flags) if entry.flags else frozenset()
         return ServiceState(
             regions={
                 region: self._region(res, self._sandbox.in_region(region), weights.get(region))
@@ -149,7 +149,9 @@ class WorldObserver:
             region: by_identifier.get(ident, 0) for region, ident in entry.route53.set_identifiers.items()
         }
 
-    def _flags_on(self, store: FlagStore) -> frozenset[str]:
+    def flags_on(self, store: FlagStore) -> frozenset[str]:
+        """The store's flags that are on: SSM values (the catalog's ``on_values`` too), or the
+        AppConfig version deployed last."""
         target = self._sandbox.in_region(store.region)
         if store.kind is FlagStoreKind.SSM:
             found = call(client("ssm", target), "get_parameters", Names=list(store.flags.values()))[
