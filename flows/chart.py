@@ -5,7 +5,9 @@ each approval answer, each applied change, recovery).
 ``chart_spec`` is pure (report + timeline + the stored series -> what to draw);
 ``render_chart`` draws it with matplotlib's Agg canvas (no display, no pyplot state, so it is
 safe in a worker) and returns the PNG together with the data read back from the drawn artists,
-so tests check what was plotted rather than pixels.
+so tests check what was plotted rather than pixels. matplotlib and numpy are imported by
+``render_chart`` itself: importing this module (every incident run does, at its start) costs
+none of their ~0.7 s (docs/performance.md); the run pays it at report time, after mitigating.
 """
 
 from __future__ import annotations
@@ -13,17 +15,17 @@ from __future__ import annotations
 import io
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from pydantic import AwareDatetime, BaseModel, Field
 
 from flows.report import IncidentReport
 from flows.timeline import Stage, Timeline
 from tasks.catalog import Comparison
 from tasks.evidence import Datapoint
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 class MarkerKind(StrEnum):
@@ -100,6 +102,9 @@ def chart_spec(report: IncidentReport, timeline: Timeline, metrics: IncidentMetr
 
 def render_chart(spec: ChartSpec) -> ChartRendering:
     """Draw ``spec`` to a PNG (100 dpi, 10x4.5 in); x is time from the alert's onset."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(10, 4.5), dpi=100)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
@@ -146,6 +151,8 @@ def _x(spec: ChartSpec, at: datetime, scale: float) -> float:
 
 def _drawn(ax: Axes, spec: ChartSpec, scale: float) -> dict[str, object]:
     """Series sizes, threshold and markers as the axes hold them after drawing."""
+    import numpy as np
+
     points: dict[str, int] = {}
     threshold: float | None = None
     markers: list[Marker] = []
