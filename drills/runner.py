@@ -173,7 +173,7 @@ def _run(
                 state = incident_response(alert=alerts[0], settings=settings, return_state=True)
                 console.print(f"incident flow: {state.type.value}: {state.message}")
             else:
-                _through_intake(scenario, alerts, settings, output, console)
+                through_intake(scenario, alerts, settings, output, console)
             recovery = _recover(scenario, sim, alerts[0], settings, console)
         finally:
             responder.stop()
@@ -206,7 +206,7 @@ def pagerduty_environment(pagerduty: PagerDutyStandIn, policy: Policy) -> dict[s
     return {"FIREBREAK_PAGERDUTY_API_URL": pagerduty.url, **keys}
 
 
-def _through_intake(
+def through_intake(
     scenario: Scenario, alerts: list[Alert], settings: RunSettings, output: Path, console: Console
 ) -> None:
     """Deliver ``alerts`` to the receiver, re-fire the first once a mitigation is applied (for

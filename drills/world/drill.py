@@ -25,11 +25,15 @@ from drills.clock import DrillClock
 from drills.drill_policy import write_drill_policy
 from drills.environ import scoped_environment
 from drills.health import SandboxState
-from drills.intake import DrillIntake, count_incident_runs
+from drills.intake import count_incident_runs
 from drills.prefect_server import LocalPrefectServer
 from drills.responder import DrillResponder, drill_keys, with_identities
 from drills.run_settings import drill_settings
-from drills.runner import flush_prefect, pagerduty_environment  # the runner imports this module lazily
+from drills.runner import (  # the runner imports this module lazily
+    flush_prefect,
+    pagerduty_environment,
+    through_intake,
+)
 from drills.sandbox import Sandbox
 from drills.scenario import (
     DELIVERY_KINDS,
@@ -61,8 +65,8 @@ from tasks.catalog import Catalog, load_catalog
 
 ENVIRONMENT = "prod"
 ALARM_TIMEOUT_SECONDS = 30.0
-INTAKE_TIMEOUT_SECONDS = 200.0
-BREAKS = frozenset(FaultKind) - {FaultKind.NONE, FaultKind.NOISE_DEPLOY, FaultKind.STAGING_REVISION}
+HARMLESS = frozenset({FaultKind.NONE, FaultKind.NOISE_DEPLOY, FaultKind.STAGING_REVISION})
+BREAKS = frozenset(FaultKind) - HARMLESS - DELIVERY_KINDS  # faults that fire an alarm
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ class Planned:
     """A fault with its service and region settled against the catalog."""
 
     fault: Fault
-    kind: wf.WorldFaultKind | None  # None: a kind the world does not inject (none)
+    kind: wf.WorldFaultKind | None  # None: nothing to inject (none; refire and second_alarm are alerts)
     service: str
     region: str | None
 
@@ -89,11 +93,13 @@ def plan_faults(scenario: Scenario, catalog: Catalog) -> list[Planned]:
     service = main_service(scenario, catalog)
     planned = []
     for i, fault in enumerate(scenario.all_faults):
-        if fault.kind in DELIVERY_KINDS or fault.kind is FaultKind.STAGING_REVISION:
-            raise ScenarioError(f"faults.{i}: {fault.kind.value} is not supported in a catalog world yet")
-        kind = None if fault.kind is FaultKind.NONE else wf.WorldFaultKind(fault.kind.value)
         owner = fault.service or service
         region = fault.region_given
+        if fault.kind in DELIVERY_KINDS:
+            _check_delivery(scenario, catalog, fault, i, service)
+            planned.append(Planned(fault, None, owner, region))
+            continue
+        kind = None if fault.kind is FaultKind.NONE else wf.WorldFaultKind(fault.kind.value)
         if kind is not None:
             try:
                 wf.check_fault(
@@ -104,6 +110,20 @@ def plan_faults(scenario: Scenario, catalog: Catalog) -> list[Planned]:
                 raise ScenarioError(f"faults.{i}: {e}") from e
         planned.append(Planned(fault, kind, owner, region))
     return planned
+
+
+def _check_delivery(scenario: Scenario, catalog: Catalog, fault: Fault, i: int, main: str) -> None:
+    """``refire`` and ``second_alarm`` are about the scenario's service and its alert region (the
+    first broken region of it); ``second_alarm`` needs a second alarm there."""
+    if fault.service not in {None, main}:
+        raise ScenarioError(f"faults.{i}: {fault.kind.value} is about the scenario's service {main}")
+    if fault.kind is not FaultKind.SECOND_ALARM:
+        return
+    entry = catalog.entry(main, ENVIRONMENT)
+    regions = [f.region_given or entry.primary_region for f in scenario.all_faults if f.kind in BREAKS]
+    region = regions[0] if regions else entry.primary_region
+    if len(entry.region(region).alarms) < 2:
+        raise ScenarioError(f"faults.{i}: second_alarm: {main} has fewer than two alarms in {region}")
 
 
 def run_world_drill(scenario: Scenario, *, output: Path, console: Console, responder: Responder) -> Scorecard:
@@ -162,17 +182,17 @@ def _run(
             responder_config, console=console, keys=keys, key_folder=output / "keys"
         ).start()
         try:
-            if len(alerts) == 1:
+            if len(alerts) == 1 and scenario.alert_count == 1:
                 state = incident_response(alert=alerts[0], settings=settings, return_state=True)
                 console.print(f"incident flow: {state.type.value}: {state.message}")
             else:
-                with DrillIntake(settings, output) as intake:
-                    console.print(f"intake: started or joined {intake.deliver(alerts)}")
-                    intake.wait_until_done(timeout=INTAKE_TIMEOUT_SECONDS)
+                through_intake(scenario, alerts, settings, output, console)
             recovery = _recover(scenario, sim, broken, alerts, main, settings, console)
         finally:
             responder.stop()
-    by_service = {a.service: a for a in alerts}
+    by_service: dict[str | None, Alert] = {}
+    for alert in alerts:  # a service's first alert is its incident's (a second alarm joins it)
+        by_service.setdefault(alert.service, alert)
     record = Record(responder.answered, recovery, clock.speed, count_incident_runs(), pagerduty, statuspage)
     cards = {
         service: _score(
@@ -200,6 +220,8 @@ def _break(
     started = time.monotonic()
     broken: dict[str, str] = {}
     for p in planned:
+        if p.fault.kind in DELIVERY_KINDS:
+            continue
         time.sleep(max(0.0, started + p.fault.at - time.monotonic()))
         entry = catalog.entry(p.service, ENVIRONMENT)
         region = p.region or entry.primary_region
@@ -222,6 +244,8 @@ def _inject(p: Planned, sim: WorldSimulator, sandbox: Sandbox, catalog: Catalog,
         wf.bad_launch_template(target, res)
     elif kind is wf.WorldFaultKind.NOISE_DEPLOY:
         wf.noise_deploy(target, res)
+    elif kind is wf.WorldFaultKind.STAGING_REVISION:
+        wf.staging_revision(target, res)
     elif kind is wf.WorldFaultKind.BAD_FLAG:
         sim.harm_flag(p.service, p.fault.flag or "")
         wf.flag_on(target, entry, p.fault.flag or "")
@@ -237,23 +261,28 @@ def _alerts(
     scenario: Scenario, catalog: Catalog, sandbox: Sandbox, broken: dict[str, str], main: str
 ) -> list[Alert]:
     """Each broken service's first alarm alert, once that alarm fires (a false alarm: the main
-    service's first alarm, at once)."""
+    service's first alarm, at once), the main service's first; with ``second_alarm`` the main
+    service's second alarm too, once both fire."""
     targets = broken or {main: catalog.entry(main, ENVIRONMENT).primary_region}
+    ordered = sorted(targets.items(), key=lambda item: item[0] != main)
+    second = scenario.has(FaultKind.SECOND_ALARM)
     alerts = []
-    for service, region in targets.items():
+    for service, region in ordered:
         resources = catalog.entry(service, ENVIRONMENT).region(region)
         if not resources.alarms:
             raise ScenarioError(f"{service} has no alarm in {region} to raise the alert")
+        both = second and service == main
         onset = (
             wait_for_alarm(
-                catalog, sandbox, region, ALARM_TIMEOUT_SECONDS, service=service, environment=ENVIRONMENT
+                catalog, sandbox, region, ALARM_TIMEOUT_SECONDS, every=both, service=service,
+                environment=ENVIRONMENT,
             )
             if broken
             else datetime.now(UTC)
-        )
-        alarm = resources.alarms[0]
-        spec = alarm_metrics(resources, f"services.{service}.{ENVIRONMENT}.regions.{region}")[alarm]
-        alerts.append(alarm_alert(scenario, service, ENVIRONMENT, region, alarm, spec, onset))
+        )  # fmt: skip
+        metrics = alarm_metrics(resources, f"services.{service}.{ENVIRONMENT}.regions.{region}")
+        for alarm in resources.alarms[: 2 if both else 1]:
+            alerts.append(alarm_alert(scenario, service, ENVIRONMENT, region, alarm, metrics[alarm], onset))
     return alerts
 
 

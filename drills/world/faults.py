@@ -21,6 +21,7 @@ from tasks.catalog import Catalog, FlagStoreKind, RegionResources, ServiceEnviro
 from tasks.flags_appconfig import NOT_LIVE, STRATEGY
 
 NOISE_VERSION = "1.0.1"  # a healthy release
+STAGING_VERSION = "1.0.2"  # a healthy revision registered for staging, never deployed here
 
 
 class WorldFaultKind(StrEnum):
@@ -32,6 +33,7 @@ class WorldFaultKind(StrEnum):
     REGION_DEGRADED = "region_degraded"
     DEPENDENCY_DOWN = "dependency_down"
     TRAFFIC_SPIKE = "traffic_spike"
+    STAGING_REVISION = "staging_revision"
 
 
 class FaultHostError(ValueError):
@@ -42,6 +44,7 @@ NEEDS = {
     WorldFaultKind.BAD_DEPLOY: ("ecs", "ECS service"),
     WorldFaultKind.BAD_LAMBDA: ("lambda_alias", "Lambda alias"),
     WorldFaultKind.BAD_LAUNCH_TEMPLATE: ("asg_name", "Auto Scaling group"),
+    WorldFaultKind.STAGING_REVISION: ("ecs", "ECS service"),
 }
 
 
@@ -214,6 +217,17 @@ def noise_deploy(target: AwsTarget, res: RegionResources) -> InjectedFault:
         deploy_ecs(target, res, NOISE_VERSION)
         if res.ecs is not None
         else deploy_lambda(target, res, NOISE_VERSION)
+    )
+
+
+def staging_revision(target: AwsTarget, res: RegionResources) -> InjectedFault:
+    """A newer, healthy task-definition revision registered and never deployed: "the revision
+    before the current one" is then not what served before the bad deploy."""
+    assert res.ecs is not None
+    log_group = res.log_groups[0] if res.log_groups else None
+    arn = register_revision(target, res.ecs, image(res.ecs.service, STAGING_VERSION), log_group)
+    return InjectedFault(
+        kind="staging_revision", region=target.region, resource=res.ecs.service, before="", after=arn
     )
 
 

@@ -64,6 +64,8 @@ def test_world_fields_need_a_catalog(tmp_path: Path, fields: dict[str, Any]) -> 
         ({"kind": "bad_flag", "flag": "nope"}, "has no flag 'nope'"),
         ({"kind": "region_degraded", "service": "orders"}, "unknown service 'orders'"),
         ({"kind": "dependency_down", "dependency": "nope"}, "has no dependency 'nope'"),
+        ({"kind": "staging_revision"}, "staging_revision: quotes has no ECS service"),
+        ({"kind": "refire", "service": "orders"}, "refire is about the scenario's service quotes"),
     ],
 )
 def test_a_fault_the_catalog_cannot_host_is_refused(
@@ -118,3 +120,28 @@ def _card(*, ok: bool) -> dict[str, Any]:
         "verification": "not run", "recovery": None, "wall_seconds": {}, "drill_seconds": {},
         "timeline_path": "t", "postmortem_path": None,
     }  # fmt: skip
+
+
+def test_refire_second_alarm_and_staging_revision_are_planned_in_a_world(tmp_path: Path) -> None:
+    faults = [
+        {"kind": "staging_revision", "region": "eu-west-1", "at_seconds": 1},
+        {"kind": "bad_deploy", "region": "eu-west-1"},
+        {"kind": "refire"},
+        {"kind": "second_alarm"},
+    ]
+    scenario = load_scenario(_write(tmp_path, faults=faults), catalog=CATALOGS / "checkout.yaml")
+    planned = plan_faults(scenario, load_catalog(CATALOGS / "checkout.yaml"))
+    kinds = [p.kind.value if p.kind else None for p in planned]
+    assert kinds == ["staging_revision", "bad_deploy", None, None]  # the last two are alerts
+
+
+def test_a_second_alarm_needs_two_alarms_in_the_alert_region(tmp_path: Path) -> None:
+    catalog = load_catalog(CATALOGS / "quotes.yaml")
+    entry = catalog.entry("quotes", "prod")
+    region = entry.region("eu-central-1").model_copy(update={"alarms": ["quotes-prod-ErrorRate"]})
+    narrowed = entry.model_copy(update={"regions": {"eu-central-1": region}})
+    one_alarm = catalog.model_copy(update={"services": {"quotes": {"prod": narrowed}}})
+    faults = [{"kind": "bad_lambda"}, {"kind": "second_alarm"}]
+    scenario = load_scenario(_write(tmp_path, faults=faults), catalog=CATALOGS / "quotes.yaml")
+    with pytest.raises(ScenarioError, match="second_alarm: quotes has fewer than two alarms in eu-central-1"):
+        plan_faults(scenario, one_alarm)
