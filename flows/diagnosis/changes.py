@@ -9,7 +9,7 @@
   ``on_value`` (SSM; AppConfig flags are reported on/off from their ``enabled`` boolean). A
   breaker flag is not a suspect: switching one on is containment (flows.diagnosis.dependencies);
 - a CloudTrail write to the service's resources by someone other than Firebreak, that is not a
-  release (deploys are the rules above) -> a ``config_change`` line for the evidence, and a
+  release (deploys are the rules above) nor a creation -> a ``config_change`` line for the evidence, and a
   hypothesis whose step is a person's checklist when no other rule explains the symptoms.
 """
 
@@ -24,6 +24,7 @@ from tasks.catalog import ServiceEnvironment
 from tasks.deploy_history import previous_release, same_task_definition
 from tasks.evidence import ChangeEvent, EvidenceBundle, PreviousRelease
 
+CREATIONS = ("Create", "Register", "Run", "Tag", "Publish")  # calls that add, not change
 _ROLLBACK_MECHANISM = {"ecs.deploy": "ecs", "lambda.alias": "lambda", "asg.launch_template": "asg"}
 
 
@@ -112,13 +113,17 @@ def flags(bundle: EvidenceBundle, changes: list[ChangeEvent], entry: ServiceEnvi
 
 
 def by_a_person(changes: list[ChangeEvent]) -> list[ChangeEvent]:
-    """CloudTrail writes to the service's resources that are not Firebreak's calls (the snapshot
-    reports release calls as deploys, not here, and leaves out calls made by AWS services).
-    Changes Firebreak's records name are expected to be left out already (flows.own_changes)."""
+    """CloudTrail writes to the service's resources that change something that existed and are
+    not Firebreak's calls. The snapshot reports release calls as deploys, not here, and leaves
+    out calls made by AWS services; creations (:data:`CREATIONS`) are not suspects, as with
+    deploys. Changes Firebreak's records name are expected to be left out already."""
     return [
         c
         for c in changes
-        if c.kind == "cloudtrail" and c.write is not None and not is_firebreak_call(c.write)
+        if c.kind == "cloudtrail"
+        and c.write is not None
+        and not c.write.event_name.startswith(CREATIONS)
+        and not is_firebreak_call(c.write)
     ]
 
 

@@ -216,6 +216,16 @@ def test_a_change_by_firebreak_is_not_a_config_change() -> None:
     assert top.kind is HypothesisKind.ESCALATE and not any("bob" in line for line in top.evidence)
 
 
+def test_a_creation_by_a_person_is_not_a_config_change() -> None:
+    created = _write()
+    assert created.write is not None
+    created = created.model_copy(
+        update={"write": created.write.model_copy(update={"event_name": "CreateRule"})}
+    )
+    [top] = diagnose(bundle(region(BAD, errors=20.0), region(GOOD, errors=20.0), created), entry())
+    assert top.kind is HypothesisKind.ESCALATE
+
+
 def test_a_change_another_rule_explains_is_evidence_not_a_hypothesis() -> None:
     hypotheses = diagnose(
         bundle(region(BAD, errors=20.0), None, _write(), deploy(before=f"{ARN}:2")), entry()
