@@ -205,7 +205,7 @@ def escalate(
         title=f"{run.service} ({run.environment}) needs a human decision",
         steps=human_steps(hypotheses, tried or []),
         why=f"no safe automated fix (tried: {'; '.join(candidates)})",
-        evidence=evidence,
+        evidence=human_evidence(hypotheses, evidence),
         timeline=run.timeline,
         timeout_seconds=max(run.settings.bake_seconds * 4, 60),
         poll_seconds=run.settings.approval_poll_seconds,
@@ -227,3 +227,10 @@ def human_steps(hypotheses: list[Hypothesis], tried: list[MitigationRecord]) -> 
         "If customers are affected, have the external status page updated (approval required)",
         "Record here what you did; Firebreak keeps it in the timeline and the postmortem",
     ]
+
+
+def human_evidence(hypotheses: list[Hypothesis], evidence: list[str]) -> list[str]:
+    """The incident's evidence, then what the person-only hypotheses saw (log signatures,
+    alarms, a person's change), each line once."""
+    seen = [line for h in hypotheses if not h.kind.automated for line in h.evidence]
+    return list(dict.fromkeys([*evidence, *seen]))

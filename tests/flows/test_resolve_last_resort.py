@@ -12,7 +12,7 @@ from flows.diagnosis import Hypothesis, HypothesisKind
 from flows.diagnosis.outage import beyond_outage
 from flows.incident_run import IncidentRun
 from flows.report import MitigationRecord, MitigationStatus
-from flows.resolve import human_steps, maintenance_candidate
+from flows.resolve import human_evidence, human_steps, maintenance_candidate
 from flows.settings import RunSettings
 from flows.timeline import Timeline
 from policies import Severity, default_policy
@@ -112,3 +112,16 @@ def test_the_checklist_names_what_only_a_person_can_do() -> None:
         "Not done by Firebreak (rollback.ecs: rejected: rejected by alice): decide it by hand",
     ]
     assert "not a step" not in steps
+
+
+def test_the_human_sees_what_the_person_only_hypotheses_saw() -> None:
+    escalate = Hypothesis(
+        kind=HypothesisKind.ESCALATE, score=0.1, summary="nobody knows",
+        evidence=["unhealthy regions: us-east-1", "log errors in us-east-1: 9x ERROR db timeout"],
+    )  # fmt: skip
+    rollback = Hypothesis(kind=HypothesisKind.ROLLBACK, score=0.9, summary="roll back", evidence=["deploy"])
+    lines = human_evidence([rollback, escalate], ["unhealthy regions: us-east-1"])
+    assert lines == [
+        "unhealthy regions: us-east-1",
+        "log errors in us-east-1: 9x ERROR db timeout after <n> ms",
+    ]
