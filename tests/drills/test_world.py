@@ -83,6 +83,16 @@ def _check_region(res: RegionResources, region: str, url: str) -> None:
     assert sorted(a["AlarmName"] for a in alarms) == sorted(res.alarms)
     signals = {(m.namespace, m.metric_name) for m in res.metrics}
     assert all((a["Namespace"], a["MetricName"]) in signals for a in alarms)
+    if res.ecs is not None and res.capacity is not None:
+        targets = _raw("application-autoscaling", region, url).describe_scalable_targets(
+            ServiceNamespace="ecs", ResourceIds=[f"service/{res.ecs.cluster}/{res.ecs.service}"]
+        )["ScalableTargets"]
+        assert [t["MaxCapacity"] for t in targets] == [res.capacity.max]
+    if res.api_gateway is not None:
+        stage = _raw("apigateway", region, url).get_stage(
+            restApiId=res.api_gateway.rest_api, stageName=res.api_gateway.stage
+        )
+        assert stage["stageName"] == res.api_gateway.stage
 
 
 def _flag_values(store: FlagStore, url: str) -> dict[str, str]:
@@ -107,6 +117,10 @@ def test_every_catalogued_resource_exists(world: Catalog, sandbox: Sandbox) -> N
     for _, _, entry in _entries(world):
         for region, res in entry.regions.items():
             _check_region(res, region, url)
+            wanted = sorted(d.alarm for d in entry.dependencies.values() if d.alarm)
+            if wanted:  # (no names: DescribeAlarms lists every alarm)
+                found = _raw("cloudwatch", region, url).describe_alarms(AlarmNames=wanted)["MetricAlarms"]
+                assert sorted(a["AlarmName"] for a in found) == wanted
         if entry.route53 is not None:
             records = _raw("route53", entry.primary_region, url).list_resource_record_sets(
                 HostedZoneId=entry.route53.zone_id
