@@ -27,6 +27,7 @@ from flows.resolve import resolve
 from flows.settings import RunSettings
 from flows.status import status_update
 from flows.status_page import status_page_update
+from flows.status_runs import record_post_outcomes
 from flows.timeline import Stage, Timeline
 from flows.watchdog import record_restart
 from policies import Mode, Severity
@@ -147,7 +148,8 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
     status_update(run, Stage.REPORT, f"{outcome.value}: {message}")
     if outcome is Outcome.MITIGATED:
         status_page_update(run, Stage.REPORT, IncidentStatus.RESOLVED, unhealthy_regions=len(unhealthy))
-        resolve_pages(run, message)  # after the status page's approval wait, which pages at SEV-1/2
+        resolve_pages(run, message)
+    record_post_outcomes(timeline, Stage.REPORT, report=True)  # the status page posts decided so far
     applied = [e.at for e in timeline.events("applied")]
     return report.model_copy(
         update={
