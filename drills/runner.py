@@ -35,6 +35,7 @@ from drills.sandbox import Sandbox
 from drills.scenario import DELIVERY_KINDS, Answer, Fault, FaultKind, Responder, Scenario, scenario_policy
 from drills.scorecard import Scorecard, score
 from drills.seed import seed_checkout, write_catalog
+from drills.served_posts import ServedPosts, wait_for_post_runs
 from drills.simulator import Simulator
 from drills.slack_channel import slack_for
 from drills.standins.pagerduty import PagerDutyStandIn
@@ -158,6 +159,7 @@ def _run(
         scoped_environment(pagerduty_environment(pagerduty, Policy.model_validate(policy))),
         statuspage,
         scoped_environment(statuspage.environment()),
+        ServedPosts(),  # the status page posts' deployment, as a worker serves it
         slack.serving(policy_path) if slack is not None else nullcontext(),
         Simulator(catalog, sandbox.endpoint_url, clock) as sim,
     ):
@@ -174,6 +176,7 @@ def _run(
                 console.print(f"incident flow: {state.type.value}: {state.message}")
             else:
                 through_intake(scenario, alerts, settings, output, console)
+            wait_for_post_runs()  # the status page posts, answered while the incident went on
             recovery = _recover(scenario, sim, alerts[0], settings, console)
         finally:
             responder.stop()

@@ -8,7 +8,7 @@ the same start-and-go-on shape.
 
 >>> with ServedPosts():
 ...     incident_response(alert=alert, settings=settings)
-...     wait_for_post_runs(timeout=300)
+...     wait_for_post_runs()
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from prefect.runner import Runner
 from flows.status_page import status_page_post
 from flows.status_runs import POST_DEPLOYMENT, POST_FLOW
 
+POSTS_TIMEOUT_SECONDS = 300.0  # a drill's comms leads answer in seconds; this bounds a stuck drill
+
 
 class ServedPostsError(RuntimeError):
     """The post deployment could not be served, or its runs did not finish in time."""
@@ -38,7 +40,7 @@ def post_runs() -> list[FlowRun]:
         return client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[POST_FLOW])), limit=200)
 
 
-def wait_for_post_runs(timeout: float, poll_seconds: float = 0.5) -> None:
+def wait_for_post_runs(timeout: float = POSTS_TIMEOUT_SECONDS, poll_seconds: float = 0.5) -> None:
     """Wait until every post run is final; raises ServedPostsError after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

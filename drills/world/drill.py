@@ -47,6 +47,7 @@ from drills.scenario import (
 )
 from drills.scorecard import Scorecard, score, with_services
 from drills.seed import write_catalog
+from drills.served_posts import ServedPosts, wait_for_post_runs
 from drills.standins.pagerduty import PagerDutyStandIn
 from drills.standins.statuspage import StatusPageStandIn
 from drills.world import faults as wf
@@ -173,6 +174,7 @@ def _run(
         scoped_environment(pagerduty_environment(pagerduty, Policy.model_validate(policy))),
         statuspage,
         scoped_environment(statuspage.environment()),
+        ServedPosts(),  # the status page posts' deployment, as a worker serves it
         WorldSimulator(catalog, sandbox.endpoint_url, environment=ENVIRONMENT) as sim,
     ):
         broken = _break(planned, sim, sandbox, catalog, console)
@@ -187,6 +189,7 @@ def _run(
                 console.print(f"incident flow: {state.type.value}: {state.message}")
             else:
                 through_intake(scenario, alerts, settings, output, console)
+            wait_for_post_runs()  # the status page posts, answered while the incident went on
             recovery = _recover(scenario, sim, broken, alerts, main, settings, console)
         finally:
             responder.stop()

@@ -41,6 +41,7 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "alerts" / "eventbr
 ACCOUNT = "123456789012"
 EXPECTED_DEPLOYMENTS = {
     "incident-response/incident",
+    "status-page-update/post",
     "snapshot/manual",
     "shift-traffic/manual",
     "disable-flag/manual",
