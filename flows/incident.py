@@ -19,7 +19,7 @@ from flows.forms import similar_incident_lines
 from flows.history import rank_with_history
 from flows.incident_run import IncidentRun, incident_id_for
 from flows.joined import record_joins, write_final_report
-from flows.own_changes import incident_records, own_change_lines
+from flows.own_changes import own_change_lines, own_changes_in
 from flows.paging import resolve_pages
 from flows.records import entry_for, open_shared_timeline, records_for
 from flows.report import IncidentReport, Outcome, publish_artifacts
@@ -118,9 +118,8 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
     bundle, evidence_uri = gather_evidence(run)
     unhealthy = bundle.unhealthy_regions()
     classify(run, unhealthy_regions=len(unhealthy))
-    hypotheses = diagnose(
-        bundle, run.entry, own := incident_records(run.settings).own_changes(run.service, run.environment)
-    )
+    own = own_changes_in(records_for(run.settings, run.entry), run.service, run.environment)
+    hypotheses = diagnose(bundle, run.entry, own)
     hypotheses, adjustments = rank_with_history(run, hypotheses)
     for rank, h in enumerate(hypotheses, 1):
         timeline.add(Stage.DIAGNOSE, "hypothesis", f"#{rank} ({h.score}) {h.summary}", evidence=h.evidence)

@@ -14,7 +14,7 @@ hypothesis:
 
 The same records say what Firebreak saw live before and after each change it made: the last
 source of "what ran before" (tasks.deploy_history). Reading them sits behind one small
-interface, :class:`IncidentRecords`, so the records can move (to S3) without touching callers.
+interface, :class:`flows.records.IncidentRecords`, so every host reads the same records.
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from flows.settings import RunSettings
+from flows.records import TIMELINE, IncidentRecords
 from flows.timeline import Timeline
 from tasks.aws import USER_AGENT_MARK
 from tasks.deploy_history import same_task_definition  # also right for plain version numbers
 from tasks.evidence import ChangeEvent, WriteEvent
+from tasks.incident_records import IncidentRecordError
 
 log = logging.getLogger(__name__)
 
@@ -76,35 +76,29 @@ class OwnChange(BaseModel):
         return None
 
 
-class IncidentRecords(Protocol):
-    """Where earlier incidents' records are read from."""
+def own_changes_in(records: IncidentRecords, service: str, environment: str) -> list[OwnChange]:
+    """Every change Firebreak applied to ``service``/``environment``, oldest first, from the
+    incident records every host shares (the evidence bucket, else the local directory).
 
-    def own_changes(self, service: str, environment: str) -> list[OwnChange]: ...
-
-
-class LocalIncidentRecords:
-    """Incident records as ``<output_dir>/<incident id>/timeline.json`` (flows.timeline)."""
-
-    def __init__(self, output_dir: Path) -> None:
-        self._dir = output_dir
-
-    def own_changes(self, service: str, environment: str) -> list[OwnChange]:
-        """Every change applied to ``service``/``environment``, oldest first; an unreadable
-        timeline is logged and skipped (it cannot be blamed on anyone either way)."""
-        found: list[OwnChange] = []
-        for path in sorted(self._dir.glob("*/timeline.json")) if self._dir.is_dir() else []:
+    A timeline that cannot be read is logged and skipped, and an unreadable store yields what
+    was read before it: the CloudTrail caller identity still marks Firebreak's own writes.
+    Every incident's timeline is read: a cost that grows with the record count (see
+    docs/operations.md)."""
+    found: list[OwnChange] = []
+    try:
+        for incident_id in records.incident_ids():
+            body = records.read(incident_id, TIMELINE)
+            if body is None:
+                continue
             try:
-                timeline = Timeline.load(path)
-            except (OSError, ValueError, ValidationError) as e:
-                log.warning("incident record %s unreadable: %s", path, e)
+                timeline = Timeline.model_validate_json(body)
+            except ValidationError as e:
+                log.warning("incident record %s/%s unreadable: %s", records.where, incident_id, e)
                 continue
             found += [c for c in _applied(timeline) if (c.service, c.environment) == (service, environment)]
-        return sorted(found, key=lambda c: c.at)
-
-
-def incident_records(settings: RunSettings) -> IncidentRecords:
-    """The incident records of a deployment (today: its ``output_dir``)."""
-    return LocalIncidentRecords(Path(settings.output_dir))
+    except IncidentRecordError as e:
+        log.warning("incident records in %s unreadable: %s", records.where, e)
+    return sorted(found, key=lambda c: c.at)
 
 
 def _applied(timeline: Timeline) -> Iterable[OwnChange]:

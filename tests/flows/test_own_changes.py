@@ -10,7 +10,8 @@ import pytest
 
 from drills import moto_gaps
 from flows.diagnosis import HypothesisKind, diagnose
-from flows.own_changes import LocalIncidentRecords, own_change_lines
+from flows.own_changes import own_change_lines, own_changes_in
+from flows.records import LocalRecords
 from flows.timeline import Stage, Timeline
 from tasks.actions import apply_plan
 from tasks.aws import AwsTarget
@@ -37,7 +38,7 @@ def test_records_list_the_changes_applied_to_the_service(tmp_path: Path) -> None
     _record(tmp_path, "INC-2", {**plan, "service": "payments"}, ["req-2"])
     (tmp_path / "INC-3").mkdir()
     (tmp_path / "INC-3" / "timeline.json").write_text("{not json")
-    [own] = LocalIncidentRecords(tmp_path).own_changes("checkout", "prod")
+    [own] = own_changes_in(LocalRecords(tmp_path), "checkout", "prod")
     assert (own.incident_id, own.kind, own.plan_hash, own.request_ids) == (
         "INC-1",
         "rollback.ecs",
@@ -45,7 +46,7 @@ def test_records_list_the_changes_applied_to_the_service(tmp_path: Path) -> None
         ["req-1"],
     )
     assert own.released(BAD) == "a:2" and own.released(BAD, "before") == "a:4"
-    assert LocalIncidentRecords(tmp_path / "missing").own_changes("checkout", "prod") == []
+    assert own_changes_in(LocalRecords(tmp_path / "missing"), "checkout", "prod") == []
 
 
 def test_a_change_with_firebreaks_request_id_is_no_hypothesis_and_is_listed() -> None:
@@ -95,7 +96,7 @@ def test_after_firebreaks_rollback_a_second_alert_does_not_roll_back_again(
     plan = plan_ecs_rollback(catalog=catalog, service=SERVICE, environment=ENV, aws=aws)
     done = apply_plan(plan)
     _record(tmp_path, "INC-1", plan.model_dump(mode="json"), done.request_ids)
-    own = LocalIncidentRecords(tmp_path).own_changes(SERVICE, ENV)
+    own = own_changes_in(LocalRecords(tmp_path), SERVICE, ENV)
 
     evidence = take_snapshot(
         catalog=catalog, service=SERVICE, environment=ENV, onset=datetime.now(UTC), aws=aws

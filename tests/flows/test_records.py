@@ -11,7 +11,8 @@ from firebreak.cli import app
 from flows.history import load_history
 from flows.incident import incident_response
 from flows.incident_run import incident_id_for
-from flows.records import TIMELINE, open_shared_timeline, records_for
+from flows.own_changes import own_changes_in
+from flows.records import TIMELINE, LocalRecords, open_shared_timeline, records_for
 from flows.recover import recover
 from flows.report import Outcome
 from flows.timeline import Stage, Timeline
@@ -70,3 +71,20 @@ def test_a_host_that_dies_mid_incident_leaves_its_timeline_to_the_next(world: Wo
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "3 entries, chain intact" in result.output and "metadata" in result.output
+
+
+def test_host_b_knows_the_change_host_a_applied_as_firebreaks_own(world: World) -> None:
+    """Host B's diagnosis must not blame the change host A made: it reads host A's records."""
+    host_a = world.settings()
+    host_b = host_a.model_copy(update={"output_dir": str(world.tmp / "host-b" / "incidents")})
+    entry = world.catalog.entry(n.SERVICE, n.ENVIRONMENT)
+    timeline = open_shared_timeline(host_a, "INC-20261201-0001-abcdef", records_for(host_a, entry))
+    region = n.PRIMARY_REGION
+    plan = {"kind": "rollback.ecs", "service": n.SERVICE, "environment": n.ENVIRONMENT,
+            "before": {region: "checkout:2"}, "after": {region: "checkout:1"}}  # fmt: skip
+    timeline.add(Stage.RESOLVE, "applied", "rollback.ecs", plan_hash="h1", request_ids=["r1"], plan=plan)
+
+    [own] = own_changes_in(records_for(host_b, entry), n.SERVICE, n.ENVIRONMENT)
+
+    assert (own.incident_id, own.plan_hash, own.request_ids) == ("INC-20261201-0001-abcdef", "h1", ["r1"])
+    assert own_changes_in(LocalRecords(world.tmp / "host-b" / "incidents"), n.SERVICE, n.ENVIRONMENT) == []
