@@ -35,6 +35,7 @@ import httpx
 
 from drills.postgres import LocalPostgres
 from drills.prefect_server import LocalPrefectServer, free_port
+from flows.settings import RunSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -166,6 +167,8 @@ class LocalStack:
         self._configure_server()
         self._stack.callback(self._stop_processes)
         watchdog = [sys.executable, "-m", "flows.watchdog", "--api-url", self.server.api_url]
+        policy = RunSettings.model_validate_json(spec.run_settings).policy_path
+        watchdog += ["--policy", policy] if policy else []  # its incidents.max_open_minutes
         self.watchdog = Background("watchdog", watchdog, self.client_env, spec.workdir / "watchdog.log")
         for i in range(spec.workers):
             self.workers.append(self.start_worker(i))
