@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from flows.identity import person_with_slack_id
-from flows.slack_message import ButtonValue, SlackAction
+from flows.slack_buttons import ButtonValue, SlackAction
 from policies import ApprovalAnswer, Policy, evaluate_approvals
 from policies.approvals import Proof
 

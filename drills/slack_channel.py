@@ -31,7 +31,7 @@ from drills.standins.slack import Received, SlackStandIn, signed_request
 from firebreak.commands.alerts import serve_starter
 from flows.identity import private_key_pem, public_key_text
 from flows.pending import PendingStep
-from flows.slack_message import ButtonValue, SlackAction
+from flows.slack_buttons import ButtonValue, SlackAction
 
 CHANNEL = "C0FIREDRILL"
 BOT_TOKEN = "xoxb-drill"  # not a secret: the stand-in accepts any bearer token

@@ -14,7 +14,6 @@ signed callback, and the receiver checks it against the run that is paused now.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -29,27 +28,11 @@ from slack_sdk.models.blocks import (
 )
 
 from flows.forms import plan_rows
+from flows.slack_buttons import ButtonValue, SlackAction
 from tasks.plan import Plan
 
 SECTION_LIMIT = 3000  # characters Slack accepts in one section's text
 EVIDENCE_LINES = 10
-
-
-class SlackAction(StrEnum):
-    """The ``action_id`` of each button: what the click means."""
-
-    APPROVE = "firebreak-approve"
-    REJECT = "firebreak-reject"
-
-
-class ButtonValue(BaseModel):
-    """What a button carries back to the receiver (Slack returns it verbatim, signed)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    flow_run_id: str = Field(description="The paused incident run.")
-    plan_hash: str = Field(description="The plan the message shows.")
-    rule: str = Field(description="The approval rule that asked (its name in the policy).")
 
 
 class ApprovalRequest(BaseModel):

@@ -17,11 +17,9 @@ from pydantic import ValidationError
 
 from alerts.slack_clicks import CLICK_KEY_PREFIX, ClickRecord
 from flows.incident_run import IncidentRun
-from flows.slack_message import ApprovalRequest, approval_blocks, approval_text
 from flows.timeline import Stage, Timeline
 from policies import Decision
 from tasks.plan import Plan
-from tasks.slack import SlackError, post_message
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +38,10 @@ def post_approval_request(
     """Post the request to the service's ``slack_channel`` (if any); record channel and ts."""
     if incident is None or flow_run_id is None or incident.entry.slack_channel is None:
         return
+    # slack_sdk costs every flow start ~0.2 s (docs/performance.md): imported only when used.
+    from flows.slack_message import ApprovalRequest, approval_blocks, approval_text
+    from tasks.slack import SlackError, post_message
+
     rule = decision.approval
     request = ApprovalRequest(
         incident_id=incident.incident_id,

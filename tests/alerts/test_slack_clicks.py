@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from alerts.slack_clicks import Click, ClickOutcome, PausedStep, SlackPayloadError, judge, parse_click
-from flows.slack_message import ButtonValue, SlackAction
+from flows.slack_buttons import ButtonValue, SlackAction
 from policies import Policy, default_policy
 
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)

@@ -32,7 +32,7 @@ from flows.incident import incident_response
 from flows.incident_run import incident_id_for
 from flows.pending import pending_steps
 from flows.settings import RunSettings
-from flows.slack_message import SlackAction
+from flows.slack_buttons import SlackAction
 from tests.alerts.fakes import FakeStarter
 from tests.alerts.fakes import settings as receiver_settings
 from tests.flows.conftest import World, default_policy_data
