@@ -9,10 +9,12 @@ import dataclasses
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import FlowRunInput
 
 from alerts.models import Alert
 from drills import served_posts
@@ -21,6 +23,7 @@ from drills.seed import write_catalog
 from drills.standins.pagerduty import PagerDutyStandIn
 from drills.standins.statuspage import StatusPageStandIn
 from flows import status_runs
+from flows.escalation import WAIT_PREFIX, escalation_pass
 from flows.incident import incident_response
 from flows.incident_run import incident_id_for
 from flows.killswitch import set_kill_switch
@@ -205,12 +208,16 @@ def test_the_kill_switch_flipped_during_the_approval_stops_the_post(
 
 
 def test_the_mitigation_goes_on_while_the_comms_approval_waits(
-    page_world: World, statuspage: StatusPageStandIn
+    page_world: World, statuspage: StatusPageStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    pagerduty = PagerDutyStandIn()
+    monkeypatch.setenv("FIREBREAK_PAGERDUTY_API_URL", pagerduty.url)
+    monkeypatch.setenv("FIREBREAK_PAGERDUTY_ROUTING_KEY", "drill-oncall")
     inject_bad_flag(page_world.sandbox.target(), page_world.catalog)
     alert = page_world.alert()
     settings = page_world.settings()
     seen_while_waiting: list[str] = []
+    waits: list[FlowRunInput] = []
 
     def when_the_flag_is_off(step: PendingStep) -> dict[str, Any]:
         """The first comms lead answers only once the flag reads off in moto (or 90 s passed)."""
@@ -219,15 +226,25 @@ def test_the_mitigation_goes_on_while_the_comms_approval_waits(
                 break
             time.sleep(0.3)
         seen_while_waiting.append(page_world.flag())
+        # Two hours unanswered: the escalation pass pages no level, as the post run announced
+        # no wait for it to escalate.
+        escalation_pass(now=datetime.now(UTC) + timedelta(hours=2))
+        with get_client(sync_client=True) as prefect:
+            waits.extend(
+                prefect.filter_flow_run_input(
+                    step.flow_run_id, key_prefix=WAIT_PREFIX, limit=10, exclude_keys=set()
+                )
+            )
         return approve("erin")
 
-    with statuspage, Script([when_the_flag_is_off, approve("frank"), *two_approvals()]):
+    with statuspage, pagerduty, Script([when_the_flag_is_off, approve("frank"), *two_approvals()]):
         incident_response(alert=alert, settings=settings, return_state=True)
         wait_for_post_runs()
     report, _ = page_world.report(alert, settings)
     assert report.outcome is Outcome.MITIGATED, report.message
     # The flag was switched off (read back from moto) while the investigating post still waited.
     assert seen_while_waiting == ["off"]
+    assert waits == [] and pagerduty.actions(incident_id_for(alert)) == []
     assert statuspage.statuses(incident_id_for(alert)) == ["investigating", "resolved"]
 
 
