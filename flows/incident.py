@@ -122,7 +122,14 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
     hypotheses = diagnose(bundle, run.entry, own)
     hypotheses, adjustments = rank_with_history(run, hypotheses)
     for rank, h in enumerate(hypotheses, 1):
-        timeline.add(Stage.DIAGNOSE, "hypothesis", f"#{rank} ({h.score}) {h.summary}", evidence=h.evidence)
+        timeline.add(
+            Stage.DIAGNOSE,
+            "hypothesis",
+            f"#{rank} ({h.score}) {h.summary}",
+            evidence=h.evidence,
+            score=h.explain(),
+            score_parts=[p.model_dump() for p in h.score_parts],
+        )
     evidence = [
         f"unhealthy regions: {', '.join(unhealthy) or 'none'}",
         *(f"source not readable: {e.source} ({e.region})" for e in bundle.source_errors),

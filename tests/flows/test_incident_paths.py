@@ -27,6 +27,8 @@ def test_bad_flag_is_switched_off_automatically_without_asking(world: World) -> 
     ]
     assert humans.steps == [] and timeline.events("approval-requested") == []
     assert timeline.events("applied")[0].data["request_ids"]
+    top = timeline.events("hypothesis")[0].data  # the ranking explains itself in the timeline
+    assert top["score_parts"] and sum(p["value"] for p in top["score_parts"]) > 0
 
 
 def test_approved_rollback_restores_the_good_revision(world: World) -> None:
