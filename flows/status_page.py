@@ -50,7 +50,7 @@ from flows.status_runs import (
     wait_for_outcome,
 )
 from flows.timeline import Stage, Timeline
-from policies import Mode, Severity, Tier
+from policies import Decision, Mode, Severity, Tier
 from tasks.plan import Plan
 from tasks.statuspage import (
     STATUSPAGE_KIND,
@@ -98,13 +98,9 @@ def status_page_update(
         draft=draft.model_dump(mode="json"),
     )
     decision = decide_now(run, request_for(_plan(run, draft, before=_last_update(run.timeline))))
-    if run.mode is Mode.SHADOW or decision.tier not in (Tier.AUTOMATED, Tier.APPROVAL):
-        why = (
-            f"shadow mode: would be {decision.tier.value} by {decision.rule}"
-            if run.mode is Mode.SHADOW
-            else (f"{decision.tier.value} by {decision.rule} ({decision.reason})")
-        )
-        run.timeline.add(stage, NOT_SENT, f"status page {status.value} not sent: {why}")
+    refused = _refusal(run.mode, decision)
+    if refused is not None:
+        run.timeline.add(stage, NOT_SENT, f"status page {status.value} not sent: {refused}")
         return
     earlier = in_flight(run.timeline)
     parameters = {
@@ -239,6 +235,15 @@ def _plan(
     )
 
 
+def _refusal(mode: Mode, decision: Decision) -> str | None:
+    """Why the post will not be sent whatever anyone answers, or None when it may be. Pure."""
+    if mode is Mode.SHADOW:
+        return f"shadow mode: would be {decision.tier.value} by {decision.rule}"
+    if decision.tier not in (Tier.AUTOMATED, Tier.APPROVAL):
+        return f"{decision.tier.value} by {decision.rule} ({decision.reason})"
+    return None
+
+
 def _allowed(run: IncidentRun, plan: Plan) -> tuple[bool, str]:
     """Whether the policy lets this post go out now, and why (or why not).
 
@@ -246,10 +251,11 @@ def _allowed(run: IncidentRun, plan: Plan) -> tuple[bool, str]:
     The plan counts as verified: its before is the incident's own record and the post does not
     depend on live state that could have drifted."""
     decision = decide_now(run, request_for(plan))
+    refused = _refusal(run.mode, decision)
+    if refused is not None:
+        return False, refused
     if decision.tier is Tier.AUTOMATED:
         return True, f"automated by {decision.rule}"
-    if decision.tier is not Tier.APPROVAL:
-        return False, f"{decision.tier.value} by {decision.rule} ({decision.reason})"
     outcome = request_approval(
         plan,
         decision,
