@@ -119,7 +119,7 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
     unhealthy = bundle.unhealthy_regions()
     classify(run, unhealthy_regions=len(unhealthy))
     own = own_changes_in(records_for(run.settings, run.entry), run.service, run.environment)
-    hypotheses = diagnose(bundle, run.entry, own)
+    hypotheses = diagnose(bundle, run.entry, own, alerted_region=run.region)
     hypotheses, adjustments = rank_with_history(run, hypotheses)
     for rank, h in enumerate(hypotheses, 1):
         timeline.add(

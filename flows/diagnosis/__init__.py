@@ -36,6 +36,7 @@ __all__ = ["CHANGE_WINDOW", "GRACE_AFTER_ONSET", "Hypothesis", "HypothesisKind",
 
 CHANGE_WINDOW = timedelta(minutes=30)
 GRACE_AFTER_ONSET = timedelta(minutes=2)
+ALERTED_REGION_PART = 0.05  # the alert's own region first, when two regions have the same cause
 
 
 def _undoable(change: ChangeEvent) -> bool:
@@ -50,11 +51,17 @@ def _undoable(change: ChangeEvent) -> bool:
 
 
 def diagnose(
-    bundle: EvidenceBundle, entry: ServiceEnvironment, own: Sequence[OwnChange] = ()
+    bundle: EvidenceBundle,
+    entry: ServiceEnvironment,
+    own: Sequence[OwnChange] = (),
+    alerted_region: str | None = None,
 ) -> list[Hypothesis]:
     """Ranked hypotheses, best first; a single ESCALATE hypothesis when nothing matches.
 
     ``own``: the changes Firebreak applied earlier (flows.own_changes); they are never suspects.
+    ``alerted_region``: the region the alert names; its hypotheses get a small score part, so
+    that with the same cause in two regions (a deploy to both) the run fixes the region it was
+    alerted about first, and the other region's own alert finds its region still broken.
     """
     window = bundle.changes_between(bundle.onset - CHANGE_WINDOW, bundle.onset + GRACE_AFTER_ONSET)
     changes = [c for c in window if _undoable(c) and own_change(c, own) is None]
@@ -88,6 +95,12 @@ def diagnose(
             )
         ]
     ranked = [corroborate(h, bundle, bad) for h in found]
+    ranked = [
+        h.with_part(f"the alert names {h.region}", ALERTED_REGION_PART)
+        if alerted_region is not None and h.region == alerted_region
+        else h
+        for h in ranked
+    ]
     ranked = [
         h
         if h.kind is HypothesisKind.CONFIG_CHANGE

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flows.diagnosis import HypothesisKind, diagnose
 from tasks.evidence import PreviousRelease, ReleaseSource
-from tests.flows.bundles import ARN, BAD, ENTRY, ONSET, applied, bundle, deploy
+from tests.flows.bundles import ARN, BAD, ENTRY, GOOD, ONSET, applied, bundle, deploy, region
 
 FROM_TRAIL = PreviousRelease(
     value=f"{ARN}:2",
@@ -54,3 +54,17 @@ def test_a_record_newer_than_the_change_is_not_what_ran_before_it() -> None:
     change = deploy(history=UNKNOWN, at=ONSET - timedelta(minutes=4))
     [rollback] = [h for h in diagnose(bundle(change), ENTRY, own) if h.kind is HypothesisKind.ROLLBACK]
     assert rollback.rollback_to == {}
+
+
+def test_with_the_same_cause_in_two_regions_the_alerted_region_ranks_first() -> None:
+    """A deploy to both regions: each region's alert fixes its own region first, so two
+    concurrent incidents never both reach for the other's region (and one finds it healthy)."""
+    evidence = bundle(
+        deploy(before=f"{ARN}:2", before_source=FROM_TRAIL),
+        deploy(before=f"{ARN}:2", before_source=FROM_TRAIL, region=GOOD, at=ONSET - timedelta(minutes=3)),
+    )
+    evidence = evidence.model_copy(update={"regions": {BAD: region(BAD, 25.0), GOOD: region(GOOD, 25.0)}})
+    for alerted in (BAD, GOOD):
+        top = diagnose(evidence, ENTRY, alerted_region=alerted)[0]
+        assert (top.kind, top.region) == (HypothesisKind.ROLLBACK, alerted)
+        assert any(p.reason == f"the alert names {alerted}" for p in top.score_parts)
