@@ -122,7 +122,7 @@ def status_page_update(
     run.timeline.add(
         stage,
         STARTED,
-        f"status page {status.value}: posted by flow run {post_run} once approved (the incident goes on)",
+        f"status page {status.value}: handed to flow run {post_run}, which asks and posts",
         status=status.value,
         post_run=str(post_run),
     )
