@@ -24,7 +24,7 @@ from prefect.transactions import get_transaction
 from tasks.aws import note_fault, recording_faults
 from tasks.plan import ActionError, Applied, DriftError, JsonDict, Plan
 from tasks.registry import action_kind
-from tasks.steps import StateStore, UnconfirmedActionError
+from tasks.steps import ServingStore, StateStore, UnconfirmedActionError
 
 APPLIED_KEY = "firebreak.applied"
 
@@ -115,8 +115,12 @@ def _read_back_after(error: ActionError, plan: Plan) -> JsonDict:
 
 
 def verify_plan(plan: Plan) -> bool:
-    """True when live state, read back now, equals ``plan.after``."""
-    return read_live(plan) == plan.after
+    """True when live state, read back now, equals ``plan.after`` (and, for a store that knows,
+    what it asks for is running: :class:`tasks.steps.ServingStore`)."""
+    store = action_kind(plan.kind).store
+    if store.read(plan.kind, plan.aws, plan.params) != plan.after:
+        return False
+    return store.serving(plan) if isinstance(store, ServingStore) else True
 
 
 def inverse_plan(applied: Applied) -> Plan:

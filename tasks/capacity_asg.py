@@ -45,13 +45,15 @@ class AsgCapacity:
             MaxSize=after["max"],
             DesiredCapacity=after["desired"],
         )
-        wait_serving(
-            plan.kind,
-            _resource(plan.aws, name),
-            int(after["desired"]),
-            lambda: _in_service(_group(plan.kind, plan.aws, name)),
-        )
+        wait_serving(plan.kind, _resource(plan.aws, name), int(after["desired"]), lambda: self._running(plan))
         return [request_id(response)]
+
+    def serving(self, plan: Plan) -> bool:
+        """The group has as many InService instances as the plan asked for."""
+        return self._running(plan) == int(plan.after["desired"])
+
+    def _running(self, plan: Plan) -> int:
+        return _in_service(_group(plan.kind, plan.aws, plan.params["asg_name"]))
 
 
 STORE = AsgCapacity()

@@ -61,13 +61,17 @@ class EcsCapacity:
                 )
             )
         ids = run_steps(plan.kind, steps)
-        wait_serving(
-            plan.kind,
-            ecs_resource(plan.aws, svc),
-            int(after["desired"]),
-            lambda: int(describe_service(plan.kind, plan.aws, svc)["runningCount"]),
-        )
+        resource = ecs_resource(plan.aws, svc)
+        wait_serving(plan.kind, resource, int(after["desired"]), lambda: self._running(plan))
         return ids
+
+    def serving(self, plan: Plan) -> bool:
+        """The service runs as many tasks as the plan asked for (``runningCount``)."""
+        return self._running(plan) == int(plan.after["desired"])
+
+    def _running(self, plan: Plan) -> int:
+        svc = EcsService.model_validate(plan.params["ecs"])
+        return int(describe_service(plan.kind, plan.aws, svc)["runningCount"])
 
 
 STORE = EcsCapacity()

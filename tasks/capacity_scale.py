@@ -7,7 +7,8 @@ count, the minimum is raised with the desired count, or the autoscaler would sca
 
 A write waits until the running count (ECS ``runningCount``, the ASG's InService instances)
 equals the desired count, for at most :data:`SERVING_TIMEOUT_SECONDS`: capacity that was asked
-for but does not run helps nobody, and the verify step reads the same count.
+for but does not run helps nobody, and verify reads the same count again (the stores are
+:class:`tasks.steps.ServingStore`s).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -92,6 +92,16 @@ class StateStore(Protocol):
     def read(self, kind: str, aws: AwsTarget, params: JsonDict) -> JsonDict: ...
 
     def write(self, plan: Plan) -> list[str]: ...
+
+
+@runtime_checkable
+class ServingStore(StateStore, Protocol):
+    """A store whose state can be right while what it asks for does not run yet (capacity:
+    the desired count is set, the tasks are still starting). ``serving`` reads that back, and
+    verify requires it beside ``after`` being live; it stays out of the state so that a task
+    crashing during a spike is not read as drift."""
+
+    def serving(self, plan: Plan) -> bool: ...
 
 
 def aws_call(kind: str, resource: str, aws_client: Any, operation: str, **kwargs: Any) -> JsonDict:

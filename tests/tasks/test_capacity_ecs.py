@@ -98,3 +98,21 @@ def test_tasks_that_do_not_start_are_reported(aws: AwsTarget, monkeypatch: pytes
         apply_plan(plan)
     assert "2 running" in str(err.value) and "desired 3" in str(err.value)
     assert sc.observe_ecs()["desired"] == 3 == err.value.live_state["desired"]  # type: ignore[index]
+
+
+def test_verify_reads_the_running_count_not_only_the_desired_count(aws: AwsTarget) -> None:
+    """Tasks that stop after the scale-out (a crash loop) leave the desired count right and the
+    service short: verify says so, while the plan's state still reads as applied (no drift)."""
+    sc.seed_ecs_capacity(desired=2, scalable=None)
+    plan = _plan(aws)
+    apply_plan(plan)
+
+    def one_crashed(params: dict[str, Any]) -> dict[str, Any]:
+        found = raw_client("ecs", EAST).describe_services(**params)
+        found["services"][0]["runningCount"] = 2
+        return {k: v for k, v in found.items() if k != "ResponseMetadata"}
+
+    with canned(client("ecs", aws), "ecs.DescribeServices", one_crashed):
+        assert not verify_plan(plan)
+        assert apply_plan(plan).changed is False  # the state is at after: nothing re-sent
+    assert verify_plan(plan)
