@@ -15,10 +15,10 @@ import os
 from enum import StrEnum
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+from tasks.vendor_http import VendorUnavailableError, send_with_retries
 
 logger = logging.getLogger(__name__)
 
@@ -95,37 +95,23 @@ def routing_key(env: str) -> SecretStr:
     return SecretStr(value)
 
 
-class _Retryable(PagerDutyError):
-    """429, 5xx or no answer: PagerDuty may take it on a later try."""
-
-
-def _post(url: str, body: dict[str, Any], timeout: float) -> httpx.Response:
-    try:
-        response = httpx.post(url, json=body, timeout=timeout)
-    except httpx.HTTPError as e:
-        raise _Retryable(f"no answer from PagerDuty: {type(e).__name__}") from e
-    if response.status_code == 429 or response.status_code >= 500:
-        raise _Retryable(f"PagerDuty answered {response.status_code}")
-    return response
-
-
 def send_page(event: PageEvent, settings: PagerDutySettings | None = None) -> str:
     """Send ``event``; returns the dedup key PagerDuty acknowledged. Never logs the routing key."""
     settings = settings or PagerDutySettings()
     body = event.body(routing_key(event.routing_key_env))
     url = settings.api_url.rstrip("/") + "/v2/enqueue"
-    sender = retry(
-        retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
-        stop=stop_after_attempt(settings.attempts),
-        wait=wait_exponential(multiplier=0.2, max=5),
-        reraise=True,
-    )(_post)
     logger.info("PagerDuty %s for %s via %s", event.action.value, event.dedup_key, event.routing_key_env)
     try:
-        response = sender(url, body, settings.timeout_seconds)
-    except _Retryable as e:
-        what = f"{event.action.value} {event.dedup_key}"
-        raise PagerDutyError(f"{what}: {e} after {settings.attempts} tries") from e
+        response = send_with_retries(
+            "POST",
+            url,
+            vendor="PagerDuty",
+            body=body,
+            attempts=settings.attempts,
+            timeout=settings.timeout_seconds,
+        )
+    except VendorUnavailableError as e:
+        raise PagerDutyError(f"{event.action.value} {event.dedup_key}: {e}") from e
     if response.status_code != 202:
         raise PagerDutyError(
             f"{event.action.value} {event.dedup_key}: PagerDuty refused it ({response.status_code}): "

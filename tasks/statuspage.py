@@ -17,10 +17,10 @@ import os
 from enum import StrEnum
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+from tasks.vendor_http import VendorUnavailableError, send_with_retries
 
 logger = logging.getLogger(__name__)
 
@@ -108,21 +108,6 @@ def api_key() -> SecretStr:
     return SecretStr(value)
 
 
-class _Retryable(StatusPageError):
-    """429, 5xx or no answer: the page may take it on a later try."""
-
-
-def _send(method: str, url: str, body: dict[str, Any], key: SecretStr, timeout: float) -> httpx.Response:
-    headers = {"Authorization": f"OAuth {key.get_secret_value()}"}
-    try:
-        response = httpx.request(method, url, json=body, headers=headers, timeout=timeout)
-    except httpx.HTTPError as e:
-        raise _Retryable(f"no answer from the status page: {type(e).__name__}") from e
-    if response.status_code == 429 or response.status_code >= 500:
-        raise _Retryable(f"the status page answered {response.status_code}")
-    return response
-
-
 def post_update(
     update: StatusUpdate,
     *,
@@ -139,20 +124,20 @@ def post_update(
     key = api_key()
     base = f"{settings.api_url.rstrip('/')}/v1/pages/{settings.page_id}/incidents"
     method, url = ("POST", base) if existing is None else ("PATCH", f"{base}/{existing}")
-    sender = retry(
-        retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
-        stop=stop_after_attempt(settings.attempts),
-        wait=wait_exponential(multiplier=0.2, max=5),
-        reraise=True,
-    )(_send)
     logger.info("status page %s: %s for %s", method, update.status.value, incident_id)
     body = update.incident_body(create=existing is None, incident_id=incident_id)
     try:
-        response = sender(method, url, body, key, settings.timeout_seconds)
-    except _Retryable as e:
-        raise StatusPageError(
-            f"{update.status.value} for {incident_id}: {e} after {settings.attempts} tries"
-        ) from e
+        response = send_with_retries(
+            method,
+            url,
+            vendor="the status page",
+            body=body,
+            headers={"Authorization": f"OAuth {key.get_secret_value()}"},
+            attempts=settings.attempts,
+            timeout=settings.timeout_seconds,
+        )
+    except VendorUnavailableError as e:
+        raise StatusPageError(f"{update.status.value} for {incident_id}: {e}") from e
     if response.status_code not in (200, 201):
         raise StatusPageError(
             f"{update.status.value} for {incident_id}: the status page refused it "
