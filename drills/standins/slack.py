@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 from pydantic import BaseModel, Field
 from slack_sdk.signature import SignatureVerifier
+
+from drills.standins.server import JsonStandIn, Request
 
 
 class Received(BaseModel):
@@ -35,21 +34,14 @@ class Received(BaseModel):
     blocks: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class SlackStandIn:
+class SlackStandIn(JsonStandIn):
     """``with SlackStandIn() as slack:`` serves the Web API on ``slack.api_url``."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.messages: dict[str, Received] = {}  # ts -> the message as it reads now
-        self._lock = threading.Lock()
         self._ts = itertools.count(1)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__()
 
     @property
     def api_url(self) -> str:
@@ -58,6 +50,11 @@ class SlackStandIn:
 
     def calls(self, method: str) -> list[Received]:
         return [r for r in self.received if r.method == method]
+
+    def answer(self, request: Request) -> tuple[int, dict[str, Any]]:
+        """Slack answers 200 and says in the body whether the call worked."""
+        authed = request.headers.get("Authorization", "").startswith("Bearer ")
+        return 200, self._answer(request.path, request.body, authed)
 
     def _answer(self, path: str, body: dict[str, Any], authed: bool) -> dict[str, Any]:
         method = path.removeprefix("/api/")
@@ -84,29 +81,6 @@ class SlackStandIn:
             self.received.append(message)
             self.messages[ts] = message
             return {"ok": True, "channel": channel, "ts": ts, "message": {"text": text, "ts": ts}}
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                try:
-                    body = json.loads(self.rfile.read(length) or b"{}")
-                except json.JSONDecodeError:
-                    body = {}
-                authed = self.headers.get("Authorization", "").startswith("Bearer ")
-                data = json.dumps(stand_in._answer(self.path, body, authed)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        return Handler
 
     def click_payload(self, message: Received, *, user_id: str, action_id: str) -> dict[str, Any]:
         """The ``block_actions`` payload Slack sends when ``user_id`` presses the button
@@ -135,16 +109,6 @@ class SlackStandIn:
                 }
             ],
         }
-
-    def __enter__(self) -> SlackStandIn:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def signed_request(

@@ -7,12 +7,10 @@ page shows. Usable by tests and drills."""
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from drills.standins.server import JsonStandIn, Request
 
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
 COMPONENT_STATUSES = ("operational", "degraded_performance", "partial_outage", "major_outage")
@@ -21,7 +19,7 @@ API_KEY = "drill-statuspage-key"
 _PATH = re.compile(r"^/v1/pages/(?P<page>[^/]+)/incidents(?:/(?P<incident>[^/]+))?$")
 
 
-class StatusPageStandIn:
+class StatusPageStandIn(JsonStandIn):
     """``with StatusPageStandIn() as sp:`` serves on ``sp.url``; ``sp.incidents`` holds the page's
     incidents by id, ``sp.requests`` every request as (method, status answered, body)."""
 
@@ -34,14 +32,7 @@ class StatusPageStandIn:
         self.incidents: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[str, int, dict[str, Any]]] = []
         self.auth_headers: list[str] = []
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__()
 
     def environment(self) -> dict[str, str]:
         """The settings that point Firebreak at this stand-in (URL, page id, key)."""
@@ -62,7 +53,9 @@ class StatusPageStandIn:
                 for update in reversed(incident["incident_updates"])
             ]
 
-    def _answer(self, method: str, path: str, auth: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def answer(self, request: Request) -> tuple[int, dict[str, Any]]:
+        method, path, body = request.method, request.path, request.body
+        auth = request.headers.get("Authorization", "")
         with self._lock:
             self.auth_headers.append(auth)
             status, answer = self._decide(method, path, auth, body)
@@ -112,48 +105,6 @@ class StatusPageStandIn:
         incident["incident_updates"].insert(0, update)  # newest first, as Statuspage lists them
         incident["status"] = fields["status"]
         return dict(incident)
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                try:
-                    body = json.loads(self.rfile.read(length) or b"{}")
-                except json.JSONDecodeError:
-                    body = {}
-                auth = self.headers.get("Authorization", "")
-                status, answer = stand_in._answer(
-                    method, self.path, auth, body if isinstance(body, dict) else {}
-                )
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self) -> None:
-                self._serve("POST")
-
-            def do_PATCH(self) -> None:
-                self._serve("PATCH")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        return Handler
-
-    def __enter__(self) -> StatusPageStandIn:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def _firebreak_id(incident: dict[str, Any]) -> str | None:
