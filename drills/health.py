@@ -75,6 +75,12 @@ class RegionState(_Frozen):
     asg_min: int | None = Field(default=None, description="The ASG's MinSize.")
     launch_template_version: str | None = Field(default=None, description="The version the ASG launches.")
     route53_weight: int | None = Field(default=None, ge=0)
+    throttle_rate: float | None = Field(
+        default=None, description="The API Gateway stage's rate limit (req/s); None: none set."
+    )
+    maintenance_page: bool | None = Field(
+        default=None, description="A catch-all fixed-response rule is on the ALB listener."
+    )
 
 
 class SandboxState(_Frozen):
@@ -95,7 +101,7 @@ class SandboxState(_Frozen):
 
 REGION_KEYS = (
     "ecs_revision", "desired_count", "scalable_min", "lambda_version", "route53_weight",
-    "asg_desired", "asg_min", "launch_template_version",
+    "asg_desired", "asg_min", "launch_template_version", "throttle_rate", "maintenance_page",
 )  # fmt: skip
 
 
@@ -114,6 +120,9 @@ class RegionHealth(_Frozen):
     causes: tuple[str, ...] = Field(description="Active causes, for log lines and explanations.")
     saturation_percent: float | None = Field(
         default=None, description="CPU of the region's capacity (0-100); None without requests, or elastic."
+    )
+    throttled_per_min: float = Field(
+        default=0.0, description="Requests refused (429) at the API Gateway stage before the service."
     )
 
 

@@ -169,6 +169,12 @@ class FinalState(_Strict):
     launch_template_version: dict[str, int] = Field(
         default_factory=dict, description="region -> the launch-template version the ASG launches."
     )
+    throttle_rate: dict[str, float] = Field(
+        default_factory=dict, description="region -> the API Gateway stage's rate limit (req/s)."
+    )
+    maintenance_page: dict[str, bool] = Field(
+        default_factory=dict, description="region -> whether the ALB listener answers the maintenance page."
+    )
 
     def wanted(self) -> dict[str, dict[str, str]]:
         """Every key given -> its expected values as text (compared with ``SandboxState.final_values``)."""
@@ -199,7 +205,7 @@ class FinalState(_Strict):
 
     @field_validator(
         "ecs_revision", "desired_count", "scalable_min", "lambda_version", "route53_weight",
-        "asg_desired", "asg_min", "launch_template_version",
+        "asg_desired", "asg_min", "launch_template_version", "throttle_rate", "maintenance_page",
     )  # fmt: skip
     @classmethod
     def _known_regions(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 Only what the service has is read (an ECS-only service has no alias version: None), so a
 scenario checks the keys that mean something for its service: the ECS revision and desired
 count (and the scalable target's minimum), the Lambda alias version, the ASG's desired
-capacity, MinSize and launch-template version, the Route 53 weight, and every flag (SSM, with
-the catalog's ``on_values``, or AppConfig's deployed version).
+capacity, MinSize and launch-template version, the Route 53 weight, the API Gateway stage's rate
+limit, whether the ALB listener answers the maintenance page, and every flag (SSM, with the
+catalog's ``on_values``, or AppConfig's deployed version).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from drills.health import RegionState, SandboxState
 from drills.observe import ObserveError, ecs_serving, lambda_serving, route53_weights
 from drills.world.capacity import scalable_minimum
-from drills.world.observe import WorldObserver
+from drills.world.observe import WorldObserver, maintenance_page_up, stage_rate_limit
 from tasks.aws import AwsTarget, call, client
 from tasks.catalog import Catalog, RegionResources
 
@@ -36,7 +37,9 @@ def read_final(catalog: Catalog, endpoint_url: str, *, service: str, environment
 
 
 def _region(res: RegionResources, target: AwsTarget, weight: int | None) -> RegionState:
-    found: dict[str, object] = {"route53_weight": weight}
+    found: dict[str, object] = {"route53_weight": weight, "throttle_rate": stage_rate_limit(res, target)}
+    if res.alb is not None:
+        found["maintenance_page"] = maintenance_page_up(res, target)
     if res.ecs is not None:
         found["ecs_revision"], found["ecs_image"] = ecs_serving(res.ecs, target)
         service = call(

@@ -13,6 +13,13 @@ service's own faults (``drills.health`` holds the checkout model and its baselin
   ASG InService instances; at the seeded size 2.5x its nominal share, so a drained region's
   traffic fits; Lambda is elastic) fails the excess and is slow; CPU is the demand's share of
   the capacity (40 % at the seeded size, 100 % when saturated; none for Lambda);
+- throttling: the region's API Gateway stage, with a rate limit below the demand, refuses the
+  excess (429 at the gateway: it never reaches the service, so the service's own error rate,
+  latency and CPU do not count it; ``throttled_per_min`` records it); the service receives at
+  most the limit, and saturation follows from that. The burst limit is not modelled (a
+  sustained overload outlasts any burst). No limit set (the inverse): the whole demand arrives;
+- maintenance page: a catch-all fixed-response rule on the region's ALB listener answers every
+  request at the load balancer, so none reaches the service: its metrics have no datapoints;
 - a region with no traffic publishes nothing (no requests, no datapoints).
 """
 
@@ -78,7 +85,13 @@ def _region(
     tick: int,
     seed: str,
 ) -> RegionHealth:
-    demand = DEMAND_PER_MIN * share * faults.spikes.get(region, 1.0)
+    offered = DEMAND_PER_MIN * share * faults.spikes.get(region, 1.0)
+    if rs.maintenance_page and offered > 0.0:
+        return RegionHealth(
+            error_rate=None, latency_p99_ms=None, requests_per_min=0.0, traffic_share=share,
+            causes=("maintenance_page",),
+        )  # fmt: skip
+    demand = offered if rs.throttle_rate is None else min(offered, 60.0 * rs.throttle_rate)
     if demand == 0.0:
         return RegionHealth(
             error_rate=None, latency_p99_ms=None, requests_per_min=0.0, traffic_share=0.0, causes=()
@@ -107,6 +120,7 @@ def _region(
         traffic_share=share,
         causes=(*causes, *(["region_degraded"] if degraded else [])),
         saturation_percent=None if saturation is None else _cpu(saturation, tick, key),
+        throttled_per_min=round(offered - demand, 1),
     )
 
 

@@ -17,6 +17,8 @@ from drills.world.state import RegionState, ServiceState
 from tasks.aws import AwsTarget, call, client
 from tasks.catalog import FlagStore, FlagStoreKind, RegionResources, ServiceEnvironment
 from tasks.flags_appconfig import NOT_LIVE
+from tasks.throttle_apigateway import KIND as THROTTLE
+from tasks.throttle_apigateway import STORE as STAGE_THROTTLING
 
 
 class WorldObserver:
@@ -82,6 +84,8 @@ class WorldObserver:
             weight=weight,
             capacity_units=min(units) if units else None,
             revision=revision,
+            throttle_rate=stage_rate_limit(res, target),
+            maintenance_page=maintenance_page_up(res, target),
         )
 
     def _lambda(self, res: RegionResources, target: AwsTarget) -> tuple[float, str]:
@@ -186,3 +190,34 @@ class WorldObserver:
             )["values"],
         )
         return frozenset(f for f, key in store.flags.items() if values.get(key, {}).get("enabled"))
+
+
+def stage_rate_limit(res: RegionResources, target: AwsTarget) -> float | None:
+    """The region's API Gateway stage's stage-wide rate limit (req/s), read as
+    ``throttle.apigateway`` reads it; None without a stage or a limit."""
+    if res.api_gateway is None:
+        return None
+    params = {"rest_api": res.api_gateway.rest_api, "stage": res.api_gateway.stage}
+    rate = STAGE_THROTTLING.read(THROTTLE, target, params)["rate_limit"]
+    return None if rate is None else float(rate)
+
+
+def maintenance_page_up(res: RegionResources, target: AwsTarget) -> bool:
+    """Whether a rule on the region's ALB listener answers every request with a fixed response
+    (an action of type ``fixed-response``, every condition a path pattern ``*``), as
+    ``maintenance.enable.alb`` puts up: the ALB then answers every request itself, whoever made
+    the rule, and none reaches the service."""
+    if res.alb is None:
+        return False
+    rules = call(client("elbv2", target), "describe_rules", ListenerArn=res.alb.listener_arn)["Rules"]
+    return any(_answers_everything(rule) for rule in rules if not rule.get("IsDefault"))
+
+
+def _answers_everything(rule: dict[str, Any]) -> bool:
+    conditions = rule.get("Conditions", [])
+    every_path = bool(conditions) and all(
+        c.get("Field") == "path-pattern"
+        and "*" in c.get("PathPatternConfig", {}).get("Values", c.get("Values", []))
+        for c in conditions
+    )
+    return every_path and any(a.get("Type") == "fixed-response" for a in rule.get("Actions", []))

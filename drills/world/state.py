@@ -20,6 +20,8 @@ class RegionState:
     weight: int | None = None  # the region's Route 53 weight; None without weighted DNS
     capacity_units: int | None = None  # ECS desired tasks + ASG InService instances; None = elastic (Lambda)
     revision: str = ""  # what runs, for log lines
+    throttle_rate: float | None = None  # the API Gateway stage's */* rate limit (req/s); None: unset
+    maintenance_page: bool = False  # a catch-all fixed-response rule answers on the ALB listener
 
 
 @dataclass(frozen=True)
