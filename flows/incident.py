@@ -30,7 +30,7 @@ from flows.status_page import status_page_update
 from flows.status_runs import record_post_outcomes
 from flows.timeline import Stage, Timeline
 from flows.watchdog import record_restart
-from policies import Mode, Severity
+from policies import Mode
 from tasks.statuspage import IncidentStatus
 
 
@@ -76,20 +76,7 @@ def _handle(
     if alert.status is AlertStatus.RESOLVED or not alert.routable:
         why = "alert is already resolved" if alert.routable else "alert names no known service/environment"
         return report.model_copy(update={"outcome": Outcome.NOT_CONFIRMED, "message": why})
-    policy, policy_error = settings.load_policy()
-    if policy_error:
-        timeline.add(Stage.DETECT, "policy-invalid", f"{policy_error}; every action will be denied")
-    catalog = settings.catalog()
-    run = IncidentRun(
-        incident_id=timeline.incident_id,
-        alert=alert,
-        settings=settings,
-        catalog=catalog,
-        entry=catalog.entry(alert.service or "", alert.environment or ""),
-        policy=policy,
-        timeline=timeline,
-        severity=Severity.SEV_3,
-    )
+    run = IncidentRun.begin(alert, settings, timeline, stage=Stage.DETECT)
     if run.mode is Mode.SHADOW:
         timeline.add(
             Stage.DETECT, "shadow", "shadow mode: every action is decided and recorded, none written"

@@ -8,7 +8,7 @@ from datetime import UTC
 
 from alerts.models import Alert
 from flows.settings import RunSettings
-from flows.timeline import Timeline
+from flows.timeline import Stage, Timeline
 from policies import Mode, Policy, Severity
 from tasks.aws import AwsTarget
 from tasks.catalog import Catalog, ServiceEnvironment
@@ -27,6 +27,35 @@ class IncidentRun:
     timeline: Timeline
     severity: Severity
     requester: str = "firebreak"
+
+    @classmethod
+    def begin(
+        cls,
+        alert: Alert,
+        settings: RunSettings,
+        timeline: Timeline,
+        *,
+        stage: Stage,
+        severity: Severity = Severity.SEV_3,
+        requester: str = "firebreak",
+    ) -> IncidentRun:
+        """The run for a routable ``alert``, with the settings' policy and catalog. An invalid
+        policy is recorded in the timeline at ``stage``: it denies every mutating action."""
+        policy, policy_error = settings.load_policy()
+        if policy_error:
+            timeline.add(stage, "policy-invalid", f"{policy_error}; every action will be denied")
+        catalog = settings.catalog()
+        return cls(
+            incident_id=timeline.incident_id,
+            alert=alert,
+            settings=settings,
+            catalog=catalog,
+            entry=catalog.entry(alert.service or "", alert.environment or ""),
+            policy=policy,
+            timeline=timeline,
+            severity=severity,
+            requester=requester,
+        )
 
     @property
     def service(self) -> str:

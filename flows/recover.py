@@ -86,22 +86,12 @@ def recover(incident_id: str, settings: RunSettings, requester: str = "firebreak
     if alert_entry is None:
         return Failed(message=f"{incident_id}: timeline has no alert entry; cannot recover")
     alert = Alert.model_validate(alert_entry.data["alert"])
-    policy, error = settings.load_policy()
-    catalog = settings.catalog()
     severity = next(
         (Severity(e.data["severity"]) for e in reversed(timeline.events("severity")) if "severity" in e.data),
         Severity.SEV_3,
     )
-    run = IncidentRun(
-        incident_id=incident_id,
-        alert=alert,
-        settings=settings,
-        catalog=catalog,
-        entry=catalog.entry(alert.service or "", alert.environment or ""),
-        policy=policy,
-        timeline=timeline,
-        severity=severity,
-        requester=requester,
+    run = IncidentRun.begin(
+        alert, settings, timeline, stage=Stage.RECOVER, severity=severity, requester=requester
     )
     measures = emergency_measures(timeline)
     timeline.add(
@@ -109,7 +99,6 @@ def recover(incident_id: str, settings: RunSettings, requester: str = "firebreak
         "recovery-started",
         f"{len(measures)} emergency measure(s) applied by the incident",
         actor=requester,
-        policy_error=error,
     )
     with guarded(run):
         return _undo_all(run, measures)

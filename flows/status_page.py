@@ -173,20 +173,7 @@ def status_page_post(
 
 
 def _post_run(alert: Alert, settings: RunSettings, severity: Severity, timeline: Timeline) -> IncidentRun:
-    policy, policy_error = settings.load_policy()
-    if policy_error:
-        timeline.add(Stage.DETECT, "policy-invalid", f"{policy_error}; every action will be denied")
-    catalog = settings.catalog()
-    return IncidentRun(
-        incident_id=timeline.incident_id,
-        alert=alert,
-        settings=settings,
-        catalog=catalog,
-        entry=catalog.entry(alert.service or "", alert.environment or ""),
-        policy=policy,
-        timeline=timeline,
-        severity=severity,
-    )
+    return IncidentRun.begin(alert, settings, timeline, stage=Stage.DETECT, severity=severity)
 
 
 def _send(draft: StatusUpdate, incident_id: str, existing: str | None, why: str) -> PostOutcome:
