@@ -1,8 +1,10 @@
 """Recover: once the cause is fixed, undo the incident's emergency measures gradually.
 
 Started by a person (UI, CLI, or a drill) for an incident id. Traffic goes back in steps with
-a bake between them; disabled flags are re-enabled one at a time. Every step goes through the
-same gate as any action, and the first step that does not hold stops the recovery.
+a bake between them; disabled flags are re-enabled, opened breakers closed, added capacity,
+emergency throttling and the maintenance page taken back, one at a time (newest first). A
+rollback is not undone: it is the fix, not a measure. Every step goes through the same gate
+as any action, and the first step that does not hold stops the recovery.
 
 The timeline is read from whichever store holds it (flows.records: the evidence bucket when the
 catalog names one), so any host can recover an incident another host ran.
@@ -33,7 +35,14 @@ from tasks.traffic_route53 import KIND as ROUTE53_KIND
 from tasks.traffic_route53 import plan_route53_shift
 from tasks.weights import moved_points
 
-EMERGENCY_KINDS = ("traffic.shift.", "flags.disable.")
+EMERGENCY_KINDS = (
+    "traffic.shift.",
+    "flags.disable.",
+    "breaker.open.",
+    "capacity.scale.",
+    "throttle.",
+    "maintenance.enable.",
+)
 
 
 def emergency_measures(timeline: Timeline) -> list[Plan]:
