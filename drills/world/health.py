@@ -86,16 +86,13 @@ def _region(
     seed: str,
 ) -> RegionHealth:
     offered = DEMAND_PER_MIN * share * faults.spikes.get(region, 1.0)
-    if rs.maintenance_page and offered > 0.0:
-        return RegionHealth(
-            error_rate=None, latency_p99_ms=None, requests_per_min=0.0, traffic_share=share,
-            causes=("maintenance_page",),
-        )  # fmt: skip
+    if offered == 0.0:
+        return _unserved(0.0, ())
+    if rs.maintenance_page:
+        return _unserved(share, ("maintenance_page",))
     demand = offered if rs.throttle_rate is None else min(offered, 60.0 * rs.throttle_rate)
-    if demand == 0.0:
-        return RegionHealth(
-            error_rate=None, latency_p99_ms=None, requests_per_min=0.0, traffic_share=0.0, causes=()
-        )
+    if demand == 0.0:  # a stage limit of 0 refuses every request at the gateway
+        return _unserved(share, (), throttled=round(offered, 1))
     causes = {cause: scale for cause, scale in rs.bad_shares.items() if scale > 0.0}
     if rs.alb_dead_share > 0.0:
         causes["alb_no_targets"] = rs.alb_dead_share
@@ -122,6 +119,14 @@ def _region(
         saturation_percent=None if saturation is None else _cpu(saturation, tick, key),
         throttled_per_min=round(offered - demand, 1),
     )
+
+
+def _unserved(share: float, causes: tuple[str, ...], *, throttled: float = 0.0) -> RegionHealth:
+    """A region whose service receives no request: nothing to measure, so no datapoints."""
+    return RegionHealth(
+        error_rate=None, latency_p99_ms=None, requests_per_min=0.0, traffic_share=share, causes=causes,
+        throttled_per_min=throttled,
+    )  # fmt: skip
 
 
 def _saturation(demand: float, nominal: float, units: int | None) -> float | None:

@@ -15,7 +15,9 @@ import pytest
 from drills.sandbox import Sandbox
 from drills.world import seed_world
 from drills.world.final import read_final
+from drills.world.health import DEMAND_PER_MIN, service_health
 from drills.world.simulator import WorldSimulator
+from drills.world.state import RegionState, ServiceFaults, ServiceState
 from tasks.catalog import Catalog, load_catalog
 
 CATALOGS = Path(__file__).parents[2] / "drills" / "catalogs"
@@ -159,3 +161,17 @@ def test_the_maintenance_page_stops_the_services_datapoints(storefront: Catalog,
     back = sim.tick().health["storefront"].regions[EU]
     assert back.error_rate is not None and back.error_rate >= 50.0
     assert _samples(sandbox, "Storefront", "ErrorRate", STOREFRONT) == served + 1
+
+
+def test_a_stage_limit_of_zero_refuses_every_request_at_the_gateway() -> None:
+    state = ServiceState(regions={EU: RegionState(bad_shares={}, capacity_units=2, throttle_rate=0.0)})
+    region = service_health(state, ServiceFaults()).regions[EU]
+    assert (region.requests_per_min, region.error_rate, region.traffic_share) == (0.0, None, 1.0)
+    assert region.throttled_per_min == DEMAND_PER_MIN
+
+
+def test_behind_the_maintenance_page_the_users_are_routed_but_nothing_is_measured() -> None:
+    page = RegionState(bad_shares={}, capacity_units=2, maintenance_page=True)
+    region = service_health(ServiceState(regions={EU: page}), ServiceFaults()).regions[EU]
+    assert (region.requests_per_min, region.error_rate, region.latency_p99_ms) == (0.0, None, None)
+    assert (region.traffic_share, region.causes) == (1.0, ("maintenance_page",))
