@@ -134,7 +134,6 @@ class Responder(_Strict):
         default=False, description="Flip the kill switch when the first approval is requested, then approve."
     )
 
-
     @property
     def people(self) -> list[str]:
         """Who answers approvals, in turn: ``approvers`` if given, else ``approver`` alone."""
