@@ -6,14 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from flows.slack_message import (
-    ApprovalRequest,
-    ButtonValue,
-    Decided,
-    SlackAction,
-    approval_blocks,
-    decided_blocks,
-)
+from flows.slack_buttons import ButtonValue, SlackAction
+from flows.slack_message import ApprovalRequest, Decided, approval_blocks, decided_blocks
 from tasks.aws import AwsTarget
 from tasks.plan import Plan
 
