@@ -1,8 +1,9 @@
 """The alerts a drill sends: what the seeded CloudWatch alarms would send, once they fire.
 
-The scenario's first alert is the alert region's first alarm (its error rate); a
-``second_alarm`` fault adds the region's other alarm (its latency), and a ``refire`` sends the
-first again with a new onset.
+:func:`alarm_alert` is the alert of any catalog alarm (the drill runner sends each broken
+service's, drills/world/drill.py); :func:`drill_alert` is the alert region's alarm of the fixed
+checkout sandbox (``drills.seed``) the flow and end-to-end tests use; a ``refire`` sends the
+first again with a new onset (:func:`refired`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from alerts.models import Alert, MetricRef
 from drills import seed_names as n
 from drills.sandbox import Sandbox
-from drills.scenario import FaultKind, Scenario
+from drills.scenario import Scenario
 from tasks.catalog import Catalog, MetricSpec
 from tasks.metrics import alarm_states
 
@@ -83,14 +84,6 @@ def alarm_alert(
         labels={"drill": scenario.name},
         starts_at=onset,
     )
-
-
-def first_alerts(scenario: Scenario, catalog: Catalog, onset: datetime) -> list[Alert]:
-    """The alerts delivered at onset: the first alarm's, and the other alarm's for ``second_alarm``."""
-    alerts = [drill_alert(scenario, catalog, onset)]
-    if scenario.has(FaultKind.SECOND_ALARM):
-        alerts.append(drill_alert(scenario, catalog, onset, alarm_index=1))
-    return alerts
 
 
 def refired(alert: Alert) -> Alert:

@@ -23,19 +23,25 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from prefect.client.schemas.objects import FlowRun
 from prefect.runner import Runner
+from rich.console import Console
 
 from alerts.dead_letters import DeadLetterStore
 from alerts.models import Alert
 from alerts.receiver import create_app
 from alerts.settings import load_settings
+from drills.alerting import refired
 from drills.environ import scoped_environment
+from drills.scenario import FaultKind, Scenario
 from firebreak.commands.alerts import serve_starter
 from flows.incident import incident_response
+from flows.incident_run import incident_id_for
 from flows.settings import RunSettings
+from flows.timeline import Timeline
 
 INCIDENT_FLOW = "incident-response"
 DEPLOYMENT = "drill"
 DRILL_TOKEN = "drill-generic-token"  # not a secret: the receiver lives as long as the drill
+INTAKE_TIMEOUT_SECONDS = 200.0  # every served incident run final within this (a drill is ~1 min)
 
 
 class IntakeError(RuntimeError):
@@ -177,3 +183,31 @@ class DrillIntake:
         await self._runner.aadd_deployment(deployment)
         self._ready.set()
         await self._runner.start()
+
+
+def through_intake(
+    scenario: Scenario, alerts: list[Alert], settings: RunSettings, output: Path, console: Console
+) -> None:
+    """Deliver ``alerts`` to the receiver, re-fire the first once a mitigation is applied (for
+    ``refire``), and wait until every incident run the intake started is final."""
+    timeline_path = settings.incident_dir(incident_id_for(alerts[0])) / "timeline.json"
+    refire_pending = scenario.has(FaultKind.REFIRE)
+    deadline = time.monotonic() + INTAKE_TIMEOUT_SECONDS
+    with DrillIntake(settings, output) as intake:
+        console.print(f"intake: started or joined {intake.deliver(alerts)}")
+        while not intake.all_done():
+            if refire_pending and _applied(timeline_path):
+                again = refired(alerts[0])
+                console.print(f"[bold]re-fire:[/] {again.name} at {again.starts_at:%H:%M:%S}")
+                console.print(f"intake: started or joined {intake.deliver([again])}")
+                refire_pending = False
+            if time.monotonic() > deadline:
+                raise IntakeError(f"incident runs not finished after {INTAKE_TIMEOUT_SECONDS:.0f}s")
+            time.sleep(0.5)
+    if refire_pending:
+        console.print("[yellow]re-fire: not sent, no mitigation was applied")
+
+
+def _applied(timeline_path: Path) -> bool:
+    """The incident's timeline records an applied action (it is written atomically)."""
+    return timeline_path.exists() and bool(Timeline.load(timeline_path).events("applied"))

@@ -1,12 +1,9 @@
-"""Run a drill in a world built from a catalog (``catalog:`` in the scenario, or ``--catalog``).
+"""A drill's world, fault by fault: what the runner (``drills/runner.py``) asks of a catalog.
 
-As ``drills.runner`` does for the shipped checkout sandbox, with the world's pieces: every fault
-is checked against the catalog before anything starts, the sandbox is seeded with every
-resource the catalog names (the resolved catalog is written to ``OUTPUT/catalog.yaml``), the
-world simulator models every service, and each broken service's alarm alert is delivered when
-its alarm fires. One alert runs the incident flow in-process; several go through the
-production intake path. Every incident is scored: ``expect`` for the scenario's service,
-``expect_services`` for the others.
+Every fault is checked against the catalog before anything starts (:func:`plan_faults`), injected
+at its time (:func:`break_world`), each broken service's alarm alert is made once that alarm
+fires (:func:`world_alerts`), and every incident is scored (:func:`score_incident`): ``expect``
+for the scenario's service, ``expect_services`` for the others.
 """
 
 from __future__ import annotations
@@ -14,55 +11,33 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
-from prefect.settings import PREFECT_API_URL, PREFECT_UI_API_URL, temporary_settings
 from rich.console import Console
 
 from alerts.models import Alert
 from drills.alerting import alarm_alert, wait_for_alarm
-from drills.clock import DrillClock
-from drills.drill_policy import write_drill_policy
-from drills.environ import scoped_environment
 from drills.health import SandboxState
-from drills.intake import count_incident_runs
-from drills.prefect_server import LocalPrefectServer
-from drills.responder import DrillResponder, drill_keys, with_identities
-from drills.run_settings import drill_settings
-from drills.runner import (  # the runner imports this module lazily
-    flush_prefect,
-    pagerduty_environment,
-    through_intake,
-)
 from drills.sandbox import Sandbox
 from drills.scenario import (
     DELIVERY_KINDS,
     Expectations,
     Fault,
     FaultKind,
-    Responder,
     Scenario,
     ScenarioError,
-    scenario_policy,
 )
 from drills.scorecard import Scorecard, score, with_services
-from drills.seed import write_catalog
-from drills.served_posts import ServedPosts, wait_for_post_runs
 from drills.standins.pagerduty import PagerDutyStandIn
 from drills.standins.statuspage import StatusPageStandIn
 from drills.world import faults as wf
 from drills.world.final import read_final
 from drills.world.observability import alarm_metrics
-from drills.world.seed import seed_world
 from drills.world.simulator import WorldSimulator
-from flows.incident import incident_response
 from flows.incident_run import incident_id_for
-from flows.recover import recover
 from flows.report import IncidentReport
 from flows.settings import RunSettings
 from flows.timeline import Timeline
-from policies import Policy
-from tasks.catalog import Catalog, load_catalog
+from tasks.catalog import Catalog
 
 ENVIRONMENT = "prod"
 ALARM_TIMEOUT_SECONDS = 30.0
@@ -127,96 +102,7 @@ def _check_delivery(scenario: Scenario, catalog: Catalog, fault: Fault, i: int, 
         raise ScenarioError(f"faults.{i}: second_alarm: {main} has fewer than two alarms in {region}")
 
 
-def run_world_drill(scenario: Scenario, *, output: Path, console: Console, responder: Responder) -> Scorecard:
-    """Build the world, break it, run the incident(s), score them."""
-    if scenario.catalog is None:
-        raise ScenarioError(f"{scenario.name}: not a catalog world (no catalog:)")
-    spec = load_catalog(Path(scenario.catalog))
-    planned = plan_faults(scenario, spec)
-    output.mkdir(parents=True, exist_ok=True)
-    with console.status(f"seeding the world of {scenario.catalog}"), Sandbox(export_env=True) as sandbox:
-        catalog = seed_world(spec, sandbox.endpoint_url)
-        catalog_path = write_catalog(catalog, output / "catalog.yaml")
-        console.print(f"sandbox: moto at {sandbox.endpoint_url}; resolved catalog {catalog_path}")
-        with (
-            console.status("starting a local Prefect server (about 15 s)"),
-            LocalPrefectServer() as server,
-            scoped_environment(server.env),
-            temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_UI_API_URL: server.api_url}),
-        ):
-            try:
-                return _run(scenario, catalog, catalog_path, planned, sandbox, responder, output, console)
-            finally:
-                flush_prefect()
-
-
-def _run(
-    scenario: Scenario,
-    catalog: Catalog,
-    catalog_path: Path,
-    planned: list[Planned],
-    sandbox: Sandbox,
-    responder_config: Responder,
-    output: Path,
-    console: Console,
-) -> Scorecard:
-    keys = drill_keys(responder_config.people, output / "keys")
-    policy = with_identities(scenario_policy(scenario, source=scenario.name), keys)
-    settings = drill_settings(
-        scenario, catalog_path, write_drill_policy(policy, output / "policy.yaml"), output
-    )
-    clock = DrillClock()
-    main = main_service(scenario, catalog)
-    pagerduty = PagerDutyStandIn()
-    statuspage = StatusPageStandIn()
-    with (
-        pagerduty,
-        scoped_environment(pagerduty_environment(pagerduty, Policy.model_validate(policy))),
-        statuspage,
-        scoped_environment(statuspage.environment()),
-        ServedPosts(),  # the status page posts' deployment, as a worker serves it
-        WorldSimulator(catalog, sandbox.endpoint_url, environment=ENVIRONMENT) as sim,
-    ):
-        broken = _break(planned, sim, sandbox, catalog, console)
-        alerts = _alerts(scenario, catalog, sandbox, broken, main)
-        console.print(f"[bold]alert:[/] {', '.join(a.name for a in alerts)}; running incident-response")
-        responder = DrillResponder(
-            responder_config, console=console, keys=keys, key_folder=output / "keys"
-        ).start()
-        try:
-            if len(alerts) == 1 and scenario.alert_count == 1:
-                state = incident_response(alert=alerts[0], settings=settings, return_state=True)
-                console.print(f"incident flow: {state.type.value}: {state.message}")
-            else:
-                through_intake(scenario, alerts, settings, output, console)
-            wait_for_post_runs()  # the status page posts, answered while the incident went on
-            recovery = _recover(scenario, sim, broken, alerts, main, settings, console)
-        finally:
-            responder.stop()
-    by_service: dict[str | None, Alert] = {}
-    for alert in alerts:  # a service's first alert is its incident's (a second alarm joins it)
-        by_service.setdefault(alert.service, alert)
-    record = Record(responder.answered, recovery, clock.speed, count_incident_runs(), pagerduty, statuspage)
-    cards = {
-        service: _score(
-            scenario,
-            expect_for,
-            settings,
-            by_service[service],
-            record,
-            _final(catalog, sandbox, service) if expect_for.final_state is not None else None,
-        )
-        for service, expect_for in _expectations(scenario, main).items()
-        if service in by_service
-    }
-    missing = set(_expectations(scenario, main)) - set(by_service)
-    if missing:
-        raise ScenarioError(f"{scenario.name}: no alert was raised for {sorted(missing)}")
-    main_card = cards.pop(main)
-    return with_services(main_card, cards)
-
-
-def _break(
+def break_world(
     planned: list[Planned], sim: WorldSimulator, sandbox: Sandbox, catalog: Catalog, console: Console
 ) -> dict[str, str]:
     """Inject every fault at its time; service -> the region whose alarm will tell."""
@@ -260,13 +146,16 @@ def _inject(p: Planned, sim: WorldSimulator, sandbox: Sandbox, catalog: Catalog,
         sim.spike(p.service, p.fault.factor, p.region)
 
 
-def _alerts(
+def world_alerts(
     scenario: Scenario, catalog: Catalog, sandbox: Sandbox, broken: dict[str, str], main: str
 ) -> list[Alert]:
     """Each broken service's first alarm alert, once that alarm fires (a false alarm: the main
     service's first alarm, at once), the main service's first; with ``second_alarm`` the main
-    service's second alarm too, once both fire."""
+    service's second alarm too, once both fire. The main service's alarm is the one in the
+    scenario's ``alert_region`` when the file names one, else in its first broken region."""
     targets = broken or {main: catalog.entry(main, ENVIRONMENT).primary_region}
+    if main in targets and "alert_region" in scenario.model_fields_set:
+        targets = {**targets, main: scenario.alert_region}
     ordered = sorted(targets.items(), key=lambda item: item[0] != main)
     second = scenario.has(FaultKind.SECOND_ALARM)
     alerts = []
@@ -289,32 +178,9 @@ def _alerts(
     return alerts
 
 
-def _expectations(scenario: Scenario, main: str) -> dict[str, Expectations]:
+def expectations(scenario: Scenario, main: str) -> dict[str, Expectations]:
+    """Service -> what its incident must show: ``expect`` for ``main``, ``expect_services`` for the rest."""
     return {main: scenario.expect, **scenario.expect_services}
-
-
-def _recover(
-    scenario: Scenario,
-    sim: WorldSimulator,
-    broken: dict[str, str],
-    alerts: list[Alert],
-    main: str,
-    settings: RunSettings,
-    console: Console,
-) -> str | None:
-    if scenario.recovery is None:
-        return None
-    if scenario.recovery.heal:
-        for service in broken:
-            sim.heal(service)
-        console.print(f"[bold]recovery:[/] healed; {scenario.recovery.requester} starts the recover flow")
-    alert = next(a for a in alerts if a.service == main)
-    state = recover(
-        incident_id=incident_id_for(alert), settings=settings, requester=scenario.recovery.requester,
-        return_state=True,
-    )  # fmt: skip
-    console.print(f"recover flow: {state.type.value}: {state.message}")
-    return "completed" if state.is_completed() else state.type.value.lower()
 
 
 @dataclass(frozen=True)
@@ -327,14 +193,15 @@ class Record:
     incident_runs: int
     pagerduty: PagerDutyStandIn
     statuspage: StatusPageStandIn
+    slack_messages: list[str] | None  # None: the people do not answer in Slack
 
 
-def _final(catalog: Catalog, sandbox: Sandbox, service: str) -> SandboxState:
+def final_state_of(catalog: Catalog, sandbox: Sandbox, service: str) -> SandboxState:
     """The service read back for ``expect.final_state`` (whatever resources it has)."""
     return read_final(catalog, sandbox.endpoint_url, service=service, environment=ENVIRONMENT)
 
 
-def _score(
+def score_incident(
     scenario: Scenario,
     expect: Expectations,
     settings: RunSettings,
@@ -342,6 +209,7 @@ def _score(
     record: Record,
     final: SandboxState | None,
 ) -> Scorecard:
+    """One incident's scorecard against ``expect``, from its own report and timeline."""
     incident_id = incident_id_for(alert)
     folder = settings.incident_dir(incident_id)
     report = IncidentReport.model_validate_json((folder / "report.json").read_text())
@@ -357,4 +225,38 @@ def _score(
         incident_runs=record.incident_runs,
         pages=record.pagerduty.actions(incident_id),
         status_page=record.statuspage.statuses(incident_id),
+        slack_messages=record.slack_messages,
     )
+
+
+def score_all(
+    scenario: Scenario,
+    catalog: Catalog,
+    sandbox: Sandbox,
+    settings: RunSettings,
+    alerts: list[Alert],
+    record: Record,
+) -> Scorecard:
+    """The main service's scorecard with every other expected service's checks added; a
+    ScenarioError when an expected service raised no alert."""
+    main = main_service(scenario, catalog)
+    by_service: dict[str | None, Alert] = {}
+    for alert in alerts:  # a service's first alert is its incident's (a second alarm joins it)
+        by_service.setdefault(alert.service, alert)
+    wanted = expectations(scenario, main)
+    missing = set(wanted) - set(by_service)
+    if missing:
+        raise ScenarioError(f"{scenario.name}: no alert was raised for {sorted(missing)}")
+    cards = {
+        service: score_incident(
+            scenario,
+            expect_for,
+            settings,
+            by_service[service],
+            record,
+            final_state_of(catalog, sandbox, service) if expect_for.final_state is not None else None,
+        )
+        for service, expect_for in wanted.items()
+    }
+    main_card = cards.pop(main)
+    return with_services(main_card, cards)

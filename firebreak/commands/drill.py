@@ -73,8 +73,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run a game-day drill end to end against a local fake production.
 
-        Starts a moto server seeded with a two-region `checkout` service, a simulator that
-        makes its metrics follow its state, and a local Prefect server (with UI); breaks
+        Starts a moto server seeded with every resource of the scenario's catalog (the
+        shipped two-region `checkout` world without one), a simulator that makes each
+        service's metrics follow its state, and a local Prefect server (with UI); breaks
         something; sends the alert; runs the incident flow; answers paused steps as the
         scenario says; prints a scorecard. Exits 1 when the scenario's expectations are not met.
         """

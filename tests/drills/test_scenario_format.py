@@ -16,7 +16,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 from alerts.generic import parse_generic
 from drills import seed_names as n
-from drills.alerting import drill_alert, first_alerts, refired
+from drills.alerting import drill_alert, refired
 from drills.drill_policy import deep_merge, write_drill_policy
 from drills.faults import inject_bad_deploy, inject_bad_lambda
 from drills.intake import count_incident_runs, generic_payload
@@ -194,7 +194,7 @@ def test_final_state_is_compared_as_a_subset_of_the_sandbox_read_back(
 def test_drill_alerts_keep_their_incident_id_through_the_generic_intake_format(catalog: Catalog) -> None:
     scenario = Scenario.model_validate({**BASE, "faults": [{"kind": "bad_deploy"}, {"kind": "second_alarm"}]})
     onset = datetime(2026, 5, 1, 12, 0, 7, tzinfo=UTC)
-    alerts = first_alerts(scenario, catalog, onset)
+    alerts = [drill_alert(scenario, catalog, onset, alarm_index=i) for i in (0, 1)]
     assert [a.name for a in alerts] == [n.alarm_name(EU, n.ERROR_RATE), n.alarm_name(EU, n.LATENCY_P99)]
     assert [a.metric.name for a in alerts if a.metric] == [n.ERROR_RATE, n.LATENCY_P99]
     parsed = parse_generic(json.dumps([generic_payload(a) for a in alerts])).alerts

@@ -26,9 +26,10 @@ from prefect.settings import PREFECT_API_URL, PREFECT_UI_API_URL, temporary_sett
 
 from alerts.models import Alert
 from drills import seed_names as n
+from drills.alerting import drill_alert, wait_for_alarm
 from drills.faults import InjectedFault, inject_bad_deploy
 from drills.prefect_server import LocalPrefectServer
-from drills.runner import drill_alert, flush_prefect, wait_for_alarm
+from drills.runner import flush_prefect
 from drills.sandbox import Sandbox
 from drills.scenario import load_scenario
 from drills.seed import seed_checkout, write_catalog

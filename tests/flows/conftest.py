@@ -19,7 +19,7 @@ from prefect.testing.utilities import prefect_test_harness
 
 from alerts.models import Alert, MetricRef
 from drills import seed_names as n
-from drills.runner import wait_for_alarm
+from drills.alerting import wait_for_alarm
 from drills.sandbox import Sandbox
 from drills.seed import seed_checkout, write_catalog
 from drills.simulator import Simulator

@@ -24,9 +24,9 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterNam
 from prefect.client.schemas.objects import FlowRun, StateType
 
 from drills import seed_names as n
+from drills.alerting import wait_for_alarm
 from drills.clock import DrillClock
 from drills.faults import inject_bad_deploy
-from drills.runner import wait_for_alarm
 from drills.simulator import Simulator
 from flows.deployments import RUN_SETTINGS_VARIABLE, WORK_POOL
 from flows.pending import PendingStep, answer_step, approval_input, pending_steps

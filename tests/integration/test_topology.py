@@ -34,9 +34,9 @@ from prefect.states import Cancelled
 
 from alerts.models import Alert
 from drills import seed_names as n
+from drills.alerting import wait_for_alarm
 from drills.clock import DrillClock
 from drills.faults import inject_bad_deploy, inject_bad_flag
-from drills.runner import wait_for_alarm
 from drills.sandbox import Sandbox
 from drills.simulator import Simulator
 from firebreak.stack import WORK_POOL, LocalStack, StackSpec
