@@ -10,19 +10,13 @@ routed, deduplicated and started on a deployment of ``incident-response``, which
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import threading
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from fastapi.testclient import TestClient
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from prefect.client.schemas.objects import FlowRun
-from prefect.runner import Runner
 from rich.console import Console
 
 from alerts.dead_letters import DeadLetterStore
@@ -32,6 +26,7 @@ from alerts.settings import load_settings
 from drills.alerting import refired
 from drills.environ import scoped_environment
 from drills.scenario import FaultKind, Scenario
+from drills.served import ServedDeployment, all_final, runs_of
 from firebreak.commands.alerts import serve_starter
 from flows.incident import incident_response
 from flows.incident_run import incident_id_for
@@ -45,7 +40,7 @@ INTAKE_TIMEOUT_SECONDS = 200.0  # every served incident run final within this (a
 
 
 class IntakeError(RuntimeError):
-    """The receiver refused a drill alert, or the served runs did not finish in time."""
+    """The receiver refused a drill alert, or the incident runs did not finish in time."""
 
 
 def count_incident_runs() -> int:
@@ -55,8 +50,7 @@ def count_incident_runs() -> int:
 
 def incident_runs() -> list[FlowRun]:
     """Every ``incident-response`` flow run on the current Prefect server."""
-    with get_client(sync_client=True) as prefect:
-        return prefect.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[INCIDENT_FLOW])))
+    return runs_of(INCIDENT_FLOW)
 
 
 def generic_payload(alert: Alert) -> dict[str, Any]:
@@ -91,25 +85,22 @@ class DrillIntake:
 
     >>> with DrillIntake(settings, output) as intake:
     ...     intake.deliver([alert, second_alert])
-    ...     intake.wait_until_done(timeout=180)
+    ...     wait_until_final(INCIDENT_FLOW, timeout=180)
     """
 
     def __init__(self, settings: RunSettings, output: Path, *, query_seconds: float = 1.0) -> None:
         self.settings = settings
         self.output = output
-        self._runner = Runner(name="firebreak-drill", query_seconds=query_seconds, pause_on_shutdown=False)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self._served = ServedDeployment(
+            incident_response,
+            DEPLOYMENT,
+            parameters={"settings": settings.model_dump(mode="json")},
+            query_seconds=query_seconds,
+        )
         self._client: TestClient | None = None
 
     def __enter__(self) -> DrillIntake:
-        context = contextvars.copy_context()  # carries the drill's Prefect API settings
-        self._thread = threading.Thread(target=context.run, args=(self._serve,), daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout=60) or self._error is not None:
-            raise IntakeError(f"the incident deployment could not be served: {self._error}")
+        self._served.__enter__()
         variables = receiver_environment(
             dead_letter_dir=self.output / "dead-letters", policy_path=self.settings.policy_path
         )
@@ -128,11 +119,7 @@ class DrillIntake:
     ) -> None:
         if self._client is not None:
             self._client.close()
-        if self._loop is not None and self._runner.started:
-            self._wait_for_processes(timeout=30)
-            asyncio.run_coroutine_threadsafe(self._runner.astop(), self._loop).result(timeout=30)
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self._served.__exit__(exc_type, exc, tb)
 
     def deliver(self, alerts: list[Alert]) -> list[str]:
         """Post ``alerts`` in one request, as a sender batching them would; the run ids it names."""
@@ -148,41 +135,6 @@ class DrillIntake:
             raise IntakeError(f"the receiver answered HTTP {response.status_code}: {answer.get('detail')}")
         return [str(run["flow_run_id"]) for run in answer.get("started", [])]
 
-    def all_done(self) -> bool:
-        """Every incident run started so far has reached a final state."""
-        return all(run.state is not None and run.state.is_final() for run in incident_runs())
-
-    def wait_until_done(self, timeout: float, poll_seconds: float = 1.0) -> None:
-        """Wait until every incident run is final; raises IntakeError after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.all_done():
-                return
-            time.sleep(poll_seconds)
-        raise IntakeError(f"incident runs not finished after {timeout:.0f}s")
-
-    def _wait_for_processes(self, timeout: float) -> None:
-        """Wait for the flow-run subprocesses to exit: stopping a Runner cancels every run it
-        still tracks, and a run's process outlives its final state by a moment."""
-        deadline = time.monotonic() + timeout
-        while self._runner._process_manager.flow_run_ids() and time.monotonic() < deadline:
-            time.sleep(0.2)
-
-    def _serve(self) -> None:
-        try:
-            asyncio.run(self._start())
-        except BaseException as e:  # noqa: BLE001 - the thread's outermost level: report to __enter__
-            self._error = e
-            self._ready.set()
-
-    async def _start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        deployment = await incident_response.ato_deployment(
-            name=DEPLOYMENT, parameters={"settings": self.settings.model_dump(mode="json")}
-        )
-        await self._runner.aadd_deployment(deployment)
-        self._ready.set()
-        await self._runner.start()
 
 
 def through_intake(
@@ -195,7 +147,7 @@ def through_intake(
     deadline = time.monotonic() + INTAKE_TIMEOUT_SECONDS
     with DrillIntake(settings, output) as intake:
         console.print(f"intake: started or joined {intake.deliver(alerts)}")
-        while not intake.all_done():
+        while not all_final(INCIDENT_FLOW):
             if refire_pending and _applied(timeline_path):
                 again = refired(alerts[0])
                 console.print(f"[bold]re-fire:[/] {again.name} at {again.starts_at:%H:%M:%S}")
