@@ -15,7 +15,7 @@ from tasks.aws import AwsTarget, client, request_id
 from tasks.capacity_scale import plan_scale_out, region_capacity, wait_serving
 from tasks.catalog import Catalog, CatalogError, EcsService
 from tasks.plan import JsonDict, Plan
-from tasks.rollback_ecs import describe_service, ecs_resource
+from tasks.rollback_ecs import describe_service, ecs_resource, update_service
 from tasks.steps import Step, aws_call, run_steps
 
 KIND = "capacity.scale.ecs"
@@ -138,13 +138,4 @@ def _set_bounds(kind: str, aws: AwsTarget, svc: EcsService, sizes: JsonDict) -> 
 
 
 def _set_desired(kind: str, aws: AwsTarget, svc: EcsService, desired: int) -> str:
-    response = aws_call(
-        kind,
-        ecs_resource(aws, svc),
-        client("ecs", aws),
-        "update_service",
-        cluster=svc.cluster,
-        service=svc.service,
-        desiredCount=desired,
-    )
-    return request_id(response)
+    return update_service(kind, aws, svc, desiredCount=desired)

@@ -46,17 +46,7 @@ class EcsTaskDefinition:
     def write_region(self, kind: str, aws: AwsTarget, spec: JsonDict, value: Any) -> str:
         svc = EcsService.model_validate(spec)
         desired = describe_service(kind, aws, svc)["desiredCount"]
-        response = aws_call(
-            kind,
-            ecs_resource(aws, svc),
-            client("ecs", aws),
-            "update_service",
-            cluster=svc.cluster,
-            service=svc.service,
-            taskDefinition=value,
-            desiredCount=desired,
-        )
-        return request_id(response)
+        return update_service(kind, aws, svc, taskDefinition=value, desiredCount=desired)
 
 
 STORE = RegionalStore(EcsTaskDefinition())
@@ -115,6 +105,20 @@ def ecs_resource(aws: AwsTarget, svc: EcsService) -> str:
 
 def _rev(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
+
+
+def update_service(kind: str, aws: AwsTarget, svc: EcsService, **fields: Any) -> str:
+    """UpdateService on ``svc`` with ``fields`` (taskDefinition, desiredCount); its request id."""
+    response = aws_call(
+        kind,
+        ecs_resource(aws, svc),
+        client("ecs", aws),
+        "update_service",
+        cluster=svc.cluster,
+        service=svc.service,
+        **fields,
+    )
+    return request_id(response)
 
 
 def describe_service(kind: str, aws: AwsTarget, svc: EcsService) -> dict[str, Any]:
