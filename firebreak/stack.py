@@ -10,6 +10,9 @@ embedded SQLite server of the quick start:
 - the ``firebreak`` process pool (its concurrency limit set when given), the
   ``firebreak_run_settings`` Variable, and prefect.yaml deployed with ``prefect deploy --all``;
 - ``workers`` x ``prefect worker start --pool firebreak``, running flows from this checkout;
+  beside each, a fork server (firebreak.forkserver) its runs start from, warm, through the
+  pool's ``command`` (firebreak.engine_client); ``warm_engines=False`` keeps Prefect's own
+  ``python -m prefect.engine`` per run;
 - ``receivers`` x ``firebreak serve`` on consecutive ports from ``receiver_port``;
 - ``python -m flows.watchdog``: crashed incident runs marked and re-run (flows/watchdog.py);
   workers send heartbeats every ``heartbeat_seconds``.
@@ -21,6 +24,7 @@ default). Every process logs to a file under ``workdir``; they stop in reverse o
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -35,6 +39,7 @@ import httpx
 
 from drills.postgres import LocalPostgres
 from drills.prefect_server import LocalPrefectServer, free_port
+from firebreak.engine_protocol import SOCKET_ENV
 from flows.settings import RunSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -131,6 +136,7 @@ class StackSpec:
     database_url: str | None = None
     postgres: bool = True  # False (and no database_url): Prefect's embedded SQLite, as in drills
     heartbeat_seconds: int = 30
+    warm_engines: bool = True
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     worker_env: dict[str, str] = field(default_factory=dict)
 
@@ -143,6 +149,7 @@ class LocalStack:
         self.postgres: LocalPostgres | None = None
         self.server: LocalPrefectServer | None = None
         self.workers: list[Background] = []
+        self.forkservers: list[Background] = []
         self.receivers: list[Background] = []
         self.receiver_urls: list[str] = []
         self.watchdog: Background | None = None
@@ -170,6 +177,10 @@ class LocalStack:
         policy = RunSettings.model_validate_json(spec.run_settings).policy_path
         watchdog += ["--policy", policy] if policy else []  # its incidents.max_open_minutes
         self.watchdog = Background("watchdog", watchdog, self.client_env, spec.workdir / "watchdog.log")
+        if spec.warm_engines:
+            self.forkservers = [self._start_forkserver(i) for i in range(spec.workers)]
+            for i, forkserver in enumerate(self.forkservers):
+                forkserver.wait_until(self.engine_socket(i).exists)
         for i in range(spec.workers):
             self.workers.append(self.start_worker(i))
         if self.workers:
@@ -183,7 +194,10 @@ class LocalStack:
 
     def _configure_server(self) -> None:
         env, prefect = self.client_env, str(BIN / "prefect")
-        run_cli([prefect, "work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"], env)
+        create = [prefect, "work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"]
+        if self.spec.warm_engines:
+            create += ["--base-job-template", str(self._warm_job_template())]
+        run_cli(create, env)
         if self.spec.pool_limit is not None:
             limit = str(self.spec.pool_limit)
             run_cli([prefect, "work-pool", "set-concurrency-limit", WORK_POOL, limit], env)
@@ -191,14 +205,43 @@ class LocalStack:
         run_cli([prefect, "variable", "set", "firebreak_run_settings", settings, "--overwrite"], env)
         run_cli([prefect, "--no-prompt", "deploy", "--all"], env)
 
-    def start_worker(self, index: int) -> Background:
-        """One more ``prefect worker start`` on the pool (stopped with the stack)."""
+    def _warm_job_template(self) -> Path:
+        """The process pool's default job template, its ``command`` defaulting to the engine client."""
+        prefect = str(BIN / "prefect")
+        args = [prefect, "work-pool", "get-default-base-job-template", "--type", "process"]
+        done = subprocess.run(args, env=self.client_env, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise ProcessNotReadyError(f"{' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+        template = json.loads(done.stdout)
+        client = f"{sys.executable} -m firebreak.engine_client"
+        template["variables"]["properties"]["command"]["default"] = client
+        path = self.spec.workdir / "process-job-template.json"
+        path.write_text(json.dumps(template, indent=2))
+        return path
+
+    def engine_socket(self, index: int) -> Path:
+        return self.spec.workdir / f"engine-{index}.sock"
+
+    def _worker_env(self, index: int) -> dict[str, str]:
         env = {
             **self.client_env,
             "FIREBREAK_HOME": str(REPO_ROOT),
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(self.spec.heartbeat_seconds),
             **self.spec.worker_env,
         }
+        if self.spec.warm_engines:
+            env[SOCKET_ENV] = str(self.engine_socket(index))
+        return env
+
+    def _start_forkserver(self, index: int) -> Background:
+        """Worker ``index``'s fork server, with the worker's environment (its runs inherit it)."""
+        command = [sys.executable, "-m", "firebreak.forkserver", "--socket", str(self.engine_socket(index))]
+        log = self.spec.workdir / f"forkserver-{index}.log"
+        return Background(f"forkserver {index}", command, self._worker_env(index), log)
+
+    def start_worker(self, index: int) -> Background:
+        """One more ``prefect worker start`` on the pool (stopped with the stack)."""
+        env = self._worker_env(index)
         command = [str(BIN / "prefect"), "worker", "start", "--pool", WORK_POOL, "--type", "process"]
         command += ["--name", f"firebreak-worker-{index}"]
         return Background(f"worker {index}", command, env, self.spec.workdir / f"worker-{index}.log")
@@ -217,7 +260,8 @@ class LocalStack:
     def _stop_processes(self) -> None:
         """Receivers first (no new runs), then workers (and the flow-run processes they started)."""
         watchdog = [self.watchdog] if self.watchdog is not None else []
-        for process in [*reversed(self.receivers), *reversed(self.workers), *watchdog]:
+        processes = [*reversed(self.receivers), *reversed(self.workers), *self.forkservers, *watchdog]
+        for process in processes:
             process.stop()
 
     def worker_online(self) -> bool:

@@ -36,6 +36,13 @@ def up(
         typer.Option(help="postgresql+asyncpg://... of an existing database; default: start a local one."),
     ] = None,
     workdir: Annotated[Path | None, _WORKDIR] = None,
+    warm_engines: Annotated[
+        bool,
+        typer.Option(
+            help="Start each run from a fork server beside its worker (imports done once), "
+            "instead of a new `python -m prefect.engine` per run."
+        ),
+    ] = True,
 ) -> None:
     """Start everything on 127.0.0.1, print where it is, and stop it all on Ctrl-C.
 
@@ -45,7 +52,9 @@ def up(
 
     3. The `firebreak` process pool, the `firebreak_run_settings` Variable, prefect.yaml deployed.
 
-    4. --workers `prefect worker start` processes, running flows from this checkout.
+    4. --workers `prefect worker start` processes, running flows from this checkout, each with
+    a fork server its runs start from (firebreak.forkserver; --no-warm-engines: Prefect's own
+    process per run).
 
     5. --receivers `firebreak serve` replicas on consecutive ports from --receiver-port.
 
@@ -70,6 +79,7 @@ def up(
             receiver_port=receiver_port,
             pool_limit=pool_limit,
             database_url=database_url,
+            warm_engines=warm_engines,
         )
         typer.echo("starting PostgreSQL, the Prefect server, workers and receivers ...")
         with LocalStack(spec) as stack:

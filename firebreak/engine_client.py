@@ -1,0 +1,97 @@
+"""The flow-run command a worker starts: the run executes in a process forked from a warm server.
+
+A process worker starts every flow run as ``python -m prefect.engine``, a new interpreter that
+imports Prefect and Firebreak again (3 to 4 s of CPU on this project's 2-core machine, per run).
+With ``command: <python> -m firebreak.engine_client`` in the work pool's job template (what
+``firebreak stack up`` sets), the worker starts this small program instead. It hands its
+environment, working directory and stdio to the fork server named by ``FIREBREAK_ENGINE_SOCKET``
+(firebreak.forkserver, already imported), which forks one process that runs ``prefect.engine``.
+This process then stands for the run towards the worker:
+
+- it exits with the engine's exit code, or is killed by the same signal, so the worker reports
+  the run exactly as it would report ``python -m prefect.engine``;
+- SIGTERM and SIGINT (the worker cancelling the run) are passed on to the engine;
+- if this process is killed outright (SIGKILL), the engine sees its connection close and kills
+  itself, so no run goes on without the process the worker tracks.
+
+Without a socket, or when the fork server does not answer or refuses before forking, it becomes
+``python -m prefect.engine`` itself (exec), so the command is always safe to configure.
+Standard library only, and nothing imported that the fallback does not need.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+from typing import NoReturn
+
+from firebreak.engine_protocol import SOCKET_ENV, ProtocolError, receive, send
+
+_FORWARDED = (signal.SIGTERM, signal.SIGINT)
+
+
+def say(message: str) -> None:
+    print(f"firebreak.engine_client: {message}", file=sys.stderr, flush=True)
+
+
+def exec_engine() -> NoReturn:
+    """Become the ordinary flow-run process, exactly what the worker would have started."""
+    os.execv(sys.executable, [sys.executable, "-m", "prefect.engine", *sys.argv[1:]])
+
+
+def connect(path: str) -> socket.socket | None:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except OSError as error:
+        say(f"no fork server at {path} ({error}); starting prefect.engine")
+        sock.close()
+        return None
+    return sock
+
+
+def exit_like(code: int) -> NoReturn:
+    """Exit with ``code``, or die of signal ``-code`` as the engine did."""
+    if code < 0:
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+        time.sleep(5)  # a stopped or ignored signal would leave us here; say so rather than hang
+        code = 1
+    sys.exit(code)
+
+
+def wait_for_exit(sock: socket.socket, pid: int) -> int:
+    try:
+        message, _ = receive(sock)
+        return int(message["exit"])
+    except (ProtocolError, OSError, KeyError, ValueError) as error:
+        # The fork server is gone: its child (the run) may still be working; wait for it.
+        say(f"lost the fork server ({error}); waiting for pid {pid}")
+        while os.path.exists(f"/proc/{pid}"):
+            time.sleep(0.5)
+        return 1  # its exit code went with the fork server
+
+
+def main() -> NoReturn:
+    path = os.environ.get(SOCKET_ENV)
+    sock = connect(path) if path else None
+    if sock is None:
+        exec_engine()
+    request = {"env": dict(os.environ), "cwd": os.getcwd(), "argv": sys.argv[1:]}
+    try:
+        send(sock, request, fds=[0, 1, 2])
+        answer, _ = receive(sock)
+        pid = int(answer["pid"])
+    except (ProtocolError, OSError, KeyError, ValueError) as error:
+        say(f"fork server refused ({error}); starting prefect.engine")
+        exec_engine()
+    for forwarded in _FORWARDED:
+        signal.signal(forwarded, lambda number, _frame: os.kill(pid, number))
+    exit_like(wait_for_exit(sock, pid))
+
+
+if __name__ == "__main__":
+    main()
