@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from bench.cpu import spent, stack_cpu
 from bench.prefect_api import PrefectApi, RunRecord
 from bench.receiver import HEADERS, TOKEN, generic_alert
 from bench.stack import bench_settings, exit_on_sigterm, workdir
@@ -212,9 +213,12 @@ def run(args: argparse.Namespace, where: Path) -> dict[str, Any]:
             )
             singles = [round_([name])["results"][0] for name in names[: args.singles]]
             progress(f"singles: {[s['seconds'] for s in singles]}; now {args.incidents} at once")
+            cpu_before = stack_cpu(stack)
             many = round_(names[args.singles :])
+            cpu = spent(cpu_before, stack_cpu(stack))
             single_seconds = [s["seconds"] for s in singles if s["seconds"]]
             result = figures(many["results"], api, settings, single_seconds, args.timeout)
+            result["cpu_s_while_concurrent"] = cpu
             api.close()
     return {
         "benchmark": "concurrent_incidents",

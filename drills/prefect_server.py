@@ -57,6 +57,11 @@ class LocalPrefectServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The ``prefect server start`` process, while it runs."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 

@@ -1,7 +1,8 @@
 """A warm interpreter that forks one flow-run process per run (the other half of engine_client).
 
 ``python -m firebreak.forkserver --socket PATH`` imports Prefect's engine and every flow module
-prefect.yaml names, once, then listens on a Unix socket. For each request from
+prefect.yaml names and parses the AWS service models (tasks.aws.warm_service_models), once,
+then listens on a Unix socket. For each request from
 firebreak.engine_client it forks a child that takes the client's stdio, environment and working
 directory and runs ``prefect.engine`` exactly as ``python -m prefect.engine`` would: one process
 per run, as with the stock process worker (a crash or an out-of-memory kill costs one incident,
@@ -53,8 +54,12 @@ def flow_modules(prefect_yaml: Path) -> list[str]:
 
 
 def preload(modules: list[str]) -> None:
+    """Import Prefect's engine and ``modules``, and parse the AWS service models the runs use."""
     for module in [*ENGINE_MODULES, *modules]:
         importlib.import_module(module)
+    from tasks.aws import warm_service_models
+
+    warm_service_models()  # ~0.4 s of JSON parsing each run would otherwise repeat
     extra = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
     if extra:
         raise ForkUnsafeError(f"importing the flows started threads {extra}; cannot fork safely")

@@ -30,8 +30,10 @@ from functools import cache
 from typing import Any, TypeVar
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from botocore.loaders import Loader, create_loader
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import (
     RetryCallState,
@@ -153,6 +155,34 @@ def _cached_client(service: str, region: str, role_arn: str | None, endpoint: st
 
 _SESSIONS: dict[tuple[str | None, str | None], boto3.Session] = {}
 
+# One botocore data loader for every session of the process: each service's model (JSON, up to
+# megabytes) is parsed once per process rather than once per session, and a fork server that
+# called :func:`warm_service_models` hands its children the models already parsed.
+_LOADER: Loader = create_loader()
+
+SERVICES = (
+    "apigateway", "appconfig", "application-autoscaling", "autoscaling", "cloudtrail", "cloudwatch",
+    "ec2", "ecs", "elbv2", "lambda", "logs", "route53", "s3", "sns", "ssm", "sts",
+)  # fmt: skip  # what tasks/, flows/ and alerts/ build clients for
+
+
+def _botocore_session() -> botocore.session.Session:
+    session = botocore.session.Session()
+    session.register_component("data_loader", _LOADER)
+    return session
+
+
+def warm_service_models(services: tuple[str, ...] = SERVICES) -> None:
+    """Parse every model a client of ``services`` needs, into the shared loader, without a call.
+
+    The clients are built with placeholder keys (no credential lookup, no network) and dropped.
+    """
+    session = boto3.Session(
+        botocore_session=_botocore_session(), aws_access_key_id="warm-up", aws_secret_access_key="warm-up"
+    )
+    for service in services:
+        session.client(service, region_name="us-east-1")  # type: ignore[call-overload]
+
 
 def _session(role_arn: str | None, endpoint: str | None, *, sts_region: str) -> boto3.Session:
     """The session of a (role, endpoint); ``sts_region`` only serves the first assume-role."""
@@ -164,10 +194,12 @@ def _session(role_arn: str | None, endpoint: str | None, *, sts_region: str) -> 
 
 def _new_session(role_arn: str | None, endpoint: str | None, region: str) -> boto3.Session:
     if role_arn is None:
-        return boto3.Session(region_name=region)
-    sts = boto3.client("sts", region_name=region, endpoint_url=endpoint, config=NO_BOTO_RETRIES)
+        return boto3.Session(botocore_session=_botocore_session(), region_name=region)
+    base = boto3.Session(botocore_session=_botocore_session(), region_name=region)
+    sts = base.client("sts", endpoint_url=endpoint, config=NO_BOTO_RETRIES)
     creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="firebreak")["Credentials"]
     return boto3.Session(
+        botocore_session=_botocore_session(),
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
