@@ -77,12 +77,24 @@ def request_problem(request: dict[str, Any], fds: list[int]) -> str | None:
     return None
 
 
+def source_fingerprint(root: Path = REPO_ROOT) -> dict[str, int]:
+    """Modification time (ns) of every imported module file under ``root``: Firebreak's code."""
+    files = {getattr(m, "__file__", None) for m in list(sys.modules.values())}
+    inside = [Path(f) for f in files if f and Path(f).is_relative_to(root)]
+    return {str(f): f.stat().st_mtime_ns for f in inside if f.exists()}
+
+
 class ForkServer:
-    """Accepts requests on ``socket_path``; one forked engine per request."""
+    """Accepts requests on ``socket_path``; one forked engine per request.
+
+    A request arriving after Firebreak's code changed on disk (a deploy without a restart) is
+    refused, so that its client starts a fresh ``prefect.engine`` with the new code.
+    """
 
     def __init__(self, socket_path: Path) -> None:
         self.socket_path = socket_path
         self.children: dict[int, socket.socket] = {}
+        self.fingerprint = source_fingerprint()
         with contextlib.suppress(FileNotFoundError):
             socket_path.unlink()  # a stale socket from a previous server
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -106,6 +118,8 @@ class ForkServer:
             connection.close()  # the client, seeing no pid, starts prefect.engine itself
             return
         problem = request_problem(request, fds)
+        if problem is None and source_fingerprint() != self.fingerprint:
+            problem = "Firebreak's code changed since this server imported it (restart it)"
         if problem is not None:
             print(f"forkserver: {problem}; refused", file=sys.stderr, flush=True)
             for fd in fds:

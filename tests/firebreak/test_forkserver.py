@@ -150,3 +150,17 @@ def test_sigterm_to_the_client_reaches_the_engine_and_the_client_exits_as_it_did
     line = next(x for x in forkserver.log.read_text().splitlines() if f"engine {engine} exited" in x)
     assert run.returncode == int(line.rpartition(" ")[2])  # the engine's own outcome, relayed
     assert run.returncode != 0
+
+
+def test_after_the_code_changed_on_disk_runs_start_a_fresh_engine_instead(
+    forkserver: ForkServerProcess, tmp_path: Path
+) -> None:
+    imported = REPO / "firebreak" / "engine_protocol.py"  # imported by the server, unchanged in content
+    os.utime(imported)  # a deploy touched it
+
+    done = client({SOCKET_ENV: str(forkserver.socket), "PREFECT__FLOW_RUN_ID": "not-a-uuid"})
+    _, stderr = done.communicate(timeout=60)
+
+    assert "fork server refused" in stderr and "Invalid flow run id" in stderr  # ran, fresh
+    assert "code changed" in forkserver.log.read_text()
+    assert "started for flow run" not in forkserver.log.read_text()
