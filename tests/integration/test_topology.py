@@ -339,6 +339,9 @@ def test_a_flow_run_process_killed_while_baking_is_crashed_rerun_once_and_applie
 
     assert crashed.state is not None and "SIGKILL" in (crashed.state.message or "")  # said by its worker
     assert_rerun_applied_nothing_twice(fresh_checkout, crashed, rerun, path)
+    forked = "".join(log.read_text() for log in fresh_checkout.stack.spec.workdir.glob("forkserver-*.log"))
+    assert f"started for flow run {crashed.id}" in forked  # the killed run was a warm engine's
+    assert f"started for flow run {rerun.id}" in forked
 
 
 @pytest.mark.timeout(420)
