@@ -49,8 +49,9 @@ def postmaster_pid(stack: LocalStack) -> int | None:
     return int((stack.postgres.data_dir / "postmaster.pid").read_text().split()[0])
 
 
-def stack_cpu(stack: LocalStack) -> dict[str, float]:
-    """Per part, CPU seconds so far: the parts' own processes, this (benchmark) process alone."""
+def stack_cpu(stack: LocalStack, extra: Mapping[str, int] | None = None) -> dict[str, float]:
+    """Per part, CPU seconds so far: the stack's processes, ``extra`` (name -> pid) and this
+    (benchmark) process alone."""
     children = _children()
     parts: dict[str, list[int]] = {
         "prefect_server": [stack.server.pid] if stack.server is not None and stack.server.pid else [],
@@ -59,8 +60,9 @@ def stack_cpu(stack: LocalStack) -> dict[str, float]:
         "forkservers": [f.process.pid for f in stack.forkservers],
         "receivers": [r.process.pid for r in stack.receivers],
     }
+    parts |= {name: [pid] for name, pid in (extra or {}).items() if pid != os.getpid()}
     seconds = {name: sum(tree_seconds(pid, children) for pid in pids) for name, pids in parts.items()}
-    seconds["benchmark_sandbox_simulator"] = tree_seconds(os.getpid(), children, own_only=True)
+    seconds["benchmark"] = tree_seconds(os.getpid(), children, own_only=True)
     return seconds
 
 

@@ -7,12 +7,22 @@ environment from :meth:`Sandbox.env` in another one.
 
 Caveat: ThreadedMotoServer serves moto's in-process backends, the same ones ``@mock_aws``
 resets. Do not use ``mock_aws`` in a process while a Sandbox is running in it.
+
+``Sandbox(own_process=True)`` runs the same server (moto_gaps installed) as
+``python -m drills.sandbox`` instead, so that a benchmark's own threads (a world simulator) and
+moto answering the flows do not take turns on one interpreter lock.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 import urllib.request
 from types import TracebackType
 
@@ -46,10 +56,14 @@ class Sandbox:
     nothing outside the sandbox's own clients is redirected.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, export_env: bool = False) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, export_env: bool = False, own_process: bool = False
+    ) -> None:
         self._host = host
         self._port = port
         self._export_env = export_env
+        self._own_process = own_process
+        self._process: subprocess.Popen[bytes] | None = None
         self._server: ThreadedMotoServer | None = None
         self._url: str | None = None
         self._saved_env: dict[str, str | None] = {}
@@ -78,29 +92,55 @@ class Sandbox:
             **FAKE_CREDENTIALS,
         }
 
+    @property
+    def pid(self) -> int:
+        """The process moto answers in (this one unless ``own_process``)."""
+        return self._process.pid if self._process is not None else os.getpid()
+
     def start(self) -> Sandbox:
-        if self._server is not None:
+        if self._server is not None or self._process is not None:
             raise SandboxError("the sandbox is already running")
-        # werkzeug logs every request at INFO: a ticking simulator would flood the drill's output.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        moto_gaps.install()
-        server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        self._server, self._url = server, f"http://{host}:{port}"
+        if self._own_process:
+            self._start_process()
+        else:
+            server = serve(self._host, self._port)
+            host, port = server.get_host_and_port()
+            self._server, self._url = server, f"http://{host}:{port}"
         exported = self.env() if self._export_env else dict(FAKE_CREDENTIALS)
         self._set_env(exported)
         return self
 
+    def _start_process(self) -> None:
+        from drills.prefect_server import free_port  # not at import: it pulls in Prefect's settings
+
+        port = self._port or free_port()
+        command = [sys.executable, "-m", "drills.sandbox", "--host", self._host, "--port", str(port)]
+        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        self._url = f"http://{self._host}:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise SandboxError(f"the sandbox process exited with {self._process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self._url}/moto-api/data.json", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise SandboxError(f"the sandbox process did not answer at {self._url} within 60 s")
+
     def stop(self) -> None:
         """Clear moto's state, stop the server and restore the environment. Idempotent."""
-        if self._server is None:
+        if self._server is None and self._process is None:
             return
         try:
             self.reset()
         finally:
-            self._server.stop()
-            self._server, self._url = None, None
+            if self._server is not None:
+                self._server.stop()
+            if self._process is not None:
+                self._process.terminate()
+                self._process.wait(timeout=15)
+            self._server, self._process, self._url = None, None, None
             self._restore_env()
 
     def reset(self) -> None:
@@ -136,3 +176,33 @@ class Sandbox:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
+
+
+def serve(host: str, port: int) -> ThreadedMotoServer:
+    """moto in server mode on ``host:port`` (0: a free port), its gaps filled, started."""
+    # werkzeug logs every request at INFO: a ticking simulator would flood the drill's output.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    moto_gaps.install()
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    return server
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m drills.sandbox", description="The drill sandbox alone.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    server = serve(args.host, args.port)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
