@@ -1,32 +1,30 @@
 """The drill runner: a scenario without ``catalog:`` runs in the shipped checkout world
-(``drills/catalogs/checkout.yaml``), seeded and resolved as any catalog world is."""
+(``drills/catalogs/checkout.yaml``), seeded and resolved as any catalog world is. The drill
+runs are the session's (tests/drills/conftest.py: drill_run), the ones test_scenarios.py scores."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tasks.catalog import load_catalog
+from tests.drills.conftest import DrillRun
 
-FIREBREAK = str(Path(sys.executable).with_name("firebreak"))
 SHIPPED_CATALOG = Path(__file__).parents[2] / "drills" / "catalogs" / "checkout.yaml"
 
 
 @pytest.mark.timeout(240)
-def test_a_scenario_without_a_catalog_runs_in_the_shipped_checkout_world(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [FIREBREAK, "drill", "false-alarm", "--json", "--output", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=230,
-    )
+def test_a_scenario_without_a_catalog_runs_in_the_shipped_checkout_world(
+    drill_run: Callable[[str], DrillRun],
+) -> None:
+    run = drill_run("false-alarm")
+    result, output = run.result, run.output
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1])["passed"]
-    used = load_catalog(tmp_path / "false-alarm" / "catalog.yaml").entry("checkout", "prod")
+    used = load_catalog(output / "false-alarm" / "catalog.yaml").entry("checkout", "prod")
     shipped = load_catalog(SHIPPED_CATALOG).entry("checkout", "prod")
     assert sorted(used.regions) == sorted(shipped.regions)
     for region, resources in used.regions.items():
@@ -41,13 +39,10 @@ def test_a_scenario_without_a_catalog_runs_in_the_shipped_checkout_world(tmp_pat
 
 
 @pytest.mark.timeout(240)
-def test_slack_approval_is_answered_in_slack_in_the_checkout_world(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [FIREBREAK, "drill", "slack-approval", "--json", "--output", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=230,
-    )
+def test_slack_approval_is_answered_in_slack_in_the_checkout_world(
+    drill_run: Callable[[str], DrillRun],
+) -> None:
+    result = drill_run("slack-approval").result
     assert result.returncode == 0, result.stderr[-3000:]
     card = json.loads(result.stdout.strip().splitlines()[-1])
     assert card["answers"] == ["approval: yes by alice (slack)"]

@@ -1,7 +1,8 @@
 """Every shipped drill, end to end, as a person runs it: `firebreak drill NAME --json`.
 
 Each runs in its own process (its own moto server and Prefect server), so drills double as
-end-to-end tests of the whole system, scored by their own expectations.
+end-to-end tests of the whole system, scored by their own expectations. The runs are the
+session's (tests/drills/conftest.py: drill_run), which test_runner.py reads too.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from drills.scenario import list_scenarios
+from tests.drills.conftest import DrillRun
 
 FIREBREAK = str(Path(sys.executable).with_name("firebreak"))
 
@@ -29,13 +32,8 @@ def test_drill_list_shows_every_shipped_scenario() -> None:
 
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("scenario", sorted(s.name for s in list_scenarios()))
-def test_drill_meets_its_expectations(scenario: str, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [FIREBREAK, "drill", scenario, "--json", "--output", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=230,
-    )
+def test_drill_meets_its_expectations(scenario: str, drill_run: Callable[[str], DrillRun]) -> None:
+    result = drill_run(scenario).result
     assert result.stdout.strip(), result.stderr[-3000:]
     card = json.loads(result.stdout.strip().splitlines()[-1])
     failed = [c for c in card["checks"] if not c["ok"]]
