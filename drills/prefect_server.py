@@ -13,14 +13,20 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from types import TracebackType
 
 import httpx
+import prefect
+
+PREFECT_SCHEMA_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "firebreak"
 
 
 class PrefectServerError(RuntimeError):
@@ -36,6 +42,34 @@ def free_port() -> int:
 def _prefect_executable() -> str:
     beside = Path(sys.executable).with_name("prefect")
     return str(beside) if beside.exists() else (shutil.which("prefect") or "prefect")
+
+
+def empty_prefect_database() -> Path:
+    """An SQLite database with this Prefect version's schema and nothing else, made once per
+    version (``prefect server database upgrade`` on a scratch home) and kept in
+    ``~/.cache/firebreak/``. A server started on a copy migrates nothing; had the copy an older
+    schema, the server would migrate it on start as it does any database."""
+    cached = PREFECT_SCHEMA_CACHE / f"prefect-{prefect.__version__}-empty.db"
+    if cached.exists():
+        return cached
+    with TemporaryDirectory(prefix="firebreak-prefect-schema-") as scratch:
+        database = Path(scratch) / "prefect.db"
+        env = {
+            **os.environ,
+            "PREFECT_HOME": scratch,  # never the caller's own database
+            "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{database}",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+        }
+        command = [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+        if done.returncode != 0:
+            raise PrefectServerError(f"prefect server database upgrade failed:\n{done.stderr[-2000:]}")
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.partial")
+        with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(partial)) as copy:
+            source.backup(copy)  # one self-contained file, whatever the journal mode left beside it
+        partial.replace(cached)  # atomic: a drill running beside this one reads all or nothing
+    return cached
 
 
 class LocalPrefectServer:
@@ -85,6 +119,10 @@ class LocalPrefectServer:
         }
 
     def start(self) -> LocalPrefectServer:
+        """Start the server; on SQLite with no database yet, on a copy of the empty one (no migrations)."""
+        database = self.home / "prefect.db"
+        if self.database_url is None and not database.exists():
+            shutil.copyfile(empty_prefect_database(), database)
         env = {**os.environ, **self.env, "PREFECT_LOGGING_LEVEL": "WARNING"}
         if self.database_url is not None:
             env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.database_url

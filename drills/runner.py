@@ -13,19 +13,13 @@ re-fire, a second alarm, several broken services) go through the production inta
 from __future__ import annotations
 
 import gc
-import os
-import shutil
-import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from importlib.resources import files
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-import prefect
 from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_API_URL, temporary_settings
@@ -36,7 +30,7 @@ from drills.clock import DrillClock
 from drills.drill_policy import write_drill_policy
 from drills.environ import scoped_environment
 from drills.intake import count_incident_runs, through_intake
-from drills.prefect_server import LocalPrefectServer, PrefectServerError
+from drills.prefect_server import LocalPrefectServer
 from drills.responder import DrillResponder, drill_keys, with_identities
 from drills.run_settings import drill_settings
 from drills.sandbox import Sandbox
@@ -68,7 +62,6 @@ from policies.paging import ONCALL
 from tasks.catalog import Catalog, load_catalog
 
 SHIPPED_CATALOG = Path(str(files("drills").joinpath("catalogs", "checkout.yaml")))
-PREFECT_SCHEMA_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "firebreak"
 
 
 def run_drill(scenario: Scenario, *, output: Path, console: Console, interactive: bool = False) -> Scorecard:
@@ -112,49 +105,17 @@ def prefect_server_booting() -> Iterator[Callable[[], LocalPrefectServer]]:
     Booting (in the server's own process) and seeding (moto, in this one) each take several
     seconds and need nothing from each other. The server is started after the sandbox, so it
     inherits the sandbox's environment as before. Its database is new and empty, a copy of
-    :func:`empty_prefect_database`: the same as a fresh one, without its migrations' ~9 s.
+    drills.prefect_server.empty_prefect_database: a fresh one without its migrations' ~9 s.
     """
     with TemporaryDirectory(prefix="firebreak-prefect-") as home:
         server = LocalPrefectServer(home=Path(home))
 
-        def start() -> LocalPrefectServer:
-            shutil.copyfile(empty_prefect_database(), server.home / "prefect.db")
-            return server.start()
-
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefect-server-start") as pool:
-                started = pool.submit(start)
+                started = pool.submit(server.start)
                 yield started.result
         finally:  # the pool has waited for the start to end, so cleanup() sees any process it made
             server.cleanup()
-
-
-def empty_prefect_database() -> Path:
-    """An SQLite database with this Prefect version's schema and nothing else, made once per
-    version (``prefect server database upgrade`` on a scratch home) and kept in
-    ``~/.cache/firebreak/``. A server started on a copy migrates nothing; had the copy an older
-    schema, the server would migrate it on start as it does any database."""
-    cached = PREFECT_SCHEMA_CACHE / f"prefect-{prefect.__version__}-empty.db"
-    if cached.exists():
-        return cached
-    with TemporaryDirectory(prefix="firebreak-prefect-schema-") as scratch:
-        database = Path(scratch) / "prefect.db"
-        env = {
-            **os.environ,
-            "PREFECT_HOME": scratch,  # never the caller's own database
-            "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{database}",
-            "PREFECT_LOGGING_LEVEL": "WARNING",
-        }
-        command = [sys.executable, "-m", "prefect", "server", "database", "upgrade", "-y"]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
-        if done.returncode != 0:
-            raise PrefectServerError(f"prefect server database upgrade failed:\n{done.stderr[-2000:]}")
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f"{cached.name}.{os.getpid()}.partial")
-        with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(partial)) as copy:
-            source.backup(copy)  # one self-contained file, whatever the journal mode left beside it
-        partial.replace(cached)  # atomic: a drill running beside this one reads all or nothing
-    return cached
 
 
 @contextmanager

@@ -16,6 +16,7 @@ moto answering the flows do not take turns on one interpreter lock.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -193,6 +194,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
+    # moto's backends are hundreds of thousands of long-lived objects and little garbage: with
+    # the default thresholds every few thousand allocations start a collection that walks them
+    # all, a pause of seconds for every request (and world tick) waiting on this process.
+    gc.set_threshold(100_000, 50, 100)
     server = serve(args.host, args.port)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stopped.set())
