@@ -39,6 +39,7 @@ import yaml
 from firebreak.engine_protocol import ProtocolError, receive, send
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+REQUEST_TIMEOUT = 5.0  # seconds for a client to send its request once connected
 ENGINE_MODULES = ("prefect.engine", "prefect.flow_engine", "prefect.flows", "prefect.deployments.steps")
 
 
@@ -111,8 +112,10 @@ class ForkServer:
             self.reap()
 
     def start_engine(self, connection: socket.socket) -> None:
+        connection.settimeout(REQUEST_TIMEOUT)  # one stuck client must not stall every other run
         try:
             request, fds = receive(connection, max_fds=3)
+            connection.settimeout(None)
         except (ProtocolError, OSError, ValueError) as error:
             print(f"forkserver: bad request ({error}); refused", file=sys.stderr, flush=True)
             connection.close()  # the client, seeing no pid, starts prefect.engine itself
