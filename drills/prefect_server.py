@@ -19,12 +19,12 @@ import sys
 import tempfile
 import time
 from contextlib import closing
+from importlib.metadata import version
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from types import TracebackType
 
 import httpx
-import prefect
 
 PREFECT_SCHEMA_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "firebreak"
 
@@ -49,7 +49,7 @@ def empty_prefect_database() -> Path:
     version (``prefect server database upgrade`` on a scratch home) and kept in
     ``~/.cache/firebreak/``. A server started on a copy migrates nothing; had the copy an older
     schema, the server would migrate it on start as it does any database."""
-    cached = PREFECT_SCHEMA_CACHE / f"prefect-{prefect.__version__}-empty.db"
+    cached = PREFECT_SCHEMA_CACHE / f"prefect-{version('prefect')}-empty.db"
     if cached.exists():
         return cached
     with TemporaryDirectory(prefix="firebreak-prefect-schema-") as scratch:

@@ -31,6 +31,7 @@ from moto.server import ThreadedMotoServer
 
 from drills import moto_gaps
 from drills import seed_names as n
+from drills.prefect_server import free_port
 from tasks.aws import AwsTarget
 
 FAKE_CREDENTIALS = {
@@ -112,8 +113,6 @@ class Sandbox:
         return self
 
     def _start_process(self) -> None:
-        from drills.prefect_server import free_port  # not at import: it pulls in Prefect's settings
-
         port = self._port or free_port()
         command = [sys.executable, "-m", "drills.sandbox", "--host", self._host, "--port", str(port)]
         self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
