@@ -76,10 +76,16 @@ class SignedAnswer(BaseModel):
     statement: Statement
     signature: str
 
+    def signature_bytes(self) -> bytes:
+        """The signature, decoded strictly; IdentityError unless ``signature`` is the one
+        canonical base64 spelling of its bytes."""
+        return strict_b64decode(self.signature)
+
     @property
     def proof_id(self) -> str:
-        """Identifies this signature in the timeline, so a replay of it is recognised."""
-        return hashlib.sha256(self.signature.encode()).hexdigest()[:16]
+        """Identifies this signature in the timeline, so a replay of it is recognised: a hash of
+        the signature's bytes, not of their spelling (:func:`read_proof` refuses any other)."""
+        return hashlib.sha256(self.signature_bytes()).hexdigest()[:32]
 
 
 class ProofCheck(BaseModel):
@@ -91,6 +97,19 @@ class ProofCheck(BaseModel):
     detail: str = ""
     statement: Statement | None = None
     proof_id: str | None = None
+
+
+def strict_b64decode(text: str) -> bytes:
+    """Standard base64 that only its canonical spelling decodes: no characters outside the
+    alphabet and no set padding bits (``validate=True`` alone accepts ``...Bx==`` and ``...B9==``
+    for the same bytes)."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error as e:
+        raise IdentityError(f"not base64: {e}") from e
+    if base64.b64encode(raw).decode() != text:
+        raise IdentityError("not canonical base64 (unused padding bits are set)")
+    return raw
 
 
 def public_key_text(key: Ed25519PublicKey) -> str:
@@ -136,11 +155,17 @@ def sign_statement(statement: Statement, key: Ed25519PrivateKey) -> str:
 
 
 def read_proof(token: str) -> SignedAnswer:
-    """Decode a proof token; IdentityError when it is not one."""
+    """Decode a proof token; IdentityError when it is not one, or when its signature is not
+    spelled canonically (so one signature has one proof id)."""
     try:
-        return SignedAnswer.model_validate_json(base64.urlsafe_b64decode(token.encode()))
+        signed = SignedAnswer.model_validate_json(base64.urlsafe_b64decode(token.encode()))
     except (binascii.Error, ValueError, ValidationError) as e:
         raise IdentityError("the proof is not a signed answer") from e
+    try:
+        signed.signature_bytes()
+    except IdentityError as e:
+        raise IdentityError(f"the proof's signature is {e}") from e
+    return signed
 
 
 def _invalid(detail: str, signed: SignedAnswer | None = None) -> ProofCheck:
@@ -154,8 +179,8 @@ def _invalid(detail: str, signed: SignedAnswer | None = None) -> ProofCheck:
 
 def _verifies(signed: SignedAnswer, keys: list[str]) -> bool:
     try:
-        signature = base64.b64decode(signed.signature, validate=True)
-    except binascii.Error:
+        signature = signed.signature_bytes()
+    except IdentityError:
         return False
     for text in keys:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from flows.identity import Channel, Statement, check_proof, read_proof, sign_statement
@@ -72,3 +73,31 @@ def test_a_person_the_policy_does_not_list_cannot_prove_anything() -> None:
 
 def test_garbage_is_not_a_proof() -> None:
     assert check("not-a-token") == (Proof.INVALID, "the proof is not a signed answer")
+
+
+def _reencoded(token: str) -> str:
+    """The same signature with the unused low bits of its last base64 character set."""
+    signed = read_proof(token)
+    text = signed.signature
+    assert text.endswith("==")  # 64 bytes: the last character carries 2 bits, 4 unused
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = alphabet[alphabet.index(text[-3]) | 0b1111]
+    assert last != text[-3] and base64.b64decode(text[:-3] + last + "==") == base64.b64decode(text)
+    forged = signed.model_copy(update={"signature": text[:-3] + last + "=="})
+    return base64.urlsafe_b64encode(forged.model_dump_json().encode()).decode()
+
+
+def test_a_replayed_proof_in_another_base64_spelling_is_refused() -> None:
+    token = sign_statement(statement(), key_of("alice"))
+    used = {read_proof(token).proof_id}
+    proof, detail = check(_reencoded(token), used=used)
+    assert proof is Proof.INVALID and "not canonical base64" in detail
+
+
+def test_the_proof_id_names_the_signature_bytes_not_their_spelling() -> None:
+    token = sign_statement(statement(), key_of("alice"))
+    signed = read_proof(token)
+    again = signed.model_copy(update={"signature": signed.signature})
+    spaced = base64.urlsafe_b64encode(again.model_dump_json(indent=1).encode()).decode()
+    raw = base64.b64decode(signed.signature)
+    assert read_proof(spaced).proof_id == signed.proof_id == hashlib.sha256(raw).hexdigest()[:32]
