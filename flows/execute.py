@@ -66,16 +66,20 @@ def is_verified(plan: Plan) -> bool:
     return live in (plan.before, plan.after)
 
 
-def decide_now(run: IncidentRun, request: ActionRequest) -> Decision:
-    """Decide with the live kill switch and the live rate-limit counts."""
-    context = DecisionContext(
+def context_now(run: IncidentRun, request: ActionRequest) -> DecisionContext:
+    """The decision's circumstances now: the live kill switch and the live rate-limit counts."""
+    return DecisionContext(
         severity=run.severity,
         now=datetime.now(UTC),
         kill_switch=kill_switch_on(),
         action_counts=current_counts(request, run.policy),
         requester=run.requester,
     )
-    return decide(request, context, run.policy)
+
+
+def decide_now(run: IncidentRun, request: ActionRequest) -> Decision:
+    """Decide with the live kill switch and the live rate-limit counts."""
+    return decide(request, context_now(run, request), run.policy)
 
 
 def _record(
@@ -100,7 +104,9 @@ def execute_plan(
     tl = run.timeline
     for _ in range(MAX_REPLANS):
         plan = make_plan()
-        decision = decide_now(run, request_for(plan, verified=is_verified(plan)))
+        request = request_for(plan, verified=is_verified(plan))
+        context = context_now(run, request)
+        decision = decide(request, context, run.policy)
         tl.add(
             stage,
             "decision",
@@ -108,6 +114,9 @@ def execute_plan(
             actor=decision.rule,
             plan=plan.model_dump(mode="json"),
             guardrails=[g.model_dump(mode="json") for g in decision.guardrails],
+            tier=decision.tier.value,
+            request=request.model_dump(mode="json"),
+            context=context.model_dump(mode="json"),  # with the request: what `firebreak replay` re-decides
         )
         if plan.is_noop:
             tl.add(stage, "noop", f"{plan.kind}: live state already as wanted, nothing to do")
@@ -261,6 +270,9 @@ def _apply_guarded(run: IncidentRun, plan: Plan, stage: Stage) -> Applied:
     except ActionError as e:
         _release_if_unchanged(slots, plan, e)
         raise
+    except Exception:
+        _release_if_provably_unchanged(run, slots, plan, stage)
+        raise
     if not applied.changed:
         release(slots)
     _record_applied(run, plan, stage, applied)
@@ -271,6 +283,22 @@ def _release_if_unchanged(slots: list[Slot], plan: Plan, error: ActionError) -> 
     """A failed write that provably changed nothing gives its rate-limit places back."""
     if isinstance(error, DriftError) or error.live_state == plan.before:
         release(slots)
+
+
+def _release_if_provably_unchanged(run: IncidentRun, slots: list[Slot], plan: Plan, stage: Stage) -> None:
+    """An unplanned failure (a bug, the Prefect API) while applying: the places go back only when
+    the targets read back as the plan's ``before``; otherwise they stay counted, and the timeline
+    says which."""
+    try:
+        unchanged = read_live(plan) == plan.before
+    except ActionError as e:
+        run.timeline.add(stage, "places-kept", f"{plan.kind}: live state unreadable ({e}); places kept")
+        return
+    if unchanged:
+        release(slots)
+        run.timeline.add(stage, "places-released", f"{plan.kind}: nothing changed; rate-limit places given back")
+    else:
+        run.timeline.add(stage, "places-kept", f"{plan.kind}: live state changed; rate-limit places kept")
 
 
 def _record_refused(run: IncidentRun, plan: Plan, stage: Stage, error: WriteRefusedError) -> None:

@@ -24,6 +24,7 @@ from flows.diagnosis import Hypothesis
 from flows.incident_run import IncidentRun
 from flows.ranking import Adjustment, adjust, past_outcomes
 from flows.records import METRICS, REPORT, TIMELINE, IncidentRecords, LocalRecords, entry_for, records_for
+from flows.replay_records import DIAGNOSIS, EVIDENCE
 from flows.report import CHART_FILE, IncidentReport, write_report
 from flows.settings import RunSettings
 from flows.timeline import Stage, Timeline
@@ -167,7 +168,7 @@ def _capture(
 
 def _share(incident_id: str, timeline: Timeline, directory: Path, store: IncidentRecords) -> None:
     """Every record of the incident's directory to the shared store, the timeline's head with it."""
-    names: Sequence[str] = (TIMELINE, REPORT, METRICS, CHART_FILE, "postmortem.md")
+    names: Sequence[str] = (TIMELINE, REPORT, METRICS, CHART_FILE, "postmortem.md", EVIDENCE, DIAGNOSIS)
     try:
         for name in names:
             path = directory / name
