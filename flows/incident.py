@@ -15,13 +15,12 @@ from flows.detect import classify, confirm
 from flows.diagnosis import diagnose
 from flows.evidence import gather_evidence
 from flows.execute import guarded
-from flows.foreign_timeline import foreign_alert, refuse_foreign_timeline
 from flows.forms import similar_incident_lines
 from flows.history import rank_with_history
 from flows.incident_run import IncidentRun, incident_id_for
 from flows.joined import record_joins, write_final_report
 from flows.own_changes import own_change_lines, own_changes_in
-from flows.paging import page_unattended, resolve_pages
+from flows.paging import resolve_pages
 from flows.records import entry_for, open_shared_timeline, records_for
 from flows.replay_records import DiagnosisInputs, keep_diagnosis_inputs
 from flows.report import IncidentReport, Outcome, publish_artifacts
@@ -41,9 +40,6 @@ def incident_response(alert: Alert, settings: RunSettings) -> State:
     """Handle one alert end to end. The final state's message says what happened."""
     incident_id = incident_id_for(alert)
     timeline = open_shared_timeline(settings, incident_id, records_for(settings, entry_for(settings, alert)))
-    recorded = foreign_alert(timeline, alert)
-    if recorded is not None:
-        return refuse_foreign_timeline(alert, recorded, settings, timeline)
     if timeline.entries:
         record_restart(timeline)
     timeline.add(
@@ -65,27 +61,25 @@ def incident_response(alert: Alert, settings: RunSettings) -> State:
         started_at=alert.starts_at,
         timeline_path=str(timeline.path),
     )
-    run: IncidentRun | None = None
     try:
-        if alert.status is AlertStatus.RESOLVED or not alert.routable:
-            why = "alert is already resolved" if alert.routable else "alert names no known service/environment"
-            report = report.model_copy(update={"outcome": Outcome.NOT_CONFIRMED, "message": why})
-        else:
-            run = IncidentRun.begin(alert, settings, timeline, stage=Stage.DETECT)
-            report = _handle(run, report)
-    except Exception as e:  # noqa: BLE001 - the outermost catch-all: record, page, fail truthfully
+        report = _handle(alert, settings, timeline, report)
+    except Exception as e:  # noqa: BLE001 - the outermost catch-all: record, report, fail truthfully
         timeline.add(Stage.REPORT, "error", f"{type(e).__name__}: {e}", error=repr(e))
         report = report.model_copy(update={"outcome": Outcome.FAILED, "message": f"{type(e).__name__}: {e}"})
-    if run is not None and report.outcome in UNATTENDED:
-        page_unattended(run, f"{report.outcome.value}: {report.message}")
     report = write_final_report(report, timeline, settings, alert)
     publish_artifacts(report, timeline)
     return _final_state(report)
 
 
-def _handle(run: IncidentRun, report: IncidentReport) -> IncidentReport:
+def _handle(
+    alert: Alert, settings: RunSettings, timeline: Timeline, report: IncidentReport
+) -> IncidentReport:
+    if alert.status is AlertStatus.RESOLVED or not alert.routable:
+        why = "alert is already resolved" if alert.routable else "alert names no known service/environment"
+        return report.model_copy(update={"outcome": Outcome.NOT_CONFIRMED, "message": why})
+    run = IncidentRun.begin(alert, settings, timeline, stage=Stage.DETECT)
     if run.mode is Mode.SHADOW:
-        run.timeline.add(
+        timeline.add(
             Stage.DETECT, "shadow", "shadow mode: every action is decided and recorded, none written"
         )
     with guarded(run):
@@ -177,10 +171,6 @@ def _outcome(recovered: bool, halted: bool, escalation: str | None) -> tuple[Out
     if escalation == "done":
         return Outcome.ESCALATED, "handed to a human, who confirmed the checklist done"
     return Outcome.NOT_MITIGATED, f"no mitigation recovered the signal; human escalation {escalation}"
-
-
-UNATTENDED = frozenset({Outcome.FAILED, Outcome.NOT_MITIGATED, Outcome.HALTED})
-"""Outcomes with neither a verified mitigation nor a person's confirmation: they page."""
 
 
 def _final_state(report: IncidentReport) -> State:
