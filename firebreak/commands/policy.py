@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from firebreak.commands.policy_suggest import suggest
 from policies import (
     ActionRequest,
     ApprovalRule,
@@ -194,6 +195,9 @@ def explain_command(
         typer.echo(explanation.model_dump_json(indent=2))
     else:
         _print(explanation, Console())
+
+
+policy_app.command("suggest")(suggest)
 
 
 def register(app: typer.Typer) -> None:
