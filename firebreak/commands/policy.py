@@ -28,6 +28,7 @@ from policies import (
     load_policy,
 )
 from policies.approvals import Identity
+from policies.production import declared_in_production
 
 INVALID = 2
 _PASSED, _FAILED = "[green]passed[/green]", "[bold red]FAILED[/bold red]"
@@ -55,7 +56,10 @@ def _load(path: Path | None) -> Policy:
 def check(
     file: Annotated[Path, typer.Argument(help="Policy YAML file to validate.")],
 ) -> None:
-    """Validate FILE: exit 0 if valid, 2 with one `file: field.path: problem` line per error."""
+    """Validate FILE: exit 0 if valid, 2 with one `file: field.path: problem` line per error.
+
+    Warnings (exit 0): verified rules whose approvers cannot prove who they are, and declared
+    rules that let production change on a name typed into a form."""
     policy = _load(file)
     typer.echo(
         f"{file}: valid policy {policy.name!r}: {len(policy.rules)} rules, {len(policy.approvals)} "
@@ -63,7 +67,7 @@ def check(
         f"{len(policy.guardrails.freeze_windows)} freeze windows, {len(policy.people)} people with "
         "identities"
     )
-    for gap in policy.identity_gaps():
+    for gap in [*policy.identity_gaps(), *declared_in_production(policy)]:
         typer.echo(f"{file}: warning: {gap}", err=True)
 
 

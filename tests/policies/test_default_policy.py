@@ -8,6 +8,8 @@ import pytest
 
 import policies
 from policies import Tier, decide, default_policy, load_policy
+from policies.approvals import Identity
+from policies.production import declared_in_production
 from tests.policies.helpers import context, request
 
 
@@ -99,6 +101,17 @@ def test_every_approval_tier_kind_finds_an_approval_rule_that_names_people(kind:
     decision = decide(request(kind, blast_radius=0.5), context(), default_policy())
     assert decision.tier is Tier.APPROVAL and decision.approval is not None
     assert decision.approval.allowed(default_policy().groups)  # never "anyone"
+
+
+@pytest.mark.parametrize("kind", APPROVAL_KINDS)
+def test_every_approval_that_lets_production_change_needs_a_verified_identity(kind: str) -> None:
+    # Issue 26 point 4: a name typed into the Prefect form must never let production change.
+    decision = decide(request(kind, blast_radius=0.5, environment="prod"), context(), default_policy())
+    assert decision.approval is not None and decision.approval.identity is Identity.VERIFIED, decision
+
+
+def test_the_default_policy_lets_no_production_change_on_a_declared_identity() -> None:
+    assert declared_in_production(default_policy()) == []
 
 
 def test_fourth_rollback_in_an_hour_is_denied() -> None:

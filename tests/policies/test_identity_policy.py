@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -47,3 +49,33 @@ def test_policy_explain_shows_the_identity_a_rule_needs() -> None:
     assert "identity: verified" in " ".join(prod.output.split())
     staging = CliRunner().invoke(app, [*args[:-1], "staging", "--severity", "SEV-2"])
     assert "identity: declared" in " ".join(staging.output.split())
+
+
+def test_policy_check_warns_where_a_custom_policy_lets_production_change_on_a_typed_name(
+    tmp_path: Path,
+) -> None:
+    # Issue 26 point 4: flags.enable.* in prod answered by a name typed into a form.
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "rules: [{name: r, actions: ['flags.enable.*'], tier: approval, reason: test}]\n"
+        "approvals:\n"
+        "  - {name: prod-rollbacks, actions: ['rollback.*'], environments: [prod], identity: verified}\n"
+        "  - {name: staging-only, actions: ['*'], environments: [staging]}\n"
+        "  - {name: anything, actions: ['flags.*', 'rollback.*']}\n"
+    )
+    result = CliRunner().invoke(app, ["policy", "check", str(policy)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert (
+        f"{policy}: warning: approvals[2] (anything): identity declared, but it lets production "
+        "change (flags.* in prod): a name typed into a form approves it; set identity: verified"
+    ) in said
+    assert "prod-rollbacks): identity declared" not in said and "staging-only" not in said
+    assert "rollback.* in prod" not in said  # prod-rollbacks answers those first
+
+
+def test_policy_check_is_silent_about_production_when_every_such_rule_is_verified(tmp_path: Path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text("approvals:\n  - {name: all, environments: [prod], identity: verified}\n")
+    result = CliRunner().invoke(app, ["policy", "check", str(policy)])
+    assert result.exit_code == 0 and "lets production change" not in result.output
