@@ -270,6 +270,9 @@ def _apply_guarded(run: IncidentRun, plan: Plan, stage: Stage) -> Applied:
     except ActionError as e:
         _release_if_unchanged(slots, plan, e)
         raise
+    except Exception:
+        _release_if_provably_unchanged(run, slots, plan, stage)
+        raise
     if not applied.changed:
         release(slots)
     _record_applied(run, plan, stage, applied)
@@ -280,6 +283,22 @@ def _release_if_unchanged(slots: list[Slot], plan: Plan, error: ActionError) -> 
     """A failed write that provably changed nothing gives its rate-limit places back."""
     if isinstance(error, DriftError) or error.live_state == plan.before:
         release(slots)
+
+
+def _release_if_provably_unchanged(run: IncidentRun, slots: list[Slot], plan: Plan, stage: Stage) -> None:
+    """An unplanned failure (a bug, the Prefect API) while applying: the places go back only when
+    the targets read back as the plan's ``before``; otherwise they stay counted, and the timeline
+    says which."""
+    try:
+        unchanged = read_live(plan) == plan.before
+    except ActionError as e:
+        run.timeline.add(stage, "places-kept", f"{plan.kind}: live state unreadable ({e}); places kept")
+        return
+    if unchanged:
+        release(slots)
+        run.timeline.add(stage, "places-released", f"{plan.kind}: nothing changed; places given back")
+    else:
+        run.timeline.add(stage, "places-kept", f"{plan.kind}: live state changed; rate-limit places kept")
 
 
 def _record_refused(run: IncidentRun, plan: Plan, stage: Stage, error: WriteRefusedError) -> None:

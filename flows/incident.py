@@ -20,7 +20,7 @@ from flows.history import rank_with_history
 from flows.incident_run import IncidentRun, incident_id_for
 from flows.joined import record_joins, write_final_report
 from flows.own_changes import own_change_lines, own_changes_in
-from flows.paging import resolve_pages
+from flows.paging import page_unattended, resolve_pages
 from flows.records import entry_for, open_shared_timeline, records_for
 from flows.replay_records import DiagnosisInputs, keep_diagnosis_inputs
 from flows.report import IncidentReport, Outcome, publish_artifacts
@@ -29,7 +29,7 @@ from flows.settings import RunSettings
 from flows.status import status_update
 from flows.status_page import status_page_update
 from flows.status_runs import record_post_outcomes
-from flows.timeline import Stage, Timeline
+from flows.timeline import Stage
 from flows.watchdog import record_restart
 from policies import Mode
 from tasks.statuspage import IncidentStatus
@@ -61,25 +61,27 @@ def incident_response(alert: Alert, settings: RunSettings) -> State:
         started_at=alert.starts_at,
         timeline_path=str(timeline.path),
     )
+    run: IncidentRun | None = None
     try:
-        report = _handle(alert, settings, timeline, report)
-    except Exception as e:  # noqa: BLE001 - the outermost catch-all: record, report, fail truthfully
+        if alert.status is AlertStatus.RESOLVED or not alert.routable:
+            why = "alert is already resolved" if alert.routable else "alert names no catalogued service"
+            report = report.model_copy(update={"outcome": Outcome.NOT_CONFIRMED, "message": why})
+        else:
+            run = IncidentRun.begin(alert, settings, timeline, stage=Stage.DETECT)
+            report = _handle(run, report)
+    except Exception as e:  # noqa: BLE001 - the outermost catch-all: record, page, fail truthfully
         timeline.add(Stage.REPORT, "error", f"{type(e).__name__}: {e}", error=repr(e))
         report = report.model_copy(update={"outcome": Outcome.FAILED, "message": f"{type(e).__name__}: {e}"})
+    if run is not None and report.outcome in UNATTENDED:
+        page_unattended(run, f"{report.outcome.value}: {report.message}")
     report = write_final_report(report, timeline, settings, alert)
     publish_artifacts(report, timeline)
     return _final_state(report)
 
 
-def _handle(
-    alert: Alert, settings: RunSettings, timeline: Timeline, report: IncidentReport
-) -> IncidentReport:
-    if alert.status is AlertStatus.RESOLVED or not alert.routable:
-        why = "alert is already resolved" if alert.routable else "alert names no known service/environment"
-        return report.model_copy(update={"outcome": Outcome.NOT_CONFIRMED, "message": why})
-    run = IncidentRun.begin(alert, settings, timeline, stage=Stage.DETECT)
+def _handle(run: IncidentRun, report: IncidentReport) -> IncidentReport:
     if run.mode is Mode.SHADOW:
-        timeline.add(
+        run.timeline.add(
             Stage.DETECT, "shadow", "shadow mode: every action is decided and recorded, none written"
         )
     with guarded(run):
@@ -171,6 +173,10 @@ def _outcome(recovered: bool, halted: bool, escalation: str | None) -> tuple[Out
     if escalation == "done":
         return Outcome.ESCALATED, "handed to a human, who confirmed the checklist done"
     return Outcome.NOT_MITIGATED, f"no mitigation recovered the signal; human escalation {escalation}"
+
+
+UNATTENDED = frozenset({Outcome.FAILED, Outcome.NOT_MITIGATED, Outcome.HALTED})
+"""Outcomes with neither a verified mitigation nor a person's confirmation: they page."""
 
 
 def _final_state(report: IncidentReport) -> State:

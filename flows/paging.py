@@ -30,9 +30,18 @@ def is_automated(
     request = ActionRequest(
         kind=kind, service=service, environment=environment, targets=[service], blast_radius=0.0
     )
-    context = DecisionContext(severity=severity, now=datetime.now(UTC), kill_switch=kill_switch_on())
+    context = DecisionContext(severity=severity, now=datetime.now(UTC), kill_switch=_kill_switch_or_on())
     decision = decide(request, context, policy)
     return decision.tier is Tier.AUTOMATED, f"{decision.tier.value} by {decision.rule}"
+
+
+def _kill_switch_or_on() -> bool:
+    """The kill switch, read as on when it cannot be read (the Prefect API failing): the safe
+    reading, under which the policy's read-only kinds (paging among them by default) still go."""
+    try:
+        return kill_switch_on()
+    except Exception:  # noqa: BLE001 - any failure to read is treated as "on"
+        return True
 
 
 def paged_levels(timeline: Timeline) -> dict[str, PageLevel]:
@@ -110,6 +119,17 @@ def page_human(run: IncidentRun, stage: Stage, why: str, *, approval: bool = Fal
         return
     event = _event(run, first, EventAction.TRIGGER, why)
     send_recorded(run.timeline, event, level=first.name, stage=stage, why=why)
+
+
+def page_unattended(run: IncidentRun, why: str) -> None:
+    """The run ends without a verified mitigation or a person's confirmation: make sure a person
+    knows. Pages the first level unless it already has an open page; never raises (the final
+    report must still be written), a page that could not be attempted is in the timeline."""
+    try:
+        page_human(run, Stage.REPORT, f"Firebreak stopped without a fix: {why}")
+    except Exception as e:  # noqa: BLE001 - the last word of a failing run must not fail it again
+        why_not = f"could not page: {type(e).__name__}: {e}"
+        run.timeline.add(Stage.REPORT, "page-failed", why_not, error=repr(e))
 
 
 def _to_paged(run: IncidentRun, action: EventAction, stage: Stage, why: str) -> None:

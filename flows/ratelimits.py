@@ -90,23 +90,30 @@ def current_counts(request: ActionRequest, policy: Policy, *, now: datetime | No
     }
 
 
-def reserve(request: ActionRequest, policy: Policy, *, incident_id: str, plan_hash: str) -> list[Slot] | str:
+def reserve(
+    request: ActionRequest, policy: Policy, *, incident_id: str, plan_hash: str, now: datetime | None = None
+) -> list[Slot] | str:
     """Take a place in every applicable limit, or return the key of the first one that is full.
 
-    Nothing stays reserved when a limit is full (places taken in earlier limits are released).
+    Nothing stays reserved when a limit is full or a reservation raises (a mutex timeout, the
+    Prefect API failing): places taken in earlier limits are released before returning or
+    re-raising. ``now`` is the moment counted (default: this host's clock).
     """
+    moment = now or datetime.now(UTC)
     taken: list[Slot] = []
-    for limit in policy.rate_limits:
-        key = limit.key_for(request)
-        if key is None:
-            continue
-        slot = _reserve_one(
-            key, limit, LedgerEntry(at=datetime.now(UTC), incident=incident_id, plan=plan_hash)
-        )
-        if slot is None:
-            release(taken)
-            return key
-        taken.append(slot)
+    try:
+        for limit in policy.rate_limits:
+            key = limit.key_for(request)
+            if key is None:
+                continue
+            slot = _reserve_one(key, limit, LedgerEntry(at=moment, incident=incident_id, plan=plan_hash))
+            if slot is None:
+                release(taken)
+                return key
+            taken.append(slot)
+    except BaseException:
+        release(taken)
+        raise
     return taken
 
 

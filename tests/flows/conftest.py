@@ -23,6 +23,7 @@ from drills.alerting import wait_for_alarm
 from drills.sandbox import Sandbox
 from drills.seed import seed_checkout, write_catalog
 from drills.simulator import Simulator
+from drills.standins.pagerduty import PagerDutyStandIn
 from flows.incident_run import incident_id_for
 from flows.killswitch import set_kill_switch
 from flows.report import IncidentReport
@@ -111,6 +112,18 @@ class World:
         folder = settings.incident_dir(incident_id_for(alert))
         report = IncidentReport.model_validate(json.loads((folder / "report.json").read_text()))
         return report, Timeline.load(folder / "timeline.json")
+
+
+ROUTING_KEY = "PDROUTINGKEYCANARY0123456789abcd"
+
+
+@pytest.fixture
+def pagerduty(monkeypatch: pytest.MonkeyPatch) -> PagerDutyStandIn:
+    """A PagerDuty Events API v2 stand-in that Firebreak's pages go to (use it as a context)."""
+    stand_in = PagerDutyStandIn()
+    monkeypatch.setenv("FIREBREAK_PAGERDUTY_API_URL", stand_in.url)
+    monkeypatch.setenv("FIREBREAK_PAGERDUTY_ROUTING_KEY", ROUTING_KEY)
+    return stand_in
 
 
 def _reset_rate_limits() -> None:

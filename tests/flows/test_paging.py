@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from prefect.client.orchestration import get_client
 
 from drills import seed_names as n
@@ -14,18 +13,8 @@ from drills.faults import inject_bad_deploy
 from drills.standins.pagerduty import PagerDutyStandIn
 from flows.incident import incident_response
 from flows.incident_run import incident_id_for
-from tests.flows.conftest import World, default_policy_data
+from tests.flows.conftest import ROUTING_KEY, World, default_policy_data
 from tests.flows.scripted import Script, approve
-
-ROUTING_KEY = "PDROUTINGKEYCANARY0123456789abcd"
-
-
-@pytest.fixture
-def pagerduty(monkeypatch: pytest.MonkeyPatch) -> PagerDutyStandIn:
-    stand_in = PagerDutyStandIn()
-    monkeypatch.setenv("FIREBREAK_PAGERDUTY_API_URL", stand_in.url)
-    monkeypatch.setenv("FIREBREAK_PAGERDUTY_ROUTING_KEY", ROUTING_KEY)
-    return stand_in
 
 
 def test_approval_pages_then_acknowledges_then_resolves(world: World, pagerduty: PagerDutyStandIn) -> None:

@@ -1,0 +1,120 @@
+"""An incident never ends quietly: an unplanned failure pages a person and gives its rate-limit
+places back (issue 24, defects 3 and 4), against a real Prefect API, moto and the PagerDuty
+stand-in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+import flows.ratelimits
+from drills import seed_names as n
+from drills.faults import inject_bad_flag
+from drills.standins.pagerduty import PagerDutyStandIn
+from flows import execute
+from flows.incident import incident_response
+from flows.incident_run import incident_id_for
+from flows.ratelimits import current_counts, release, reserve
+from flows.report import Outcome
+from policies import ActionRequest, Policy
+from tests.flows.conftest import World, default_policy_data
+from tests.flows.scripted import Script
+
+FLAG_LIMIT = {"name": "flag-per-service", "actions": ["flags.*"], "per": "service", "max_count": 1}
+FLAG_REQUEST = ActionRequest(
+    kind="flags.disable.ssm", service=n.SERVICE, environment=n.ENVIRONMENT, targets=["x"], blast_radius=1
+)
+
+
+def _policy(*limits: dict[str, Any]) -> dict[str, Any]:
+    policy = default_policy_data()
+    policy["guardrails"]["rate_limits"] = list(limits)
+    return policy
+
+
+def test_a_failing_kill_switch_read_fails_the_run_and_pages_the_on_call(
+    world: World, pagerduty: PagerDutyStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Prefect API failing on the kill-switch read used to end the run Failed, paging nobody."""
+    inject_bad_flag(world.sandbox.target(), world.catalog)
+    alert = world.alert()
+    settings = world.settings()
+
+    def unreachable() -> bool:
+        raise RuntimeError("Prefect API unreachable")
+
+    monkeypatch.setattr(execute, "kill_switch_on", unreachable)
+    with pagerduty, Script([]):
+        state = incident_response(alert=alert, settings=settings, return_state=True)
+    report, timeline = world.report(alert, settings)
+    assert state.is_failed() and report.outcome is Outcome.FAILED
+    assert world.flag() == "on"  # read back: nothing was written
+    assert pagerduty.actions(incident_id_for(alert)) == ["trigger"]
+    [error] = timeline.events("error")
+    assert "Prefect API unreachable" in error.message
+    [sent] = timeline.events("page-sent")
+    assert "Prefect API unreachable" in sent.message
+
+
+def test_an_unplanned_failure_while_applying_gives_the_place_back_and_pages(
+    world: World, pagerduty: PagerDutyStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in apply that changed nothing used to keep the place for an hour."""
+    inject_bad_flag(world.sandbox.target(), world.catalog)
+    alert = world.alert()
+    settings = world.settings(_policy(FLAG_LIMIT))
+
+    def broken(plan: Any) -> Any:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(execute, "apply_action", broken)
+    with pagerduty, Script([]):
+        state = incident_response(alert=alert, settings=settings, return_state=True)
+    assert state.is_failed()
+    assert world.flag() == "on"
+    policy = Policy.model_validate(_policy(FLAG_LIMIT))
+    assert current_counts(FLAG_REQUEST, policy) == {f"flag-per-service:{n.SERVICE}": 0}
+    assert pagerduty.actions(incident_id_for(alert)) == ["trigger"]
+
+
+def test_the_first_limits_place_is_given_back_when_the_second_limit_raises(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mutex timeout on the second of two limits used to leave the first place taken."""
+    second = {**FLAG_LIMIT, "name": "flag-per-env", "per": "environment"}
+    policy = Policy.model_validate(_policy(FLAG_LIMIT, second))
+    real = flows.ratelimits._reserve_one
+
+    def times_out_on_the_second(key: str, *args: Any) -> Any:
+        if key.startswith("flag-per-env"):
+            raise TimeoutError("mutex not acquired in 30 s")
+        return real(key, *args)
+
+    monkeypatch.setattr(flows.ratelimits, "_reserve_one", times_out_on_the_second)
+    with pytest.raises(TimeoutError):
+        reserve(FLAG_REQUEST, policy, incident_id="INC-1", plan_hash="a")
+    assert current_counts(FLAG_REQUEST, policy)[f"flag-per-service:{n.SERVICE}"] == 0
+
+
+def test_at_most_n_per_window_holds_over_any_window(world: World) -> None:
+    """Under a leaky bucket (2 slots decaying at 2/min) a third action got in after 30 s; the
+    window is counted on the clock given, so no test waits for it."""
+    policy = Policy.model_validate(_policy({**FLAG_LIMIT, "max_count": 2, "window_minutes": 1}))
+    key = f"flag-per-service:{n.SERVICE}"
+    t0 = datetime.now(UTC)
+    first = reserve(FLAG_REQUEST, policy, incident_id="INC-1", plan_hash="a", now=t0)
+    second = reserve(FLAG_REQUEST, policy, incident_id="INC-2", plan_hash="b", now=t0 + timedelta(seconds=1))
+    assert isinstance(first, list) and isinstance(second, list)
+    half = t0 + timedelta(seconds=31)
+    assert reserve(FLAG_REQUEST, policy, incident_id="INC-3", plan_hash="c", now=half) == key
+    assert reserve(FLAG_REQUEST, policy, incident_id="INC-1", plan_hash="a", now=half) == first  # re-run
+    assert current_counts(FLAG_REQUEST, policy, now=half) == {key: 2}
+    later = t0 + timedelta(seconds=60.5)  # the first place has left the window, the second not yet
+    assert current_counts(FLAG_REQUEST, policy, now=later) == {key: 1}
+    third = reserve(FLAG_REQUEST, policy, incident_id="INC-3", plan_hash="c", now=later)
+    assert isinstance(third, list)
+    assert reserve(FLAG_REQUEST, policy, incident_id="INC-4", plan_hash="d", now=later) == key
+    release(third)  # third applied nothing: its place is free again
+    assert isinstance(reserve(FLAG_REQUEST, policy, incident_id="INC-4", plan_hash="d", now=later), list)
