@@ -15,6 +15,7 @@ from flows.detect import classify, confirm
 from flows.diagnosis import diagnose
 from flows.evidence import gather_evidence
 from flows.execute import guarded
+from flows.foreign_timeline import foreign_alert, refuse_foreign_timeline
 from flows.forms import similar_incident_lines
 from flows.history import rank_with_history
 from flows.incident_run import IncidentRun, incident_id_for
@@ -40,6 +41,9 @@ def incident_response(alert: Alert, settings: RunSettings) -> State:
     """Handle one alert end to end. The final state's message says what happened."""
     incident_id = incident_id_for(alert)
     timeline = open_shared_timeline(settings, incident_id, records_for(settings, entry_for(settings, alert)))
+    recorded = foreign_alert(timeline, alert)
+    if recorded is not None:
+        return refuse_foreign_timeline(alert, recorded, settings, timeline)
     if timeline.entries:
         record_restart(timeline)
     timeline.add(

@@ -80,7 +80,13 @@ class IncidentRun:
         return self.settings.aws(region or self.region)
 
 
+ID_HASH_HEX = 32  # 128 bits: finding two alerts with one id is out of reach
+
+
 def incident_id_for(alert: Alert) -> str:
-    """A readable, stable id: the same alert occurrence always gets the same incident id."""
-    digest = hashlib.sha256(alert.dedup_key.encode()).hexdigest()[:6]
+    """A readable, stable id: the same alert occurrence always gets the same incident id
+    (``INC-<onset UTC>-<128 bits of the hash of its dedup key>``). Ids made before this had
+    24 bits (6 hex digits); their records stay readable, because every reader takes the id as
+    an opaque name."""
+    digest = hashlib.sha256(alert.dedup_key.encode()).hexdigest()[:ID_HASH_HEX]
     return f"INC-{alert.starts_at.astimezone(UTC):%Y%m%d-%H%M}-{digest}"
