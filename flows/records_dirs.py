@@ -13,11 +13,17 @@ Example::
     incidents_dirs(Path("drill-output"))            # [drill-output/checkout-latency/incidents, ...]
     incidents_dirs(Path("drill-output/checkout-latency"))  # [.../checkout-latency/incidents]
     incidents_dirs(Path(".firebreak/incidents"))    # [.firebreak/incidents]
+
+:class:`LocalDirs` reads the directories found as one store (``firebreak incidents --dir``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+
+from flows.chain import ChainHead
+from flows.records import LocalRecords
 
 INCIDENTS = "incidents"
 RECORD_NAMES = ("timeline.json", "report.json")  # flows.records.TIMELINE, REPORT
@@ -59,3 +65,30 @@ def incidents_dirs(path: Path) -> list[Path]:
 
 def _is_incident(directory: Path) -> bool:
     return any((directory / name).is_file() for name in RECORD_NAMES)
+
+
+class LocalDirs:
+    """Several incidents directories as one :class:`~flows.records.IncidentRecords` store (every
+    scenario of a drill's output): an incident is read from, and written to, the first directory
+    holding it; a new incident goes to the first directory."""
+
+    def __init__(self, roots: Sequence[Path]) -> None:
+        if not roots:
+            raise IncidentsDirError("no incidents directory given")
+        self.stores = [LocalRecords(root) for root in roots]
+        self.where = ", ".join(s.where for s in self.stores)
+
+    def incident_ids(self) -> list[str]:
+        return sorted({i for store in self.stores for i in store.incident_ids()})
+
+    def _holding(self, incident_id: str) -> LocalRecords:
+        return next((s for s in self.stores if (s.root / incident_id).is_dir()), self.stores[0])
+
+    def read(self, incident_id: str, name: str) -> bytes | None:
+        return self._holding(incident_id).read(incident_id, name)
+
+    def head(self, incident_id: str) -> ChainHead | None:
+        return self._holding(incident_id).head(incident_id)
+
+    def write(self, incident_id: str, name: str, body: bytes, *, head: ChainHead | None = None) -> None:
+        self._holding(incident_id).write(incident_id, name, body, head=head)

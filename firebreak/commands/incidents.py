@@ -1,8 +1,10 @@
 """``firebreak incidents list|show|stats``: the incident history, from a directory or the bucket.
 
-Reads a local incidents directory (``--dir``, default the run settings' output dir) or the
-evidence bucket (``--bucket``/``--region``). Tables are plain ``rich`` tables with the
-definitions printed under them; ``--json`` and ``--csv`` export the same rows.
+Reads local incidents (``--dir``: an incidents directory, a scenario's drill output or a whole
+drill output, see flows.records_dirs; default ``.firebreak/incidents``) or the evidence bucket
+(``--bucket``/``--region``). ``list`` prints a table that reads in 80 columns
+(firebreak.commands.incident_rows), ``--wide`` every field whole; ``stats`` prints ``rich``
+tables with the definitions under them; ``--json`` and ``--csv`` export the same rows.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -25,7 +28,14 @@ if TYPE_CHECKING:
 INVALID = 2
 incidents_app = typer.Typer(help="The incident history: list, show, stats.", no_args_is_help=True)
 
-DirOption = Annotated[Path, typer.Option("--dir", help="Incidents directory.")]
+DirOption = Annotated[
+    Path,
+    typer.Option(
+        "--dir",
+        help="An incidents directory, a drill's output (DRILL_OUTPUT: every scenario in it) "
+        "or one scenario's output (DRILL_OUTPUT/<scenario>).",
+    ),
+]
 BucketOption = Annotated[str | None, typer.Option(help="Read the evidence bucket instead of --dir.")]
 RegionOption = Annotated[str, typer.Option(help="The bucket's region.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON instead of a table.")]
@@ -34,11 +44,19 @@ DEFAULT_DIR = Path(".firebreak/incidents")
 
 
 def records(directory: Path, bucket: str | None, region: str) -> IncidentRecords:
-    """The store the options name: the bucket when given, else the directory."""
-    from flows.records import BucketRecords, LocalRecords
+    """The store the options name: the bucket when given, else the incidents directories that
+    ``directory`` names (flows.records_dirs); exits 2 when it names none."""
+    from flows.records import BucketRecords
+    from flows.records_dirs import IncidentsDirError, LocalDirs, incidents_dirs
     from tasks.aws import AwsTarget
 
-    return BucketRecords(bucket, AwsTarget(region=region)) if bucket else LocalRecords(directory)
+    if bucket:
+        return BucketRecords(bucket, AwsTarget(region=region))
+    try:
+        return LocalDirs(incidents_dirs(directory))
+    except IncidentsDirError as e:
+        typer.echo(f"--dir {e}", err=True)
+        raise typer.Exit(INVALID) from e
 
 
 def _history(reader: IncidentRecords) -> History:
@@ -73,7 +91,18 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _emit(rows: list[dict[str, Any]], *, title: str, as_json: bool, as_csv: bool, notes: str = "") -> None:
+def _emit(
+    rows: list[dict[str, Any]],
+    *,
+    title: str,
+    as_json: bool,
+    as_csv: bool,
+    notes: str = "",
+    wide: bool = False,
+) -> None:
+    """JSON, CSV or a table. A table's first column (the row's name: an id, a key) is kept as
+    wide as its longest line; the others wrap at spaces and fold a word that does not fit.
+    With ``wide`` the table is printed at its natural width, however wide the terminal."""
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -84,12 +113,22 @@ def _emit(rows: list[dict[str, Any]], *, title: str, as_json: bool, as_csv: bool
         writer.writerows(rows)
         typer.echo(out.getvalue(), nl=False)
         return
-    table = Table(title=title)
-    for column in rows[0] if rows else ["(no incidents)"]:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(_fmt(v) for v in row.values()))
+    cells = [[_fmt(v) for v in row.values()] for row in rows]
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        show_lines=any("\n" in c for r in cells for c in r),
+    )
+    for i, column in enumerate(rows[0] if rows else ["(no incidents)"]):
+        table.add_column(column, overflow="fold", no_wrap=i == 0)
+    for row_cells in cells:
+        table.add_row(*row_cells)
     console = Console()
+    if wide:
+        natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+        console = Console(width=max(console.width, natural))
     console.print(table)
     if notes:
         console.print(notes, markup=False, highlight=False)
@@ -104,31 +143,25 @@ def list_incidents(
     since: Annotated[
         str | None, typer.Option(help="Only incidents with onset at or after this date.")
     ] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Every field in full: whole ids, ISO onset, alarm.")
+    ] = False,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
 ) -> None:
-    """List past incidents, oldest first."""
+    """List past incidents, oldest first: a table that reads in 80 columns (--wide: every field)."""
+    from firebreak.commands.incident_rows import NARROW_NOTE, narrow_rows, wide_rows
+
     reports = _history(records(directory, bucket, region)).select(service=service, since=_since(since))
-    rows = [
-        {
-            "id": r.incident_id,
-            "onset": r.started_at.isoformat(),
-            "service": r.service,
-            "env": r.environment,
-            "alarm": r.alert_name,
-            "severity": r.severity,
-            "outcome": r.outcome.value,
-            "mitigations": ", ".join(f"{m.kind}:{m.status.value}" for m in r.mitigations),
-            "drill": r.drill,
-        }
-        for r in reports
-    ]
-    _emit(rows, title="Incidents", as_json=as_json, as_csv=as_csv)
+    if wide or as_json or as_csv:
+        _emit(wide_rows(reports), title="Incidents", as_json=as_json, as_csv=as_csv, wide=True)
+    else:
+        _emit(narrow_rows(reports), title="Incidents", as_json=False, as_csv=False, notes=NARROW_NOTE)
 
 
 @incidents_app.command()
 def show(
-    incident_id: Annotated[str, typer.Argument(help="The incident id (INC-...).")],
+    incident_id: Annotated[str, typer.Argument(help="The incident id (INC-...), or a unique prefix of it.")],
     directory: DirOption = DEFAULT_DIR,
     bucket: BucketOption = None,
     region: RegionOption = "us-east-1",
@@ -137,13 +170,17 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Show one incident's report; with --chart, draw its chart from the stored metrics."""
+    from firebreak.commands.incident_rows import by_prefix
     from flows.history import load_records
 
     reader = records(directory, bucket, region)
-    report = _history(reader).get(incident_id)
-    if report is None:
-        typer.echo(f"no incident {incident_id} in the history", err=True)
+    found = by_prefix(_history(reader).reports, incident_id)
+    if len(found) != 1:
+        why = "no incident" if not found else f"{len(found)} incidents start with"
+        typer.echo(f"{why} {incident_id} in {reader.where}", err=True)
         raise typer.Exit(INVALID)
+    [report] = found
+    incident_id = report.incident_id
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
