@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import struct
 import sys
 import time
 from typing import NoReturn
@@ -42,12 +43,32 @@ def exec_engine() -> NoReturn:
     os.execv(sys.executable, [sys.executable, "-m", "prefect.engine", *sys.argv[1:]])
 
 
+def peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the process listening on ``sock``'s other end (Linux ``SO_PEERCRED``), or
+    None where the platform cannot say."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return None
+    _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i")))
+    return int(uid)
+
+
 def connect(path: str) -> socket.socket | None:
+    """A connection to the fork server at ``path``, or None. The run's environment (the
+    worker's credentials among it) goes only to a listener running as this process's own user:
+    anyone else who created the socket first gets nothing."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(path)
     except OSError as error:
         say(f"no fork server at {path} ({error}); starting prefect.engine")
+        sock.close()
+        return None
+    uid = peer_uid(sock)
+    if uid != os.getuid():
+        who = "an unknown user" if uid is None else f"uid {uid}"
+        say(f"the fork server at {path} runs as {who}, not uid {os.getuid()}; not sending it this "
+            "run's environment; starting prefect.engine")  # fmt: skip
         sock.close()
         return None
     return sock

@@ -164,3 +164,43 @@ def test_after_the_code_changed_on_disk_runs_start_a_fresh_engine_instead(
     assert "fork server refused" in stderr and "Invalid flow run id" in stderr  # ran, fresh
     assert "code changed" in forkserver.log.read_text()
     assert "started for flow run" not in forkserver.log.read_text()
+
+
+NOBODY = 65534
+
+
+def test_a_listener_of_another_user_is_not_sent_the_runs_environment(tmp_path: Path) -> None:
+    """Whoever can create the socket path first must not receive the worker's environment
+    (API keys, role credentials): the client checks the listener's uid (SO_PEERCRED) and falls
+    back to ``prefect.engine`` instead. The listener is bound here, then listens as nobody."""
+    path = tmp_path / "engine.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    report_read, report_write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the listener, as another user
+        try:
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            listener.listen(1)
+            listener.settimeout(60)
+            conn, _ = listener.accept()
+            conn.settimeout(60)
+            got = conn.recv(1 << 20)
+            conn.close()
+            os.write(report_write, str(len(got)).encode())
+        finally:
+            os._exit(0)
+    listener.close()
+    os.close(report_write)
+    try:
+        done = client({SOCKET_ENV: str(path), "PREFECT__FLOW_RUN_ID": "not-a-uuid", "CANARY": "secret"})
+        _, stderr = done.communicate(timeout=60)
+        received = os.read(report_read, 64).decode()
+    finally:
+        os.waitpid(child, 0)
+        os.close(report_read)
+
+    assert received == "0"  # the listener got nothing at all
+    assert f"runs as uid {NOBODY}" in stderr and "Invalid flow run id" in stderr  # fell back
+    assert done.returncode == 1
