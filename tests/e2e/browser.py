@@ -2,7 +2,8 @@
 
 No browser can be downloaded here (never ``playwright install``): Playwright's pip wheel ships
 only its driver, and drives the Debian ``chromium`` package through ``executable_path``. A
-missing browser is a failure with the fix in its message, never a skip: CI installs it.
+missing browser is a failure with the fix in its message, never a skip: ``./dev test`` installs
+it when run as root (tests/prereqs.py).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def chromium_path() -> Path:
     if not found:
         raise BrowserMissingError(
             f"{CHROMIUM} not found: the browser tests need Debian's Chromium. "
-            "Install it with `apt-get install chromium` (CI's .ci/run does)."
+            "Install it with `apt-get install -y chromium` (./dev test does when run as root)."
         )
     return Path(found)
 
