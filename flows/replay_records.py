@@ -60,13 +60,15 @@ def keep_diagnosis_inputs(directory: Path, bundle: EvidenceBundle, inputs: Diagn
 
 def read_incident(reader: IncidentRecords, report: IncidentReport) -> IncidentRecordsForReplay:
     """The incident's timeline, bundle and diagnosis inputs, each None (and named in ``lacks``)
-    when missing or unreadable. Raises what the reader raises for an unreadable store."""
+    when missing or unreadable. An incident that was never diagnosed (not confirmed) has no
+    bundle and lacks nothing for it. Raises what the reader raises for an unreadable store."""
     lacks: list[str] = []
 
-    def read(name: str, model: type[_Record]) -> _Record | None:
+    def read(name: str, model: type[_Record], *, expected: bool = True) -> _Record | None:
         body = reader.read(report.incident_id, name)
         if body is None:
-            lacks.append(f"no {name}" + ("" if name == TIMELINE else " (kept since replay was added)"))
+            if expected:
+                lacks.append(f"no {name}" + ("" if name == TIMELINE else " (kept since replay was added)"))
             return None
         try:
             return model.model_validate_json(body)
@@ -79,7 +81,7 @@ def read_incident(reader: IncidentRecords, report: IncidentReport) -> IncidentRe
     return IncidentRecordsForReplay(
         report=report,
         timeline=read(TIMELINE, Timeline),
-        bundle=read(EVIDENCE, EvidenceBundle),
-        inputs=read(DIAGNOSIS, DiagnosisInputs),
+        bundle=read(EVIDENCE, EvidenceBundle, expected=bool(report.hypotheses)),
+        inputs=read(DIAGNOSIS, DiagnosisInputs, expected=bool(report.hypotheses)),
         lacks=lacks,
     )

@@ -105,8 +105,10 @@ def replay(
 def _text(r: IncidentReplay) -> str:
     mark = "CHANGED" if r.changes else "no change"
     lines = [f"{r.incident_id} {r.service}/{r.environment} {r.alarm}{' (drill)' if r.drill else ''}: {mark}"]
-    now = r.top_now if r.top_now is not None else "not re-diagnosed"
-    lines.append(f"  top hypothesis: {r.top_then or '-'} -> {now}")
+    if r.top_then is None and r.top_now is None:
+        lines.append("  not diagnosed (nothing to replay)")
+    else:
+        lines.append(f"  top hypothesis: {r.top_then or '-'} -> {r.top_now or 'not re-diagnosed'}")
     for a in r.actions:
         lines.append(f"  {a.kind}: {a.tier_then or '?'} ({a.rule_then}) -> {a.tier_now.value} ({a.rule_now})")
         lines += [f"    would now be stopped by {g}" for g in a.guardrails_now]
