@@ -21,6 +21,8 @@ import base64
 import binascii
 import hashlib
 import json
+import os
+import stat
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -134,12 +136,39 @@ def private_key_pem(key: Ed25519PrivateKey) -> bytes:
     )
 
 
-def load_private_key(path: Path) -> Ed25519PrivateKey:
-    """Read an approver's (or the receiver's) ed25519 key from a PEM file."""
+def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
+    """Write ``key`` (PEM) to a new file that only its owner can read. The file is created by
+    this call (``O_CREAT|O_EXCL``, mode 0600) and never through a symbolic link
+    (``O_NOFOLLOW``): an existing file or link at ``path`` is an IdentityError, so a file
+    someone else made (with their own mode) never receives the key."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError as e:
+        raise IdentityError(f"{path}: exists (a file or a link); refusing to write a key there") from e
+    except OSError as e:
+        raise IdentityError(f"{path}: cannot create: {e.strerror}") from e
+    with os.fdopen(fd, "wb") as file:
+        os.fchmod(fd, 0o600)  # whatever the umask
+        file.write(private_key_pem(key))
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    """Read an approver's (or the receiver's) ed25519 key from a PEM file. A file that its
+    group or others may read (or write) is refused: the key is not private any more."""
+    try:
+        with path.open("rb") as file:
+            mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
+            body = file.read()
     except OSError as e:
         raise IdentityError(f"{path}: cannot read: {e.strerror}") from e
+    if mode & 0o077:
+        raise IdentityError(
+            f"{path}: the private key is open to its group or others (mode {mode:o}); "
+            f"refusing to use it: run chmod 600 {path} (and replace the key if others read it)"
+        )
+    try:
+        key = serialization.load_pem_private_key(body, password=None)
     except ValueError as e:
         raise IdentityError(f"{path}: not a PEM private key") from e
     if not isinstance(key, Ed25519PrivateKey):

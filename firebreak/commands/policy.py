@@ -74,20 +74,22 @@ def check(
 @policy_app.command("keygen")
 def keygen(
     name: Annotated[str, typer.Argument(help="The approver, as the policy names them.")],
-    out: Annotated[Path, typer.Option(help="Where to write the private key (PEM, mode 0600).")],
+    out: Annotated[
+        Path, typer.Option(help="A new file for the private key (PEM, 0600); never an existing file or link.")
+    ],
 ) -> None:
     """Make an approver's signing key: the private key goes to OUT (for `approve --key`), the
     public key is printed as the policy's `people:` entry."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from flows.identity import private_key_pem, public_key_text
+    from flows.identity import IdentityError, public_key_text, write_private_key
 
-    if out.exists():
-        typer.echo(f"{out}: exists; refusing to overwrite a key", err=True)
-        raise typer.Exit(INVALID)
     key = Ed25519PrivateKey.generate()
-    out.touch(mode=0o600)
-    out.write_bytes(private_key_pem(key))
+    try:
+        write_private_key(out, key)  # creates OUT itself: never an existing file or a link
+    except IdentityError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(INVALID) from e
     typer.echo(f"people:\n  {name}: {{public_key: \"{public_key_text(key.public_key())}\"}}")
 
 

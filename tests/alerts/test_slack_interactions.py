@@ -26,6 +26,7 @@ PAYLOAD = {"type": "block_actions", "actions": []}
 def _client(tmp_path: Path, **overrides: object) -> TestClient:
     key = tmp_path / "attestor.pem"
     key.write_bytes(private_key_pem(Ed25519PrivateKey.generate()))
+    key.chmod(0o600)  # load_private_key refuses a key others can read
     values: dict[str, object] = {"slack_signing_secret": SECRET, "attestor_key": key, **overrides}
     config = settings(tmp_path, **values)
     app = create_app(config, starter=FakeStarter(), dead_letters=DeadLetterStore(config.dead_letter_dir))

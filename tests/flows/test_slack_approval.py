@@ -57,6 +57,7 @@ def _slack_setup(world: World, *, timeout_seconds: int | None = None) -> tuple[R
     attestor = Ed25519PrivateKey.generate()
     key_path = world.tmp / "attestor.pem"
     key_path.write_bytes(private_key_pem(attestor))
+    key_path.chmod(0o600)  # load_private_key refuses a key others can read
     policy = default_policy_data()
     policy["people"] = {"alice": {"slack_id": ALICE}, "bob": {"slack_id": BOB}, "erin": {"slack_id": ERIN}}
     policy["attestors"] = [public_key_text(attestor.public_key())]
