@@ -32,7 +32,8 @@ class TimeWindow(BaseModel):
     """A recurring window: some weekdays, from ``start_hour`` to ``end_hour`` local time.
 
     Hours are integers on purpose: YAML 1.1 reads ``18:00`` as the number 1080. When
-    ``start_hour > end_hour`` the window wraps midnight (22 to 6 is the night shift).
+    ``start_hour > end_hour`` the window wraps midnight (22 to 6 is the night shift), and its
+    hours after midnight belong to the weekday it started on (see :meth:`contains`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -58,13 +59,20 @@ class TimeWindow(BaseModel):
         return self
 
     def contains(self, moment: datetime) -> bool:
-        """True when the aware ``moment`` falls inside the window, in the window's timezone."""
+        """True when the aware ``moment`` falls inside the window, in the window's timezone.
+
+        The hours after midnight of a wrapping window belong to the weekday on which it started:
+        ``weekdays: [fri], start_hour: 22, end_hour: 2`` covers Saturday 01:00, not Friday 01:00.
+        """
         local = moment.astimezone(ZoneInfo(self.timezone))
-        if list(Weekday)[local.weekday()] not in self.weekdays:
-            return False
+        started = local.weekday()
         if self.start_hour < self.end_hour:
-            return self.start_hour <= local.hour < self.end_hour
-        return local.hour >= self.start_hour or local.hour < self.end_hour
+            inside = self.start_hour <= local.hour < self.end_hour
+        elif local.hour >= self.start_hour:
+            inside = True
+        else:  # after midnight: the window opened the day before
+            inside, started = local.hour < self.end_hour, (started - 1) % 7
+        return inside and list(Weekday)[started] in self.weekdays
 
 
 class FreezeWindow(Selector):

@@ -74,6 +74,16 @@ def test_window_wrapping_midnight() -> None:
     assert not night.contains(datetime(2026, 11, 18, 12, 0, tzinfo=UTC))
 
 
+def test_the_hours_after_midnight_belong_to_the_day_the_window_started() -> None:
+    friday_night = TimeWindow(timezone="Europe/Paris", weekdays=[Weekday.FRI], start_hour=22, end_hour=2)
+    # Friday 2026-11-20 and Saturday 2026-11-21, Paris is UTC+1.
+    assert friday_night.contains(datetime(2026, 11, 20, 22, 0, tzinfo=UTC))  # Fri 23:00
+    assert friday_night.contains(datetime(2026, 11, 21, 0, 30, tzinfo=UTC))  # Sat 01:30: Friday's night
+    assert not friday_night.contains(datetime(2026, 11, 21, 1, 0, tzinfo=UTC))  # Sat 02:00: ended
+    assert not friday_night.contains(datetime(2026, 11, 20, 0, 30, tzinfo=UTC))  # Fri 01:30: Thursday's
+    assert not friday_night.contains(datetime(2026, 11, 21, 22, 0, tzinfo=UTC))  # Sat 23:00
+
+
 def test_rule_with_time_window() -> None:
     r = rule(during={"timezone": "UTC", "start_hour": 9, "end_hour": 17})
     assert r.matches(request(), context(now=datetime(2026, 11, 18, 9, 0, tzinfo=UTC)))
