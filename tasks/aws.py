@@ -7,9 +7,11 @@ call at a moto server just by setting ``endpoint_url``.
 botocore's own retries are switched off (``total_max_attempts=1``) so that tenacity is the
 single owner of retries: attempts never multiply. A read is retried on throttling, server
 errors (5xx) and connection failures. A write is retried only on errors that say it was not
-processed: throttling (refused before processing) and a connection that never opened. A write
-answered with a server error (5xx), or whose answer was lost (read timeout, connection closed
-mid-answer), may have been applied: it is never retried blindly but raised as
+processed: throttling (refused before processing) and a connection that never opened
+(:data:`NEVER_SENT`). A write answered with a server error (5xx), or whose answer was lost (read
+timeout, connection closed mid-answer, or any other connection error, such as an ``SSLError``,
+which urllib3 raises for a TLS failure while the answer is read as well as in the handshake),
+may have been applied: it is never retried blindly but raised as
 :class:`UnconfirmedWriteError`, and the action reads live state back to decide
 (``tasks.actions.apply_plan``); a non-idempotent call outside an action (SNS Publish) is simply
 not sent twice.
@@ -32,7 +34,14 @@ from typing import Any, TypeVar
 import boto3
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+)
 from botocore.loaders import Loader, create_loader
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import (
@@ -78,20 +87,26 @@ SERVER_ERROR_CODES = frozenset(
 RETRYABLE_CODES = THROTTLING_CODES | SERVER_ERROR_CODES
 
 
+# Raised before a byte of the request left: connection refused or unresolvable (NewConnectionError,
+# gaierror) and connect timeout, as botocore.httpsession maps urllib3's errors. Every other
+# ConnectionError (SSLError, ProxyConnectionError) may come after the request went out.
+NEVER_SENT = (EndpointConnectionError, ConnectTimeoutError)
+
 READ_ONLY_PREFIXES = ("get_", "list_", "describe_", "lookup_", "filter_", "head_", "batch_get_")
 
 
 class UnconfirmedWriteError(BotoCoreError):
     """A mutating call was sent and not cleanly answered: it may or may not have been applied.
 
-    Raised for a lost answer (read timeout, connection closed) and for a server error (5xx).
+    Raised for a lost answer (read timeout, connection closed, a connection error not in
+    :data:`NEVER_SENT`, e.g. SSLError) and for a server error (5xx).
     A BotoCoreError, so every handler of "AWS could not be reached" also handles it; never
     retried (:func:`is_retryable` is False for it).
     """
 
     fmt = "{operation}: {cause} after sending; it may have been applied"
 
-    def __init__(self, operation: str, cause: HTTPClientError | ClientError) -> None:
+    def __init__(self, operation: str, cause: HTTPClientError | ConnectionError | ClientError) -> None:
         if isinstance(cause, ClientError):
             status = _status(cause)
             what = f"server error {error_code(cause) or 'unknown'} (HTTP {status or 'unknown'})"
@@ -245,9 +260,9 @@ def is_server_error(exc: BaseException) -> bool:
 def is_retryable(exc: BaseException) -> bool:
     """Throttling, 5xx and connection failures are retried; everything else is permanent.
 
-    A server error or lost answer (HTTPClientError: read timeout, connection closed) reaches
-    this predicate only from a read: :func:`call` turns a write's into UnconfirmedWriteError,
-    never retried.
+    A server error, lost answer (HTTPClientError: read timeout, connection closed) or connection
+    error that may come after sending (not :data:`NEVER_SENT`) reaches this predicate only from
+    a read: :func:`call` turns a write's into UnconfirmedWriteError, never retried.
     """
     if isinstance(exc, ConnectionError | HTTPClientError):
         return True
@@ -306,7 +321,8 @@ def call(aws_client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
 
     The single choke point for AWS calls made by actions, so every one is retried the same way.
     Raises ClientError (permanent or retries exhausted), BotoCoreError (no connection), or
-    UnconfirmedWriteError (a write answered with a 5xx, or not answered).
+    UnconfirmedWriteError (a write answered with a 5xx, not answered, or met by a connection
+    error that may have come after sending).
     """
     result: dict[str, Any] = _retrying_call(aws_client, operation, kwargs)
     return result
@@ -316,7 +332,9 @@ def call(aws_client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
 def _retrying_call(aws_client: Any, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     try:
         result: dict[str, Any] = getattr(aws_client, operation)(**kwargs)
-    except HTTPClientError as e:
+    except NEVER_SENT:
+        raise
+    except (HTTPClientError, ConnectionError) as e:
         if is_read_only(operation):
             raise
         raise UnconfirmedWriteError(operation, e) from e

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
-from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError, SSLError
 
 Fault = tuple[str, int, str] | Exception
 INJECTED_URL = "https://fault.injected"
@@ -79,6 +80,15 @@ def lose_answers(aws_client: Any, operation: str, count: int = 1) -> Iterator[Fa
     with _after_applying(
         aws_client, operation, count, lambda _op: ReadTimeoutError(endpoint_url=INJECTED_URL)
     ) as plan:
+        yield plan
+
+
+@contextlib.contextmanager
+def break_tls_after_applying(aws_client: Any, operation: str, count: int = 1) -> Iterator[FaultPlan]:
+    """Let the next ``count`` calls of ``operation`` reach moto, then raise botocore's SSLError,
+    as when the TLS session breaks while the answer is read (urllib3 maps that to SSLError too)."""
+    broken = SSLError(endpoint_url=INJECTED_URL, error=ssl.SSLError("bad record mac"))
+    with _after_applying(aws_client, operation, count, lambda _op: broken) as plan:
         yield plan
 
 
