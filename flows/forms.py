@@ -16,6 +16,7 @@ from prefect.input import RunInput
 from pydantic import Field
 
 from flows.ranking import Adjustment
+from flows.signed_answers import PASTE_MINUTES, offline_command, send_command
 from policies import Decision
 from policies.approvals import Identity
 from tasks.plan import Plan
@@ -46,12 +47,19 @@ class ApprovalInput(RunInput):
     identity: Identity = Field(
         default=Identity.DECLARED,
         title="Identity the rule needs (leave as filled in)",
-        description="verified: a typed name does not count; answer from the CLI with --key, or in Slack.",
+        description="verified: a typed name does not count; paste a signed proof below, answer "
+        "from the CLI with --key, or in Slack.",
     )
     proof: str = Field(
         default="",
-        title="Signed proof (leave empty in the UI)",
-        description="Filled in by `firebreak approve --key` and by the Slack receiver.",
+        title="Signed proof (needed where the rule needs a verified identity)",
+        description=(
+            "Paste the output of `firebreak approve FLOW_RUN_ID --as NAME --plan-hash HASH "
+            "--key PATH --offline` (add --reject to reject; the text above the form shows the "
+            f"command with this run's id and hash), within {PASTE_MINUTES} minutes of printing it; "
+            "your name and the Approve switch must say what you signed. Empty: a typed name, which a "
+            "verified rule refuses. `firebreak approve --key` and the Slack receiver fill it in."
+        ),
     )
 
 
@@ -99,6 +107,7 @@ def plan_table(plan: Plan) -> str:
 def approval_markdown(
     *,
     incident_id: str,
+    flow_run_id: str,
     plan: Plan,
     decision: Decision,
     evidence: list[str],
@@ -133,18 +142,21 @@ def approval_markdown(
         "",
         supporting,
         "",
-        _how_to_answer(plan, identity),
+        _how_to_answer(flow_run_id, plan, identity),
     ]
     return "\n".join(lines)
 
 
-def _how_to_answer(plan: Plan, identity: Identity) -> str:
+def _how_to_answer(flow_run_id: str, plan: Plan, identity: Identity) -> str:
     if identity is Identity.VERIFIED:
         return (
             "**Your answer:** this rule needs a **verified identity**: a name typed into this "
-            "form is refused. Answer with the Slack buttons, or from a terminal with your key: "
-            f"`firebreak approve FLOW_RUN_ID --as NAME --plan-hash {plan.hash} --key PATH` "
-            "(or set FIREBREAK_APPROVER_KEY)."
+            "form alone is refused. To answer here, print a proof with your key (no network "
+            f"needed): `{offline_command(flow_run_id, plan.hash)}` (add `--reject` to reject), "
+            f"paste it into *Signed proof* within {PASTE_MINUTES} minutes, give the same name "
+            "and set *Approve this plan* to what you signed. Or answer from a terminal in one step: "
+            f"`{send_command(flow_run_id, plan.hash)}` (or set FIREBREAK_APPROVER_KEY), or with "
+            "the Slack buttons."
         )
     return (
         "**Your answer** (below): switch *Approve this plan* on to approve, leave it off to "

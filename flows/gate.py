@@ -136,6 +136,7 @@ def request_approval(
         form = ApprovalInput.with_initial_data(
             description=approval_markdown(
                 incident_id=timeline.incident_id,
+                flow_run_id=str(flow_run.get_id()),
                 plan=plan,
                 decision=decision,
                 evidence=evidence,

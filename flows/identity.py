@@ -47,7 +47,8 @@ class IdentityError(ValueError):
 class Channel(StrEnum):
     """Where a proven answer came from."""
 
-    CLI = "cli"  # signed by the approver's own key
+    CLI = "cli"  # signed by the approver's own key, sent by `firebreak approve --key`
+    FORM = "form"  # signed by the approver's own key offline (`--offline`), pasted into the form
     SLACK = "slack"  # signed by the receiver after verifying Slack's callback
 
 
@@ -225,7 +226,7 @@ def _signers(statement: Statement, policy: Policy) -> list[str] | str:
     person = policy.person(statement.approver)
     if person is None:
         return f"{statement.approver} is not listed under the policy's people"
-    if statement.channel is Channel.CLI:
+    if statement.channel is not Channel.SLACK:  # cli and form: the approver's own key
         return [person.public_key] if person.public_key else f"{statement.approver} has no public_key"
     if person.slack_id is None or person.slack_id != statement.slack_user:
         return f"Slack user {statement.slack_user} is not {statement.approver}'s slack_id"

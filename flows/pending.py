@@ -8,7 +8,6 @@ server's verdict: an invalid answer comes back as HTTP 200 with status REJECT, n
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +18,8 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, Fl
 from prefect.client.schemas.objects import FlowRun, StateType
 from pydantic import BaseModel, Field
 
-from flows.identity import Channel, Statement, sign_statement
+from flows.identity import Channel
+from flows.signed_answers import sign_answer
 from policies.approvals import Identity
 
 
@@ -110,15 +110,14 @@ def approval_input(
         "approve": approve, "approver": approver, "reason": reason, "plan_hash": step.plan_hash
     }
     if key is not None:
-        statement = Statement(
+        run_input["proof"] = sign_answer(
             approver=approver,
             flow_run_id=str(step.flow_run_id),
             plan_hash=step.plan_hash,
             approve=approve,
-            signed_at=datetime.now(UTC),
+            key=key,
             channel=Channel.CLI,
         )
-        run_input["proof"] = sign_statement(statement, key)
     return run_input
 
 

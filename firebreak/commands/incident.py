@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+
+if TYPE_CHECKING:
+    from flows.pending import PendingStep
 
 INVALID = 2
 
@@ -35,7 +38,6 @@ def pending(
 ) -> None:
     """List paused steps waiting for a human (approvals and human-only checklists), with their plans."""
     from flows.pending import pending_steps
-    from policies.approvals import Identity
 
     steps = pending_steps()
     console = Console()
@@ -48,13 +50,30 @@ def pending(
     for step in steps:
         console.rule(f"[bold]{step.kind}[/] flow run {step.flow_run_id} ({step.flow_run_name})")
         console.print(Markdown(step.description))
-        verb = "approve" if step.kind == "approval" else "confirm done"
-        bind = f" --plan-hash {step.plan_hash}" if step.plan_hash else ""
-        sign = " --key PATH" if step.identity is Identity.VERIFIED else ""
-        console.print(
-            f"-> {verb}: firebreak approve {step.flow_run_id} --as NAME{bind}{sign} [--reject] "
+        for line in answer_lines(step):
+            console.print(line, markup=False, highlight=False)
+
+
+def answer_lines(step: PendingStep) -> list[str]:
+    """How to answer ``step``: the command, and for a verified rule the two signed ways."""
+    from flows.signed_answers import PASTE_MINUTES, offline_command, send_command
+    from policies.approvals import Identity
+
+    run = str(step.flow_run_id)
+    if step.kind != "approval" or step.plan_hash is None:
+        return [f"-> confirm done: firebreak approve {run} --as NAME [--reject] [--reason TEXT]"]
+    if step.identity is not Identity.VERIFIED:
+        return [
+            f"-> approve: firebreak approve {run} --as NAME --plan-hash {step.plan_hash} [--reject] "
             "[--reason TEXT]"
-        )
+        ]
+    return [
+        "-> this rule needs a verified identity (a typed name is refused):",
+        f"   approve: {send_command(run, step.plan_hash)} [--reject] [--reason TEXT]",
+        f"   or in the Prefect UI: paste the output of `{offline_command(run, step.plan_hash)} "
+        f"[--reject]` into the form's Signed proof field within {PASTE_MINUTES} minutes",
+        "   or with the Slack buttons",
+    ]
 
 
 def approve(
@@ -75,22 +94,60 @@ def approve(
             help="Your ed25519 private key (PEM): signs the answer, proving it is yours.",
         ),
     ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="Print a signed proof to paste into the Prefect form's Signed proof field, and "
+            "send nothing: needs only --key and --plan-hash (both shown in the form).",
+        ),
+    ] = False,
 ) -> None:
     """Answer a paused step: approve or reject a plan, or confirm a human-only checklist.
 
     The answer is bound to the plan hash the step shows; the flow then checks it against the
     policy (allowed approvers, M-of-N, requester may not approve) and records the verdict. With
     --key (or FIREBREAK_APPROVER_KEY) it is signed: approver, flow run, plan hash, decision and
-    the time, which is what a rule with `identity: verified` needs.
+    the time.
+
+    A rule with `identity: verified` (every production approval in the shipped policy) counts
+    only a signed answer, given one of three ways: `--key PATH` signs and sends it; `--offline
+    --key PATH --plan-hash HASH` prints a proof to paste into the Prefect form's Signed proof
+    field within 5 minutes (the form shows this command with its run id and hash; give the same
+    name there and set the Approve switch to what you signed: add --reject to sign a
+    rejection); or the Slack buttons.
     """
-    from flows.identity import IdentityError, load_private_key
+    from flows.identity import Channel, IdentityError, load_private_key
     from flows.pending import ResumeRefusedError, answer_step, approval_input, human_input, pending_steps
+    from flows.signed_answers import PASTE_MINUTES, sign_answer
     from policies.approvals import Identity
 
     try:
         signing_key = load_private_key(key) if key is not None else None
     except IdentityError as e:
         raise _fail(str(e)) from e
+    if offline:
+        if signing_key is None:
+            raise _fail("--offline needs --key PATH (or FIREBREAK_APPROVER_KEY): the proof is your signature")
+        if plan_hash is None:
+            raise _fail("--offline needs --plan-hash HASH: the form shows it (Plan hash field)")
+        typer.echo(
+            sign_answer(
+                approver=as_,
+                flow_run_id=str(flow_run_id),
+                plan_hash=plan_hash,
+                approve=not reject,
+                key=signing_key,
+                channel=Channel.FORM,
+            )
+        )
+        typer.echo(
+            f"Paste the line above into the form's Signed proof field within {PASTE_MINUTES} "
+            f"minutes; set Your name to {as_} and switch Approve this plan "
+            f"{'off' if reject else 'on'}.",
+            err=True,
+        )
+        return
 
     step = next((s for s in pending_steps() if s.flow_run_id == flow_run_id), None)
     if step is None:

@@ -46,6 +46,11 @@ def test_pending_and_approve_from_the_cli_roll_back(world: World, monkeypatch: M
     flow.start()
     step = _wait_for_pending()[0]
     run_id = str(step["flow_run_id"])
+    # A verified rule: `pending` shows both signed ways, with this run's id and plan hash.
+    listed = " ".join(runner.invoke(app, ["pending"]).output.split())
+    assert "needs a verified identity" in listed
+    offline = f"firebreak approve {run_id} --as NAME --plan-hash {step['plan_hash']} --key PATH --offline"
+    assert offline in listed
 
     stale = runner.invoke(app, ["approve", run_id, "--as", "alice", "--plan-hash", "0" * 16])
     assert stale.exit_code == 2 and "the plan changed" in stale.output
@@ -54,7 +59,9 @@ def test_pending_and_approve_from_the_cli_roll_back(world: World, monkeypatch: M
     assert unsigned.exit_code == 2 and "--key PATH" in unsigned.output, (unsigned.output, step)
 
     key_file = world.tmp / "alice.pem"
+    key_file.touch(mode=0o600)
     key_file.write_bytes(private_key_pem(key_of("alice")))
+    key_file.chmod(0o600)  # load_private_key refuses a key others can read
     monkeypatch.setenv("FIREBREAK_APPROVER_KEY", str(key_file))
     ok = runner.invoke(
         app,

@@ -4,10 +4,15 @@ are refused with their reason."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from typer.testing import CliRunner
 
 from drills import seed_names as n
 from drills.faults import inject_bad_deploy
+from firebreak.cli import app
+from flows.identity import private_key_pem
 from flows.incident import incident_response
 from flows.pending import PendingStep, approval_input
 from tests.flows.conftest import World, default_policy_data
@@ -59,4 +64,31 @@ def test_forged_and_replayed_signatures_are_refused(world: World) -> None:
     assert messages[1].endswith("-> pending")
     assert messages[2].startswith("refused: bob: identity not proven: replayed: proof")
     assert messages[3].endswith("-> approved")
+    assert world.task_definition() == "checkout:1"
+
+
+def test_a_proof_printed_offline_and_pasted_into_the_form_applies(world: World, tmp_path: Path) -> None:
+    # Issue 26 point 3: the Prefect UI answers a verified rule with a pasted proof.
+    inject_bad_deploy(world.sandbox.target(), world.catalog, n.PRIMARY_REGION)
+    alert = world.alert()
+    settings = world.settings()
+    key_file = tmp_path / "alice.pem"
+    key_file.touch(mode=0o600)
+    key_file.write_bytes(private_key_pem(key_of("alice")))
+    key_file.chmod(0o600)  # load_private_key refuses a key others can read
+
+    def pasted(step: PendingStep) -> dict[str, Any]:
+        run, plan_hash = str(step.flow_run_id), str(step.plan_hash)
+        args = ["approve", run, "--as", "alice", "--plan-hash", plan_hash, "--key", str(key_file)]
+        printed = CliRunner().invoke(app, [*args, "--offline"])
+        assert printed.exit_code == 0, printed.output
+        # What the UI's Resume form submits: the fields as typed, the proof as pasted.
+        proof = printed.stdout.strip()
+        return {**approve("alice", "pasted"), "plan_hash": plan_hash, "proof": proof}
+
+    with Script([pasted]):
+        incident_response(alert=alert, settings=settings, return_state=True)
+    _, timeline = world.report(alert, settings)
+    (answer,) = timeline.events("approval-answer")
+    assert answer.message.endswith("-> approved") and answer.data["channel"] == "form"
     assert world.task_definition() == "checkout:1"
