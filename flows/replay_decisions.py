@@ -35,6 +35,7 @@ class ActionReplay(BaseModel):
     """One recorded decision, then and now."""
 
     kind: str
+    stage: str = Field(description="The timeline stage: resolve, or recover for a later recover run.")
     plan_hash: str | None = None
     tier_then: str | None = Field(description="None when the record does not say.")
     rule_then: str
@@ -97,6 +98,7 @@ def replay_decision(
         approval_now = f"{now.approval.name}: {now.approval.min_approvers} of {who}"
     return ActionReplay(
         kind=request.kind,
+        stage=entry.stage.value,
         plan_hash=plan.get("hash"),
         tier_then=then,
         rule_then=entry.actor,

@@ -110,7 +110,10 @@ def _text(r: IncidentReplay) -> str:
     else:
         lines.append(f"  top hypothesis: {r.top_then or '-'} -> {r.top_now or 'not re-diagnosed'}")
     for a in r.actions:
-        lines.append(f"  {a.kind}: {a.tier_then or '?'} ({a.rule_then}) -> {a.tier_now.value} ({a.rule_now})")
+        step = "" if a.stage == "resolve" else f" [{a.stage}]"
+        lines.append(
+            f"  {a.kind}{step}: {a.tier_then or '?'} ({a.rule_then}) -> {a.tier_now.value} ({a.rule_now})"
+        )
         lines += [f"    would now be stopped by {g}" for g in a.guardrails_now]
         if a.approval_now:
             lines.append(f"    approval now needed: {a.approval_now}")

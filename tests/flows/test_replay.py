@@ -110,6 +110,7 @@ def test_a_looser_policy_automates_rollbacks_and_large_shifts() -> None:
     assert [(a.kind, a.tier_then, a.tier_now) for a in deploy.actions] == [
         ("rollback.ecs", "approval", Tier.AUTOMATED)
     ]
+    assert [a.stage for a in regional.actions] == ["resolve", "recover", "recover"]  # the drill recovered too
     moved = [(a.tier_then, a.tier_now) for a in regional.actions if a.changes]
     assert moved == [("approval", Tier.AUTOMATED)]
     assert all(a.approval_now is None and a.guardrails_now == [] for a in deploy.actions + regional.actions)
