@@ -109,6 +109,9 @@ class SimulatorFaults(_Frozen):
     """Faults that live outside AWS: they are simulator state, set by the scenario."""
 
     region_degraded: frozenset[str] = frozenset()
+    region_silent: frozenset[str] = Field(
+        default=frozenset(), description="Total outage: the service answers nothing and publishes no metrics."
+    )
     dependency_down: bool = False
 
 

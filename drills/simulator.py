@@ -154,6 +154,13 @@ class Simulator(TickLoop):
             degraded = self._faults.region_degraded - {region}
             self._faults = self._faults.model_copy(update={"region_degraded": degraded})
 
+    def silence_region(self, region: str) -> None:
+        """From the next tick, ``region``'s service is down hard: no metric datapoints at all."""
+        self._check_region(region)
+        with self._lock:
+            silent = self._faults.region_silent | {region}
+            self._faults = self._faults.model_copy(update={"region_silent": silent})
+
     def set_dependency_down(self, down: bool) -> None:
         """A shared dependency (payments) fails: ~30 % errors everywhere until it is back."""
         with self._lock:
@@ -174,7 +181,8 @@ class Simulator(TickLoop):
             alarms: dict[str, str] = {}
             for region, region_health in health.regions.items():
                 target = AwsTarget(region=region, endpoint_url=self._endpoint_url)
-                publish_metrics(target, region_health, at)
+                if region not in faults.region_silent:
+                    publish_metrics(target, region_health, at)
                 revision = f"{n.TASK_FAMILY}:{state.regions[region].ecs_revision}"
                 write_logs(target, log_lines(region, region_health, revision), at)
                 values = metric_values(region_health)

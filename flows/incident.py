@@ -13,6 +13,7 @@ from prefect.states import Cancelled, Completed, Failed
 from alerts.models import Alert, AlertStatus
 from flows.detect import classify, confirm
 from flows.diagnosis import diagnose
+from flows.doubt import confirmations, hand_over_doubt, second_opinion
 from flows.evidence import gather_evidence
 from flows.execute import guarded
 from flows.foreign_timeline import foreign_alert, refuse_foreign_timeline
@@ -96,7 +97,7 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
     timeline = run.timeline
     check = confirm(run)
     detected = datetime.now(UTC)
-    if not check.confirmed:
+    if check.healthy:  # only a healthy reading refutes an alert
         return report.model_copy(
             update={
                 "outcome": Outcome.NOT_CONFIRMED,
@@ -104,6 +105,10 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
                 "message": f"not confirmed ({check.summary}): no action",
             }
         )
+    if not check.confirmed:  # no data: doubt
+        readings = second_opinion(run, check)
+        if not confirmations(run, readings):
+            return _doubted(run, report, hand_over_doubt(run, check, readings))
     classify(run, unhealthy_regions=1)
     record_joins(timeline, Stage.DETECT)
     status_update(run, Stage.DETECT, "Investigating: alert confirmed, collecting evidence.")
@@ -165,6 +170,19 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
             "first_mitigation_at": applied[0] if applied else None,
             "recovered_at": resolution.recovered_at,
             "evidence_uri": evidence_uri,
+        }
+    )
+
+
+def _doubted(run: IncidentRun, report: IncidentReport, escalation: str) -> IncidentReport:
+    """The report of an alert nothing could confirm or refute, handed to a person."""
+    done = escalation == "done"
+    return report.model_copy(
+        update={
+            "severity": run.severity.value,
+            "outcome": Outcome.ESCALATED if done else Outcome.NOT_MITIGATED,
+            "message": "no data to confirm the alert: handed to a human, "
+            + ("who confirmed the checklist done" if done else f"human escalation {escalation}"),
         }
     )
 

@@ -184,6 +184,20 @@ def escalate(
     the steps of the hypotheses only a person can act on (a person's change to review, a failing
     dependency without a breaker).
     """
+    candidates = [h.summary for h in hypotheses if h.kind.automated] or ["nothing"]
+    return hand_over(
+        run,
+        title=f"{run.service} ({run.environment}) needs a human decision",
+        steps=human_steps(hypotheses, tried or []),
+        why=f"no safe automated fix (tried: {'; '.join(candidates)})",
+        evidence=human_evidence(hypotheses, evidence),
+    )
+
+
+def hand_over(run: IncidentRun, *, title: str, steps: list[str], why: str, evidence: list[str]) -> str:
+    """Give the incident to a person (the ``escalation.human`` kind, as the policy decides) with a
+    checklist, and wait for their confirmation: ``done``, ``not_done``, ``timed_out`` or
+    ``denied`` (the policy refused the hand-over)."""
     request = ActionRequest(
         kind="escalation.human",
         service=run.service,
@@ -200,12 +214,11 @@ def escalate(
     )
     if decision.tier is Tier.DENIED:
         return "denied"
-    candidates = [h.summary for h in hypotheses if h.kind.automated] or ["nothing"]
     outcome = request_human_action(
-        title=f"{run.service} ({run.environment}) needs a human decision",
-        steps=human_steps(hypotheses, tried or []),
-        why=f"no safe automated fix (tried: {'; '.join(candidates)})",
-        evidence=human_evidence(hypotheses, evidence),
+        title=title,
+        steps=steps,
+        why=why,
+        evidence=evidence,
         timeline=run.timeline,
         timeout_seconds=max(run.settings.bake_seconds * 4, 60),
         poll_seconds=run.settings.approval_poll_seconds,

@@ -4,6 +4,7 @@ stand-in."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,9 +19,11 @@ from flows.incident import incident_response
 from flows.incident_run import incident_id_for
 from flows.ratelimits import current_counts, release, reserve
 from flows.report import Outcome
+from flows.settings import RunSettings
 from policies import ActionRequest, Policy
+from tasks.metrics import latest_value
 from tests.flows.conftest import World, default_policy_data
-from tests.flows.scripted import Script
+from tests.flows.scripted import Script, done
 
 FLAG_LIMIT = {"name": "flag-per-service", "actions": ["flags.*"], "per": "service", "max_count": 1}
 FLAG_REQUEST = ActionRequest(
@@ -118,3 +121,39 @@ def test_at_most_n_per_window_holds_over_any_window(world: World) -> None:
     assert reserve(FLAG_REQUEST, policy, incident_id="INC-4", plan_hash="d", now=later) == key
     release(third)  # third applied nothing: its place is free again
     assert isinstance(reserve(FLAG_REQUEST, policy, incident_id="INC-4", plan_hash="d", now=later), list)
+
+
+def _wait_for_no_data(world: World, settings: RunSettings, silenced_at: datetime) -> None:
+    """Wait (bounded) until the confirmation window holds only silent periods of the alert's
+    metric (the window starts after ``silenced_at``) and CloudWatch has no datapoint in it."""
+    spec = world.catalog.entry(n.SERVICE, n.ENVIRONMENT).region(n.PRIMARY_REGION).metrics[0]
+    window = timedelta(seconds=settings.confirm_window_seconds)
+    quiet_from = silenced_at + window + timedelta(seconds=2 * spec.period_seconds)
+    deadline = time.monotonic() + 60
+    while (
+        datetime.now(UTC) < quiet_from
+        or latest_value(spec, aws=world.sandbox.target(), window=window) is not None
+    ):
+        assert time.monotonic() < deadline, "the silenced region's metrics never aged out"
+        time.sleep(0.2)  # a poll interval: the loop waits for the state, not for a time
+
+
+def test_no_data_at_confirmation_is_doubt_handed_to_a_person(
+    world: World, pagerduty: PagerDutyStandIn
+) -> None:
+    """A service down hard publishes nothing; the run used to end Completed as not confirmed,
+    paging nobody. Now no other metric confirms, so a person gets it, and nothing is applied."""
+    before = (world.task_definition(), world.weights(), world.flag())
+    world.simulator.silence_region(n.PRIMARY_REGION)
+    world.simulator.tick()  # waits for a tick in flight: every later tick is silent there
+    settings = world.settings().model_copy(update={"confirm_window_seconds": 3, "confirm_attempts": 2})
+    _wait_for_no_data(world, settings, silenced_at=datetime.now(UTC))
+    alert = world.alert(wait=False)
+    with pagerduty, Script([done("alice")]) as humans:
+        state = incident_response(alert=alert, settings=settings, return_state=True)
+    report, timeline = world.report(alert, settings)
+    assert state.is_completed() and report.outcome is Outcome.ESCALATED, report.message
+    assert len(humans.steps) == 1 and timeline.events("second-source")
+    assert timeline.events("not-confirmed") and not timeline.events("applied")
+    assert (world.task_definition(), world.weights(), world.flag()) == before  # read back
+    assert pagerduty.actions(incident_id_for(alert)) == ["trigger", "acknowledge"]
