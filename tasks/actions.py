@@ -6,27 +6,23 @@ is read back too, so the error says what is live now (nothing half-applied goes 
 and a write whose answer was lost counts as applied only if the read-back proves it. The
 per-kind work is a StateStore looked up in tasks.registry, so every kind gets the same guarantees.
 
-Inside a flow, wrap related actions in ``prefect.transactions.transaction()``: if a later step
-fails, :func:`apply_action`'s rollback hook applies the inverse of what it changed.
+Undoing is never automatic here: an inverse is a new plan (:func:`inverse_plan`) that goes
+through the flows' gate like any other action (``recover``).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_run_logger
-from prefect.transactions import get_transaction
 
 from tasks.aws import note_fault, recording_faults
 from tasks.plan import ActionError, Applied, DriftError, JsonDict, Plan
 from tasks.registry import action_kind
 from tasks.steps import ServingStore, StateStore, UnconfirmedActionError
-
-APPLIED_KEY = "firebreak.applied"
 
 
 def read_live(plan: Plan) -> JsonDict:
@@ -147,30 +143,13 @@ def inverse_plan(applied: Applied) -> Plan:
 
 @task(cache_policy=NO_CACHE)
 def apply_action(plan: Plan) -> Applied:
-    """Prefect task: apply ``plan``; inside a transaction, remember it so a rollback can undo it."""
+    """Prefect task: apply ``plan`` (see :func:`apply_plan`)."""
     _logger().info("Applying %s plan %s: %s", plan.kind, plan.hash, plan.summary)
     applied = apply_plan(plan)
     _logger().info(
         "%s plan %s: changed=%s, request ids %s", plan.kind, plan.hash, applied.changed, applied.request_ids
     )
-    txn = get_transaction()
-    if txn is not None:
-        txn.set(APPLIED_KEY, applied.model_dump(mode="json"))
     return applied
-
-
-@apply_action.on_rollback
-def undo_action(txn: Any) -> None:
-    """Rollback hook: apply the inverse of what :func:`apply_action` changed in this transaction."""
-    stored = txn.get(APPLIED_KEY, None)
-    if stored is None:
-        return
-    applied = Applied.model_validate(stored)
-    if not applied.changed:
-        return
-    undo = inverse_plan(applied)
-    _logger().warning("Rolling back %s plan %s with plan %s", applied.plan.kind, applied.plan.hash, undo.hash)
-    apply_plan(undo)
 
 
 @task(cache_policy=NO_CACHE)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from tasks.actions import APPLIED_KEY, apply_action, apply_plan, undo_action, verify_action
+from tasks.actions import apply_action, apply_plan, verify_action
 from tasks.aws import AwsTarget, client
 from tasks.flags import plan_flag_change
 from tasks.plan import Plan
@@ -16,20 +16,6 @@ from tests.tasks import seed
 from tests.tasks.seed import EAST, ENV, SERVICE, raw_client
 
 NAME = "/checkout/flags/new-pricing"
-
-
-class FakeTransaction:
-    """The part of prefect.transactions.Transaction the rollback hook uses."""
-
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.values = values
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.values.get(key, default)
-
-
-def _txn(values: dict[str, Any]) -> Any:
-    return FakeTransaction(values)
 
 
 def _flag_plan(aws: AwsTarget) -> Plan:
@@ -71,23 +57,6 @@ def test_tasks_apply_and_verify(aws: AwsTarget) -> None:
     applied = apply_action.fn(plan)
     assert applied.changed and _value() == "off"
     assert verify_action.fn(plan)
-
-
-def test_rollback_hook_applies_the_inverse(aws: AwsTarget) -> None:
-    applied = apply_plan(_flag_plan(aws))
-    undo_action(_txn({APPLIED_KEY: applied.model_dump(mode="json")}))
-    assert _value() == "on"
-
-
-def test_rollback_hook_leaves_an_unchanged_apply_alone(aws: AwsTarget) -> None:
-    plan = _flag_plan(aws)
-    apply_plan(plan)
-    noop = apply_plan(plan)
-    raw_client("ssm", EAST).put_parameter(Name=NAME, Value="off", Type="String", Overwrite=True)
-    undo_action(_txn({APPLIED_KEY: noop.model_dump(mode="json")}))
-    undo_action(_txn({}))
-    assert _value() == "off"
-    assert len(raw_client("ssm", EAST).get_parameter_history(Name=NAME)["Parameters"]) == 3
 
 
 def test_an_applied_change_whose_read_back_fails_is_still_reported_applied(aws: AwsTarget) -> None:

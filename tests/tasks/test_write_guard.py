@@ -10,12 +10,11 @@ from contextlib import ExitStack
 
 import pytest
 
-from tasks.actions import APPLIED_KEY, apply_plan, undo_action
+from tasks.actions import apply_plan, inverse_plan
 from tasks.aws import AwsTarget
 from tasks.plan import Applied
 from tasks.steps import WriteRefusedError, write_guard
 from tests.tasks.cases import CASES
-from tests.tasks.test_actions import _txn
 
 
 class FlipAfter:
@@ -60,5 +59,5 @@ def test_the_undo_path_obeys_the_guard_too(aws: AwsTarget) -> None:
         applied: Applied = apply_plan(case.plan)
         assert case.observe() == case.plan.after
         with write_guard(lambda: "shadow mode"), pytest.raises(WriteRefusedError):
-            undo_action(_txn({APPLIED_KEY: applied.model_dump(mode="json")}))
+            apply_plan(inverse_plan(applied))
         assert case.observe() == case.plan.after  # not undone behind the guard's back
