@@ -106,8 +106,8 @@ def _automate(
         f"{slowest:g} s (firebreak policy suggest); the guardrails' caps and rate limits still apply"
     )
     evidence = [
-        f"{r.incident_id}: approved by {', '.join(m.people) or '?'} "
-        f"in {max(r.approval_waits_s):g} s, verified"
+        f"{r.incident_id}: approved by {', '.join(m.people) or '?'}, verified; "
+        f"the incident's slowest approval took {max(r.approval_waits_s):g} s"
         for r, m in asked
     ]
     diff = _rule("earned", key, Tier.AUTOMATED, reason, asked[0][1].rule)

@@ -19,11 +19,14 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import yaml
 from typer.testing import CliRunner
 
 from firebreak.cli import app
 from flows.report import IncidentReport, MitigationRecord, MitigationStatus, Outcome
 from flows.suggest import SuggestionKind, Thresholds, suggest
+from policies import ActionRequest
+from policies.rules import ActionRule
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 APPLIED, HALTED = MitigationStatus.APPLIED, MitigationStatus.HALTED
@@ -119,10 +122,16 @@ def test_the_expected_diff_with_the_default_thresholds() -> None:
     needs_approval, automate, review = found.suggestions
     assert automate.diff == AUTOMATE_ROLLBACK
     assert automate.evidence == [
-        "INC-01: approved by alice in 40 s, verified",
-        "INC-02: approved by alice in 60 s, verified",
-        "INC-03: approved by alice in 90 s, verified",
+        "INC-01: approved by alice, verified; the incident's slowest approval took 40 s",
+        "INC-02: approved by alice, verified; the incident's slowest approval took 60 s",
+        "INC-03: approved by alice, verified; the incident's slowest approval took 90 s",
     ]
+    for suggestion in (automate, needs_approval):  # the '+' lines are a rule the policy accepts
+        [added] = yaml.safe_load("\n".join(line[1:] for line in suggestion.diff if line.startswith("+")))
+        assert ActionRule.model_validate(added).selects(
+            ActionRequest(kind=added["actions"][0], service="checkout", environment="prod", targets=["x"],
+                          blast_radius=1.0)
+        )  # fmt: skip
     assert needs_approval.diff == FLAGS_NEED_APPROVAL
     assert needs_approval.evidence == [
         "INC-08: applied, the signal did not recover",
