@@ -66,10 +66,12 @@ def check_authorization(
         raise MissingCredentialsError(
             f"no credentials configured for {source} (set {variable}_TOKEN or {variable}_BASIC)"
         )
-    if not header:
+    if not header or not header.strip():
         raise MissingCredentialsError(f"{source} requires an Authorization header")
-    scheme, _, value = header.partition(" ")
+    scheme, _, value = header.strip().partition(" ")
     scheme = scheme.lower()
+    if scheme in ("bearer", "basic") and not value.strip():
+        raise MissingCredentialsError(f"{source}: the Authorization header carries no credential")
     if scheme == "bearer" and token is not None:
         if _same(value.strip(), token):
             return

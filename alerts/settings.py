@@ -2,7 +2,10 @@
 
 Credentials live only here, read when the receiver starts (never at import), and are
 ``SecretStr`` so they do not show in reprs or logs. A source with no credential configured
-refuses everything (fail closed); ``docs/alerts.md`` lists every variable.
+refuses everything (fail closed); a credential that is set must be a real one: an empty,
+blank or short (under :data:`MIN_SECRET_CHARS`) secret is refused at startup, naming its
+variable, because an empty secret would match an empty offer. ``docs/alerts.md`` lists every
+variable.
 """
 
 from __future__ import annotations
@@ -10,10 +13,28 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from policies import default_policy, load_policy
+
+MIN_SECRET_CHARS = 16
+"""The shortest intake secret (token, basic password, signing secret) the receiver accepts."""
+
+_TOKENS = ("alertmanager_token", "eventbridge_token", "generic_token", "slack_signing_secret")
+_BASIC_PAIRS = ("alertmanager_basic", "eventbridge_basic", "generic_basic")
+
+
+def variable_of(field: str) -> str:
+    """The environment variable that sets ``field``: ``generic_token`` -> ``FIREBREAK_GENERIC_TOKEN``."""
+    return f"FIREBREAK_{field.upper()}"
+
+
+def _long_enough(variable: str, secret: str) -> None:
+    if not secret.strip():
+        raise ValueError(f"{variable} is set but empty: give a secret or leave the variable out")
+    if len(secret.strip()) < MIN_SECRET_CHARS:
+        raise ValueError(f"{variable} is shorter than {MIN_SECRET_CHARS} characters")
 
 
 class ReceiverSettings(BaseSettings):
@@ -69,6 +90,32 @@ class ReceiverSettings(BaseSettings):
         "incidents.max_open_minutes ends an open incident. None: the shipped policy.",
     )
 
+    @field_validator(*_TOKENS)
+    @classmethod
+    def _a_real_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None:
+            _long_enough(variable_of(str(info.field_name)), value.get_secret_value())
+        return value
+
+    @field_validator(*_BASIC_PAIRS)
+    @classmethod
+    def _a_real_pair(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None:
+            variable = variable_of(str(info.field_name))
+            user, colon, password = value.get_secret_value().partition(":")
+            if not colon or not user.strip():
+                raise ValueError(f'{variable} must be "user:password" with a user name')
+            _long_enough(f"{variable}'s password", password)
+        return value
+
+    @field_validator("pagerduty_secrets")
+    @classmethod
+    def _real_secrets(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            for secret in value.get_secret_value().split(","):
+                _long_enough("FIREBREAK_PAGERDUTY_SECRETS", secret)
+        return value
+
     def incident_max_open(self) -> timedelta:
         """How long an incident run counts as open, from the policy. Raises PolicyError.
 
@@ -99,3 +146,14 @@ class ReceiverSettings(BaseSettings):
 def load_settings(env_file: Path | None = None) -> ReceiverSettings:
     """Read the settings from the environment, and from ``env_file`` if given."""
     return ReceiverSettings(_env_file=env_file)
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per invalid setting, each naming its variable (for the CLI's exit message)."""
+    lines = []
+    for problem in error.errors():
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(p) for p in problem["loc"])
+        variable = variable_of(field) if field else "settings"
+        lines.append(message if message.startswith(variable) else f"{variable}: {message}")
+    return lines

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from alerts.dead_letters import DeadLetterStore
 from alerts.errors import AlertParseError, DeadLetterError, RoutingConfigError
@@ -19,7 +20,7 @@ from alerts.prefect_starter import PrefectStarter
 from alerts.recent_runs import RecentRuns
 from alerts.replay import replay
 from alerts.routing import load_routing
-from alerts.settings import ReceiverSettings, load_settings
+from alerts.settings import ReceiverSettings, load_settings, settings_problems
 from alerts.sources import Source, parse_payload
 from alerts.starter import IncidentStarter
 from policies import PolicyError
@@ -37,8 +38,9 @@ _DIR = typer.Option("--dir", help="Dead-letter directory (default: FIREBREAK_DEA
 def _settings(env_file: Path | None) -> ReceiverSettings:
     try:
         return load_settings(env_file)
-    except ValueError as e:  # pydantic ValidationError
-        typer.echo(f"invalid receiver settings: {e}", err=True)
+    except ValidationError as e:
+        for problem in settings_problems(e):
+            typer.echo(f"invalid receiver settings: {problem}", err=True)
         raise typer.Exit(INVALID) from e
 
 

@@ -172,7 +172,7 @@ def canary_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     for source in ("ALERTMANAGER", "GENERIC"):
         monkeypatch.setenv(f"FIREBREAK_{source}_TOKEN", CANARY)
     monkeypatch.setenv("FIREBREAK_EVENTBRIDGE_BASIC", BASIC_PAIR)
-    monkeypatch.setenv("FIREBREAK_PAGERDUTY_SECRETS", f"old-secret,{CANARY}")
+    monkeypatch.setenv("FIREBREAK_PAGERDUTY_SECRETS", f"old-secret-0123456789,{CANARY}")
     monkeypatch.setenv("FIREBREAK_STATUSPAGE_API_KEY", CANARY)
     monkeypatch.setenv("FIREBREAK_PREFECT_API_AUTH_STRING", f"firebreak:{CANARY}")
     monkeypatch.setenv("FIREBREAK_PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing listens
