@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from drills.clock import DrillClock
 from drills.scenario import Scenario
 from flows.settings import RunSettings
 
 
-def drill_settings(scenario: Scenario, catalog_path: Path, policy_path: Path, output: Path) -> RunSettings:
-    """Compressed timings from the scenario, the drill's policy, records marked ``drill=True``."""
+def drill_settings(
+    scenario: Scenario, catalog_path: Path, policy_path: Path, output: Path, *, clock: DrillClock
+) -> RunSettings:
+    """Compressed timings from the scenario, the drill's policy, records marked ``drill=True``
+    and reported on ``clock``'s time."""
     timing = scenario.timing
     return RunSettings(
         catalog_path=str(catalog_path),
@@ -21,4 +25,5 @@ def drill_settings(scenario: Scenario, catalog_path: Path, policy_path: Path, ou
         healthy_checks=timing.healthy_checks,
         approval_poll_seconds=1,
         drill=True,
+        drill_speed=clock.speed,
     )

@@ -163,7 +163,7 @@ def score(
         status_page=status_page or [],
         slack_messages=slack_messages or [],
         wall_seconds=wall,
-        drill_seconds={k: None if v is None else round(v * speed, 1) for k, v in wall.items()},
+        drill_seconds=report.drill_durations(speed),
         timeline_path=report.timeline_path,
         postmortem_path=report.postmortem_path,
     )

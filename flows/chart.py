@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from flows.report import IncidentReport
+from flows.report import IncidentReport, on_clock
 from flows.timeline import Stage, Timeline
 from tasks.catalog import Comparison
 from tasks.evidence import Datapoint
@@ -74,9 +74,12 @@ class Marker(BaseModel):
 
 class ChartSpec(BaseModel):
     title: str
-    onset: AwareDatetime = Field(description="x = 0: minutes are counted from the alert's onset.")
+    onset: AwareDatetime = Field(description="x = 0: time is counted from the alert's onset.")
     metrics: IncidentMetrics
     markers: list[Marker]
+    drill_speed: float | None = Field(
+        default=None, gt=0, description="A drill's clock (IncidentReport.drill_speed): x is drill time."
+    )
 
 
 class ChartRendering(BaseModel):
@@ -86,6 +89,9 @@ class ChartRendering(BaseModel):
     points: dict[str, int] = Field(description="region -> datapoints drawn")
     threshold: float | None
     markers: list[Marker] = Field(description="Vertical markers drawn, in drawing order.")
+    marker_x: list[float] = Field(description="Each marker's x, in the axis' unit.")
+    x_range: tuple[float, float] = Field(description="The first and last x of the series drawn.")
+    x_label: str
 
 
 def chart_spec(report: IncidentReport, timeline: Timeline, metrics: IncidentMetrics) -> ChartSpec:
@@ -97,11 +103,16 @@ def chart_spec(report: IncidentReport, timeline: Timeline, metrics: IncidentMetr
         if e.event in _EVENT_MARKERS and e.stage is not Stage.RECOVER  # recover runs come days later
     ]
     title = f"{report.incident_id}: {metrics.metric} ({report.service}, {report.environment})"
-    return ChartSpec(title=title, onset=report.started_at, metrics=metrics, markers=markers)
+    if report.drill_speed:
+        title += f", drill time (x{report.drill_speed:g})"
+    return ChartSpec(
+        title=title, onset=report.started_at, metrics=metrics, markers=markers, drill_speed=report.drill_speed
+    )
 
 
 def render_chart(spec: ChartSpec) -> ChartRendering:
-    """Draw ``spec`` to a PNG (100 dpi, 10x4.5 in); x is time from the alert's onset."""
+    """Draw ``spec`` to a PNG (100 dpi, 10x4.5 in); x is time from the alert's onset, on the
+    drill clock for a drill (so its axis and the scorecard agree)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -127,7 +138,8 @@ def render_chart(spec: ChartSpec) -> ChartRendering:
             label=None if marker.kind in labelled else marker.kind.value,
         )  # fmt: skip
         labelled.add(marker.kind)
-    ax.set_xlabel(f"{unit} from alert onset ({spec.onset:%Y-%m-%d %H:%M:%S %Z})")
+    clock = f"drill {unit}" if spec.drill_speed else unit
+    ax.set_xlabel(f"{clock} from alert onset ({spec.onset:%Y-%m-%d %H:%M:%S %Z})")
     ax.set_title(spec.title, fontsize=10)
     ax.set_ylabel(spec.metrics.metric)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
@@ -138,32 +150,43 @@ def render_chart(spec: ChartSpec) -> ChartRendering:
 
 
 def _unit(spec: ChartSpec) -> tuple[float, str]:
-    """Seconds for a short incident (a drill's compressed clock), minutes otherwise."""
+    """Seconds for an incident shorter than 10 minutes (on its clock), minutes otherwise."""
     moments = [m.at for m in spec.markers] + [p.at for ps in spec.metrics.regions.values() for p in ps[-1:]]
-    span = max(((at - spec.onset).total_seconds() for at in moments), default=0.0)
+    span = max((on_clock((at - spec.onset).total_seconds(), spec.drill_speed) for at in moments), default=0.0)
     return (1.0, "seconds") if span < 600 else (60.0, "minutes")
 
 
 def _x(spec: ChartSpec, at: datetime, scale: float) -> float:
-    """x of a moment: time from onset in the chart's unit (``scale`` seconds)."""
-    return (at - spec.onset).total_seconds() / scale
+    """x of a moment: time from onset on the incident's clock, in the chart's unit (``scale`` s)."""
+    return on_clock((at - spec.onset).total_seconds(), spec.drill_speed) / scale
 
 
 def _drawn(ax: Axes, spec: ChartSpec, scale: float) -> dict[str, object]:
-    """Series sizes, threshold and markers as the axes hold them after drawing."""
+    """Series sizes, threshold, markers (and their x), the series' x range and the x label as
+    the axes hold them after drawing."""
     import numpy as np
 
     points: dict[str, int] = {}
     threshold: float | None = None
     markers: list[Marker] = []
+    marker_x: list[float] = []
+    series_x: list[float] = []
     for line in ax.get_lines():
         role, _, name = (line.get_gid() or "").partition(":")
         xs, ys = np.asarray(line.get_xdata(), dtype=float), np.asarray(line.get_ydata(), dtype=float)
         if role == "region":
             points[name] = len(xs)
+            series_x += [float(x) for x in xs]
         elif role == "threshold":
             threshold = float(ys[0])
         elif role == "marker":
-            at = spec.onset + timedelta(seconds=float(xs[0]) * scale)
-            markers.append(spec.markers[int(name)].model_copy(update={"at": at}))
-    return {"points": points, "threshold": threshold, "markers": markers}
+            wall = on_clock(float(xs[0]) * scale, 1 / spec.drill_speed if spec.drill_speed else None)
+            markers.append(
+                spec.markers[int(name)].model_copy(update={"at": spec.onset + timedelta(seconds=wall)})
+            )
+            marker_x.append(float(xs[0]))
+    x_range = (min(series_x), max(series_x)) if series_x else (0.0, 0.0)
+    return {
+        "points": points, "threshold": threshold, "markers": markers, "marker_x": marker_x,
+        "x_range": x_range, "x_label": ax.get_xlabel(),
+    }  # fmt: skip

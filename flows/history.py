@@ -126,7 +126,13 @@ def record_incident(
     catalog names an evidence bucket, to S3. Reading the metrics and uploading are best effort: a
     failure is recorded in the timeline and does not fail the incident."""
     directory = settings.incident_dir(report.incident_id)
-    report = report.model_copy(update={"drill": settings.drill, "approval_waits_s": approval_waits(timeline)})
+    report = report.model_copy(
+        update={
+            "drill": settings.drill,
+            "drill_speed": settings.drill_speed,
+            "approval_waits_s": approval_waits(timeline),
+        }
+    )
     entry = entry_for(settings, alert)
     metrics = _capture(report, settings, alert, entry, timeline)
     if metrics is not None:

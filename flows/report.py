@@ -100,18 +100,40 @@ class IncidentReport(BaseModel):
     )
     chain_head: ChainHead | None = Field(default=None, description="The timeline's head when reported.")
     chart_path: str | None = None
+    drill_speed: float | None = Field(
+        default=None, gt=0, description="A drill's clock (drill seconds per wall second): its postmortem "
+        "and chart are in drill time. None: a real incident, in wall time.",
+    )  # fmt: skip
 
     def durations(self) -> dict[str, float | None]:
-        """Seconds from onset to detection, first mitigation and recovery."""
+        """Seconds from onset to detection, first mitigation and recovery (wall clock, 0.01 s)."""
+        return self._durations(None, 2)
 
+    def drill_durations(self, speed: float) -> dict[str, float | None]:
+        """:meth:`durations` on a drill clock running ``speed`` times the wall clock (0.1 s)."""
+        return self._durations(speed, 1)
+
+    def _durations(self, speed: float | None, digits: int) -> dict[str, float | None]:
         def since(moment: datetime | None) -> float | None:
-            return None if moment is None else round((moment - self.started_at).total_seconds(), 2)
+            if moment is None:
+                return None
+            return round(on_clock((moment - self.started_at).total_seconds(), speed), digits)
 
         return {
             "time_to_detect_s": since(self.detected_at),
             "time_to_first_mitigation_s": since(self.first_mitigation_at),
             "time_to_recovery_s": since(self.recovered_at),
         }
+
+    def clock_durations(self) -> dict[str, float | None]:
+        """:meth:`durations` on the incident's clock: drill time for a drill, else wall time."""
+        return self.drill_durations(self.drill_speed) if self.drill_speed else self.durations()
+
+
+def on_clock(wall_seconds: float, speed: float | None) -> float:
+    """Seconds on the incident's clock: ``speed`` drill seconds per wall second for a drill (as
+    drills.clock.DrillClock), the wall seconds themselves when ``speed`` is None."""
+    return wall_seconds * (speed or 1.0)
 
 
 def _fmt(seconds: float | None) -> str:
@@ -122,10 +144,12 @@ def postmortem_markdown(report: IncidentReport, timeline: Timeline, chart_src: s
     """A blameless postmortem draft: summary, impact, chart, timeline, what went well/badly,
     actions. ``chart_src`` is the image's address: the file next to the postmortem, or a data
     URL for the Prefect artifact."""
-    d = report.durations()
+    d = report.clock_durations()
     applied = [m for m in report.mitigations if m.status is MitigationStatus.APPLIED]
     refused = [m for m in report.mitigations if not m.status.in_effect]
-    rows = "\n".join(f"| {e.at:%H:%M:%S} | {e.stage} | {e.actor} | {e.message} |" for e in timeline.entries)
+    rows = "\n".join(
+        f"| {_when(report, e.at)} | {e.stage} | {e.actor} | {e.message} |" for e in timeline.entries
+    )
     went_well = [f"- `{m.kind}` ({m.tier}, rule `{m.rule}`) applied; verified: {m.verified}" for m in applied]
     went_badly = [f"- `{m.kind}`: {m.status} ({m.detail or m.rule})" for m in refused]
     return "\n".join(
@@ -140,6 +164,7 @@ def postmortem_markdown(report: IncidentReport, timeline: Timeline, chart_src: s
             f"{report.message}",
             "",
             "## Impact",
+            *_drill_note(report),
             f"- Onset: {report.started_at:%Y-%m-%d %H:%M:%S %Z}",
             f"- Time to detect: {_fmt(d['time_to_detect_s'])}; to first mitigation: "
             f"{_fmt(d['time_to_first_mitigation_s'])}; to recovery: {_fmt(d['time_to_recovery_s'])}",
@@ -160,7 +185,7 @@ def postmortem_markdown(report: IncidentReport, timeline: Timeline, chart_src: s
                 else []
             ),
             "## Timeline",
-            "| time | stage | who | what |",
+            f"| {'drill time from onset' if report.drill_speed else 'time'} | stage | who | what |",
             "|---|---|---|---|",
             rows,
             "",
@@ -178,6 +203,23 @@ def postmortem_markdown(report: IncidentReport, timeline: Timeline, chart_src: s
             "",
         ]
     )
+
+
+def _drill_note(report: IncidentReport) -> list[str]:
+    if not report.drill_speed:
+        return []
+    return [
+        f"- _A drill: durations, the timeline and the chart are in drill time (1 wall second = "
+        f"{report.drill_speed:g} drill seconds), as in the drill's scorecard._"
+    ]
+
+
+def _when(report: IncidentReport, at: datetime) -> str:
+    """A timeline entry's time: wall clock, or for a drill the drill time since onset."""
+    if not report.drill_speed:
+        return f"{at:%H:%M:%S}"
+    seconds = round(on_clock((at - report.started_at).total_seconds(), report.drill_speed))
+    return f"{'-' if seconds < 0 else '+'}{timedelta(seconds=abs(seconds))}"
 
 
 def _shadow_section(report: IncidentReport) -> list[str]:

@@ -35,6 +35,10 @@ class RunSettings(BaseModel):
     drill: bool = Field(
         default=False, description="A drill run: its records are marked so they never rank real incidents."
     )
+    drill_speed: float | None = Field(
+        default=None, gt=0, description="A drill's clock (drills.clock: drill seconds per wall second); "
+        "its report, postmortem and chart are in drill time.",
+    )  # fmt: skip
 
     def catalog(self) -> Catalog:
         """The catalog, with any names given for AWS-generated ids resolved (no AWS call when
