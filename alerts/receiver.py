@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from alerts.approval_routes import approvals_router
 from alerts.dead_letters import DeadLetterStore
 from alerts.fetch import fetch_sns_url
 from alerts.intake import Intake, Outcome
@@ -56,6 +57,7 @@ def create_app(
 
     if settings.slack_signing_secret is not None:  # Slack approvals (docs/approvals.md)
         app.include_router(slack_router(settings, read_body=_read_capped))
+    app.include_router(approvals_router(settings, read_body=_read_capped))  # signed CLI answers
 
     @app.post("/alerts/{source}", response_model=Outcome)
     async def receive(source: str, request: Request) -> JSONResponse:

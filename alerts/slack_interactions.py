@@ -13,7 +13,6 @@ decided, or a reply only the clicker sees saying why nothing changed.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -25,7 +24,8 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response
 from slack_sdk.signature import SignatureVerifier
 
 from alerts.errors import PrefectRejectedError, PrefectUnavailableError
-from alerts.prefect_http import PrefectHttp, checked
+from alerts.paused_runs import read_paused_step
+from alerts.prefect_http import PrefectHttp
 from alerts.settings import ReceiverSettings
 from alerts.slack_clicks import (
     Click,
@@ -82,24 +82,7 @@ class SlackInteractions:
         return judgement
 
     def _step(self, run_id: str) -> PausedStep:
-        response = self._http.request("GET", f"/flow_runs/{run_id}")
-        if response.status_code == 404:
-            return PausedStep(paused=False)
-        state = checked(response, f"read flow run {run_id}").json().get("state") or {}
-        details = state.get("state_details") or {}
-        keyset = details.get("run_input_keyset") or {}
-        if state.get("type") != "PAUSED" or "schema" not in keyset:
-            return PausedStep(paused=False)
-        schema = self._http.request("GET", f"/flow_runs/{run_id}/input/{keyset['schema']}")
-        if schema.status_code == 404:
-            return PausedStep(paused=False)
-        props = json.loads(checked(schema, f"read the form of flow run {run_id}").text).get("properties", {})
-        deadline = details.get("pause_timeout")
-        return PausedStep(
-            paused=True,
-            plan_hash=props.get("plan_hash", {}).get("default"),
-            deadline=datetime.fromisoformat(deadline) if deadline else None,
-        )
+        return read_paused_step(self._http, run_id)
 
     def _record(self, click: Click, judgement: Judgement, now: datetime) -> bool:
         """Record the click on its run; False when its key was taken (the same click before)."""
