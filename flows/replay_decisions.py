@@ -62,7 +62,7 @@ class ActionReplay(BaseModel):
         return found
 
 
-class ReplayError(ValueError):
+class ReplayError(Exception):
     """A decision entry cannot be re-decided; the message says what it lacks."""
 
 
@@ -85,6 +85,8 @@ def replay_decision(
             request, context, assumed = _rebuilt(entry, severity)
     except ValidationError as e:
         raise ReplayError(f"decision at {entry.at.isoformat()}: {e.error_count()} invalid field(s)") from e
+    except (KeyError, ValueError) as e:  # an older entry's plan without a field, an unknown severity
+        raise ReplayError(f"decision at {entry.at.isoformat()}: cannot rebuild its request: {e!r}") from e
     now = decide(request, context, policy)
     failed_then = {g["name"] for g in data.get("guardrails", []) if not g["passed"]}
     stopping = [g for g in now.guardrails if not g.passed and g.name not in failed_then]

@@ -166,3 +166,19 @@ def test_records_from_before_replay_replay_their_decisions_and_say_what_they_lac
     ]
     assert [(a.tier_then, a.tier_now) for a in looser.actions] == [("approval", Tier.AUTOMATED)]
     assert summarize([same, looser]).incomplete == 2
+
+
+def test_an_old_decision_with_nothing_to_rebuild_its_context_from_is_named() -> None:
+    folder = FIXTURES / "drill_records_before_replay" / "bad-deploy"
+    reader = LocalRecords(folder / "incidents")
+    [report] = load_history(reader).reports
+    records = read_incident(reader, report.model_copy(update={"severity": None}))
+    assert records.timeline is not None
+    [decision] = records.timeline.events("decision")
+
+    replay = replay_incident(records, load_policy(folder / "policy.yaml"))
+
+    assert replay.actions == []
+    assert replay.lacks[-1] == (
+        f"decision at {decision.at.isoformat()}: no recorded context and no severity in the report"
+    )
