@@ -184,11 +184,12 @@ def show(
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
-        durations = report.durations()
+        durations = report.clock_durations()
         console = Console()
         console.print(f"[bold]{report.incident_id}[/] {report.alert_name} on {report.service} "
                       f"({report.environment}): {report.outcome.value}: {report.message}")  # fmt: skip
-        console.print(", ".join(f"{k}={_fmt(v)}" for k, v in durations.items()), highlight=False)
+        clock = f" (drill time, x{report.drill_speed:g})" if report.drill_speed else ""
+        console.print(", ".join(f"{k}={_fmt(v)}" for k, v in durations.items()) + clock, highlight=False)
         for m in report.mitigations:
             who = f" by {', '.join(m.people)}" if m.people else ""
             console.print(

@@ -95,3 +95,13 @@ def test_show_takes_a_unique_prefix_of_the_id(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["incidents", "show", "INC-2026112", "--dir", str(root)])
     assert result.exit_code == 2
     assert f"{len(LONG_IDS)} incidents start with INC-2026112" in result.stderr
+
+
+def test_show_gives_a_drills_durations_in_drill_time(tmp_path: Path) -> None:
+    report = _reports()[0].model_copy(update={"drill_speed": 60.0})  # INC-A: detected 30 s after onset
+    _write(tmp_path, [report])
+    out = _run("show", report.incident_id, "--dir", str(tmp_path), columns=200)
+    assert (
+        "time_to_detect_s=1800, time_to_first_mitigation_s=5400, time_to_recovery_s=9000 (drill time, x60)"
+        in out
+    )
