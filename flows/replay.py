@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from flows.diagnosis import diagnose
 from flows.ranking import PastOutcome, adjust
@@ -49,6 +49,7 @@ class IncidentReplay(BaseModel):
     lacks: list[str] = Field(default_factory=list, description="What the records lack, precisely.")
     notes: list[str] = Field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def changes(self) -> list[ChangeKind]:
         top = (

@@ -16,7 +16,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, computed_field
 
 from flows.timeline import Entry
 from policies import ActionRequest, DecisionContext, Policy, Severity, Tier, decide
@@ -50,6 +50,7 @@ class ActionReplay(BaseModel):
     )
     assumed: list[str] = Field(default_factory=list, description="What was rebuilt, not recorded.")
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def changes(self) -> list[ChangeKind]:
         found = []

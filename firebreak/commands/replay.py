@@ -77,14 +77,19 @@ def replay(
     Records written before replay existed replay where they can and say what they lack."""
     from flows.replay import replay_incident, summarize
     from flows.replay_records import read_incident
+    from tasks.incident_records import IncidentRecordError
 
     new_policy, new_catalog = _policy(policy), _catalog(catalog)
     after = since(since_date)
-    replays = [
-        replay_incident(read_incident(store, report), new_policy, new_catalog)
-        for store in stores(directory, bucket, region)
-        for report in read_reports(store, after)
-    ]
+    try:
+        replays = [
+            replay_incident(read_incident(store, report), new_policy, new_catalog)
+            for store in stores(directory, bucket, region)
+            for report in read_reports(store, after)
+        ]
+    except (OSError, IncidentRecordError) as e:
+        typer.echo(f"cannot read the incident records: {e}", err=True)
+        raise typer.Exit(INVALID) from e
     summary = summarize(replays)
     if as_json:
         body = {
