@@ -5,7 +5,10 @@
 - alertmanager, eventbridge, generic: ``Authorization: Bearer <token>`` or Basic auth.
 
 A source with nothing configured refuses every request: forgetting a setting must not open
-the receiver. Comparisons are constant-time.
+the receiver. It refuses with the same status a configured source gives the same offer (401
+with no credential, 403 with one), so the answers do not map which sources are configured.
+Comparisons are constant-time. The messages here are for the receiver's log and the dead
+letter; the sender gets only :data:`SENDER_DETAIL`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from alerts.settings import ReceiverSettings
 from alerts.sns import parse_envelope
 from alerts.sns_signature import CertificateCache, verify_sns_signature
 from alerts.sources import Source
+
+SENDER_DETAIL = {401: "authentication required", 403: "authentication failed"}
+"""What a refused sender is told, by status: nothing about what is configured or expected."""
 
 _KNOWN_SCHEMES = frozenset({"basic", "bearer", "digest", "negotiate", "token", "apikey", "aws4-hmac-sha256"})
 
@@ -48,8 +54,8 @@ def authenticate(
             raise BadCredentialsError(f"SNS topic {envelope.topic_arn} is not in FIREBREAK_SNS_TOPIC_ARNS")
     elif source is Source.PAGERDUTY:
         secrets = settings.pagerduty_secret_list()
-        if not secrets:
-            raise MissingCredentialsError("no PagerDuty secret configured (set FIREBREAK_PAGERDUTY_SECRETS)")
+        if not secrets and lowered.get(SIGNATURE_HEADER):
+            raise BadCredentialsError("no PagerDuty secret configured (set FIREBREAK_PAGERDUTY_SECRETS)")
         verify_pagerduty_signature(body, lowered.get(SIGNATURE_HEADER), secrets)
     else:
         token: SecretStr | None = getattr(settings, f"{source}_token")
@@ -62,16 +68,16 @@ def check_authorization(
 ) -> None:
     """Check an Authorization header against the configured bearer token and/or basic pair."""
     variable = f"FIREBREAK_{source.upper()}"
-    if token is None and basic is None:
-        raise MissingCredentialsError(
-            f"no credentials configured for {source} (set {variable}_TOKEN or {variable}_BASIC)"
-        )
     if not header or not header.strip():
         raise MissingCredentialsError(f"{source} requires an Authorization header")
     scheme, _, value = header.strip().partition(" ")
     scheme = scheme.lower()
     if scheme in ("bearer", "basic") and not value.strip():
         raise MissingCredentialsError(f"{source}: the Authorization header carries no credential")
+    if token is None and basic is None:
+        raise BadCredentialsError(
+            f"no credentials configured for {source} (set {variable}_TOKEN or {variable}_BASIC)"
+        )
     if scheme == "bearer" and token is not None:
         if _same(value.strip(), token):
             return

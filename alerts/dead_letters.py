@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 _SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-amz-security-token"}
 )
-_SECRET_WORDS = ("token", "secret", "password", "signature", "api-key", "apikey", "auth", "credential")
+_SECRET_WORDS = ("token", "secret", "password", "sig", "key", "auth", "credential")
 # A credential-like query parameter inside a kept header value (a proxy's X-Forwarded-Uri, a
 # Referer, a presigned URL): the name stays, the value goes.
 _SECRET_PARAM = re.compile(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 from pydantic import BaseModel, Field
 
-from alerts.auth import authenticate
+from alerts.auth import SENDER_DETAIL, authenticate
 from alerts.dead_letters import DeadLetterStore, Reason, letter
 from alerts.errors import (
     AlertParseError,
@@ -34,6 +34,10 @@ from alerts.starter import IncidentStarter, StartedRun
 log = logging.getLogger(__name__)
 
 KEPT_BODY_OF_OVERSIZED = 4096
+_RUNNER_PROBLEM = {
+    Reason.PREFECT_UNAVAILABLE: "the incident runner is unavailable",
+    Reason.PREFECT_REJECTED: "the incident runner refused the alert",
+}
 
 
 class Outcome(BaseModel):
@@ -90,7 +94,7 @@ class Intake:
             return keep.refuse(404, Reason.UNKNOWN_SOURCE, str(e))
         except AuthError as e:
             reason = Reason.UNAUTHORIZED if e.status_code == 401 else Reason.FORBIDDEN
-            return keep.refuse(e.status_code, reason, str(e))
+            return keep.refuse(e.status_code, reason, str(e), answer=SENDER_DETAIL[e.status_code])
         except AlertParseError as e:
             return keep.refuse(400, Reason.MALFORMED, str(e))
 
@@ -99,7 +103,8 @@ class Intake:
             try:
                 self.confirm(result.subscribe_url)
             except FetchError as e:
-                return keep.refuse(503, Reason.SNS_CONFIRM_FAILED, str(e), retryable=True)
+                answer = "the SNS subscription could not be confirmed"
+                return keep.refuse(503, Reason.SNS_CONFIRM_FAILED, str(e), answer=answer, retryable=True)
             log.info("confirmed SNS subscription via %s", result.subscribe_url.split("?")[0])
             outcome.detail = "SNS subscription confirmed"
         if result.ignored:
@@ -122,7 +127,8 @@ class Intake:
                 else Reason.PREFECT_REJECTED
             )
             keep.add(outcome, reason, str(e), alert=alert, retryable=True)
-            outcome.status_code, outcome.detail = 503, f"kept for retry: {e}"
+            # Prefect's address and answer stay in the log and the letter, not in the answer.
+            outcome.status_code, outcome.detail = 503, f"kept for retry: {_RUNNER_PROBLEM[reason]}"
             return
         if run is None:
             outcome.resolved.append(alert.fingerprint)
@@ -139,8 +145,17 @@ class _Keeper:
         self.body = body
         self.headers = headers
 
-    def refuse(self, status_code: int, reason: Reason, detail: str, *, retryable: bool = False) -> Outcome:
-        outcome = Outcome(status_code=status_code, detail=detail)
+    def refuse(
+        self,
+        status_code: int,
+        reason: Reason,
+        detail: str,
+        *,
+        answer: str | None = None,
+        retryable: bool = False,
+    ) -> Outcome:
+        """Keep the request; ``answer`` (default: ``detail``) is what the sender is told."""
+        outcome = Outcome(status_code=status_code, detail=answer or detail)
         self.add(outcome, reason, detail, retryable=retryable)
         return outcome
 

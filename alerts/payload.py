@@ -9,6 +9,7 @@ sender adding fields never breaks intake) and turn a ``ValidationError`` into an
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -51,13 +52,41 @@ class ParseResult(BaseModel):
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_NESTING = 64
+"""The deepest JSON intake accepts. Real alerts nest a few levels; a deeper body is refused
+before it is decoded, so nothing downstream (validation, dead letters, Prefect parameters)
+meets recursion."""
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def nesting_depth(text: str) -> int:
+    """How deeply ``text``'s JSON arrays and objects nest (brackets inside strings do not count).
+
+    >>> nesting_depth('{"a": [1, "[["]}')
+    2
+    """
+    depth = deepest = 0
+    for bracket in _BRACKET.finditer(_STRING.sub("", text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
 
 def load_json(body: bytes | str, source: str, field: str = "body") -> Any:
-    """Decode a request body (or an embedded JSON string), or say why it is not JSON."""
+    """Decode a request body (or an embedded JSON string), or say why it is not JSON.
+
+    A body nested deeper than :data:`MAX_NESTING` is refused before it is decoded.
+    """
     try:
-        return json.loads(body)
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
     except UnicodeDecodeError as e:
         raise AlertParseError(source, field, f"not UTF-8 text ({e.reason} at byte {e.start})") from e
+    if nesting_depth(text) > MAX_NESTING:
+        raise AlertParseError(source, field, f"JSON nested deeper than {MAX_NESTING} levels")
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise AlertParseError(source, field, f"not valid JSON: {e.msg} at line {e.lineno}") from e
     except RecursionError as e:
