@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flows.incident_run import IncidentRun
-from flows.resolve import hand_over
+from flows.resolve import Escalation, hand_over
 from flows.timeline import Stage
 from flows.verify import Probe, Reading, SignalCheck
 from tasks.catalog import MetricRole
@@ -58,7 +58,7 @@ def _value(reading: Reading) -> str:
     return "no data" if reading.value is None else str(reading.value)
 
 
-def hand_over_doubt(run: IncidentRun, check: SignalCheck, readings: list[Reading]) -> str:
+def hand_over_doubt(run: IncidentRun, check: SignalCheck, readings: list[Reading]) -> Escalation:
     """Nothing confirms and nothing refutes: page a person with a checklist that says what was
     read and why Firebreak did nothing. Returns the hand-over's outcome (see ``hand_over``)."""
     alarm = run.alert.name

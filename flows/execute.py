@@ -254,9 +254,9 @@ def _apply_guarded(run: IncidentRun, plan: Plan, stage: Stage) -> Applied:
             stage, "halted", f"{plan.kind} not applied: {last_look.reason}", actor=last_look.rule
         )
         raise _Halted(last_look)
-    slots = reserve(request, run.policy, incident_id=run.incident_id, plan_hash=plan.hash)
-    if isinstance(slots, str):
-        denied = _denied_by_limit(run, request, slots)
+    reservation = reserve(request, run.policy, incident_id=run.incident_id, plan_hash=plan.hash)
+    if reservation.full is not None:
+        denied = _denied_by_limit(run, request, reservation.full)
         run.timeline.add(stage, "halted", f"{plan.kind} not applied: {denied.reason}", actor=denied.rule)
         raise _Halted(denied)
     run.timeline.add(stage, "applying", f"{plan.summary}", plan_hash=plan.hash)
@@ -264,17 +264,17 @@ def _apply_guarded(run: IncidentRun, plan: Plan, stage: Stage) -> Applied:
         applied: Applied = apply_action(plan)
     except WriteRefusedError as e:
         if not e.done:  # a refused multi-region change keeps its places for what it applied
-            release(slots)
+            release(reservation.slots)
         _record_refused(run, plan, stage, e)
         raise _Halted(last_look.model_copy(update={"reason": str(e)}), MitigationStatus.HALTED) from e
     except ActionError as e:
-        _release_if_unchanged(slots, plan, e)
+        _release_if_unchanged(reservation.slots, plan, e)
         raise
     except Exception:
-        _release_if_provably_unchanged(run, slots, plan, stage)
+        _release_if_provably_unchanged(run, reservation.slots, plan, stage)
         raise
     if not applied.changed:
-        release(slots)
+        release(reservation.slots)
     _record_applied(run, plan, stage, applied)
     return applied
 

@@ -26,7 +26,7 @@ from flows.paging import page_unattended, resolve_pages
 from flows.records import entry_for, open_shared_timeline, records_for
 from flows.replay_records import DiagnosisInputs, keep_diagnosis_inputs
 from flows.report import IncidentReport, Outcome, publish_artifacts
-from flows.resolve import resolve
+from flows.resolve import Escalation, resolve
 from flows.settings import RunSettings
 from flows.status import status_update
 from flows.status_page import status_page_update
@@ -174,27 +174,28 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
     )
 
 
-def _doubted(run: IncidentRun, report: IncidentReport, escalation: str) -> IncidentReport:
+def _doubted(run: IncidentRun, report: IncidentReport, escalation: Escalation) -> IncidentReport:
     """The report of an alert nothing could confirm or refute, handed to a person."""
-    done = escalation == "done"
+    done = escalation is Escalation.DONE
     return report.model_copy(
         update={
             "severity": run.severity.value,
             "outcome": Outcome.ESCALATED if done else Outcome.NOT_MITIGATED,
             "message": "no data to confirm the alert: handed to a human, "
-            + ("who confirmed the checklist done" if done else f"human escalation {escalation}"),
+            + ("who confirmed the checklist done" if done else f"human escalation {escalation.value}"),
         }
     )
 
 
-def _outcome(recovered: bool, halted: bool, escalation: str | None) -> tuple[Outcome, str]:
+def _outcome(recovered: bool, halted: bool, escalation: Escalation | None) -> tuple[Outcome, str]:
     if recovered:
         return Outcome.MITIGATED, "mitigation applied and the signal recovered"
     if halted:
         return Outcome.HALTED, "kill switch is on: no further action taken"
-    if escalation == "done":
+    if escalation is Escalation.DONE:
         return Outcome.ESCALATED, "handed to a human, who confirmed the checklist done"
-    return Outcome.NOT_MITIGATED, f"no mitigation recovered the signal; human escalation {escalation}"
+    asked = "not asked" if escalation is None else escalation.value
+    return Outcome.NOT_MITIGATED, f"no mitigation recovered the signal; human escalation {asked}"
 
 
 UNATTENDED = frozenset({Outcome.FAILED, Outcome.NOT_MITIGATED, Outcome.HALTED})

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
 from prefect.variables import Variable
-from pydantic import AwareDatetime, BaseModel, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
 
 from policies import ActionRequest, Policy, RateLimit
 
@@ -42,6 +42,13 @@ class Slot(BaseModel):
 
     key: str
     entry: LedgerEntry
+
+
+class Reservation(BaseModel):
+    """What :func:`reserve` got: a place in every applicable limit, or the first full limit."""
+
+    slots: list[Slot] = Field(default_factory=list, description="Held; empty when a limit was full.")
+    full: str | None = Field(default=None, description="The key of the full limit; None when reserved.")
 
 
 _LEDGER = TypeAdapter(list[LedgerEntry])
@@ -92,8 +99,8 @@ def current_counts(request: ActionRequest, policy: Policy, *, now: datetime | No
 
 def reserve(
     request: ActionRequest, policy: Policy, *, incident_id: str, plan_hash: str, now: datetime | None = None
-) -> list[Slot] | str:
-    """Take a place in every applicable limit, or return the key of the first one that is full.
+) -> Reservation:
+    """Take a place in every applicable limit, or name the first one that is full.
 
     Nothing stays reserved when a limit is full or a reservation raises (a mutex timeout, the
     Prefect API failing): places taken in earlier limits are released before returning or
@@ -109,12 +116,12 @@ def reserve(
             slot = _reserve_one(key, limit, LedgerEntry(at=moment, incident=incident_id, plan=plan_hash))
             if slot is None:
                 release(taken)
-                return key
+                return Reservation(full=key)
             taken.append(slot)
     except BaseException:
         release(taken)
         raise
-    return taken
+    return Reservation(slots=taken)
 
 
 def _reserve_one(key: str, limit: RateLimit, entry: LedgerEntry) -> Slot | None:

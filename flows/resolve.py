@@ -12,13 +12,14 @@ dependency without a breaker).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from flows.diagnosis import Hypothesis, HypothesisKind, ScorePart
 from flows.diagnosis.outage import beyond_outage
 from flows.execute import decide_now, execute_plan
-from flows.gate import request_human_action
+from flows.gate import GateStatus, request_human_action
 from flows.incident_run import IncidentRun
 from flows.joined import record_joins
 from flows.killswitch import kill_switch_on
@@ -35,12 +36,28 @@ from tasks.plan import ActionError
 OUTAGE_PERIODS = 3  # the key metric's latest value within this many periods decides maintenance
 
 
+class Escalation(StrEnum):
+    """What became of handing the incident to a person."""
+
+    DONE = "done"  # they confirmed the checklist
+    NOT_DONE = "not_done"  # they answered that it is not done
+    TIMED_OUT = "timed_out"  # nobody answered in time
+    DENIED = "denied"  # the policy refused the hand-over (e.g. a locked-down policy)
+
+
+_ESCALATION_OF = {
+    GateStatus.DONE: Escalation.DONE,
+    GateStatus.NOT_DONE: Escalation.NOT_DONE,
+    GateStatus.TIMED_OUT: Escalation.TIMED_OUT,
+}
+
+
 class Resolution(BaseModel):
     records: list[MitigationRecord] = Field(default_factory=list, description="Tried for real.")
     would_apply: list[MitigationRecord] = Field(default_factory=list, description="Shadow mode.")
     recovered_at: datetime | None = None
     halted: bool = False
-    escalation: str | None = Field(default=None, description="done, not_done, timed_out, denied")
+    escalation: Escalation | None = Field(default=None, description="None: nobody was asked.")
 
 
 def resolve(run: IncidentRun, hypotheses: list[Hypothesis], evidence: list[str]) -> Resolution:
@@ -76,7 +93,7 @@ def resolve(run: IncidentRun, hypotheses: list[Hypothesis], evidence: list[str])
         run.timeline.add(Stage.RESOLVE, "would-escalate", "[shadow] would hand the incident to a human")
         return result
     result.escalation = escalate(run, hypotheses, evidence, tried=result.records)
-    result.halted = result.escalation == "denied" and kill_switch_on()
+    result.halted = result.escalation is Escalation.DENIED and kill_switch_on()
     return result
 
 
@@ -176,7 +193,7 @@ def escalate(
     evidence: list[str],
     *,
     tried: list[MitigationRecord] | None = None,
-) -> str:
+) -> Escalation:
     """Hand the incident to a human with the evidence and a checklist; Firebreak does not act.
 
     What each candidate came to is part of the checklist, so a rollback that had no known-good
@@ -194,10 +211,11 @@ def escalate(
     )
 
 
-def hand_over(run: IncidentRun, *, title: str, steps: list[str], why: str, evidence: list[str]) -> str:
+def hand_over(
+    run: IncidentRun, *, title: str, steps: list[str], why: str, evidence: list[str]
+) -> Escalation:
     """Give the incident to a person (the ``escalation.human`` kind, as the policy decides) with a
-    checklist, and wait for their confirmation: ``done``, ``not_done``, ``timed_out`` or
-    ``denied`` (the policy refused the hand-over)."""
+    checklist, and wait for their confirmation."""
     request = ActionRequest(
         kind="escalation.human",
         service=run.service,
@@ -213,7 +231,7 @@ def hand_over(run: IncidentRun, *, title: str, steps: list[str], why: str, evide
         actor=decision.rule,
     )
     if decision.tier is Tier.DENIED:
-        return "denied"
+        return Escalation.DENIED
     outcome = request_human_action(
         title=title,
         steps=steps,
@@ -224,7 +242,7 @@ def hand_over(run: IncidentRun, *, title: str, steps: list[str], why: str, evide
         poll_seconds=run.settings.approval_poll_seconds,
         incident=run,
     )
-    return outcome.status.value
+    return _ESCALATION_OF[outcome.status]
 
 
 def human_steps(hypotheses: list[Hypothesis], tried: list[MitigationRecord]) -> list[str]:

@@ -109,18 +109,18 @@ def test_at_most_n_per_window_holds_over_any_window(world: World) -> None:
     t0 = datetime.now(UTC)
     first = reserve(FLAG_REQUEST, policy, incident_id="INC-1", plan_hash="a", now=t0)
     second = reserve(FLAG_REQUEST, policy, incident_id="INC-2", plan_hash="b", now=t0 + timedelta(seconds=1))
-    assert isinstance(first, list) and isinstance(second, list)
+    assert first.slots and second.slots
     half = t0 + timedelta(seconds=31)
-    assert reserve(FLAG_REQUEST, policy, incident_id="INC-3", plan_hash="c", now=half) == key
+    assert reserve(FLAG_REQUEST, policy, incident_id="INC-3", plan_hash="c", now=half).full == key
     assert reserve(FLAG_REQUEST, policy, incident_id="INC-1", plan_hash="a", now=half) == first  # re-run
     assert current_counts(FLAG_REQUEST, policy, now=half) == {key: 2}
     later = t0 + timedelta(seconds=60.5)  # the first place has left the window, the second not yet
     assert current_counts(FLAG_REQUEST, policy, now=later) == {key: 1}
     third = reserve(FLAG_REQUEST, policy, incident_id="INC-3", plan_hash="c", now=later)
-    assert isinstance(third, list)
-    assert reserve(FLAG_REQUEST, policy, incident_id="INC-4", plan_hash="d", now=later) == key
-    release(third)  # third applied nothing: its place is free again
-    assert isinstance(reserve(FLAG_REQUEST, policy, incident_id="INC-4", plan_hash="d", now=later), list)
+    assert third.slots
+    assert reserve(FLAG_REQUEST, policy, incident_id="INC-4", plan_hash="d", now=later).full == key
+    release(third.slots)  # third applied nothing: its place is free again
+    assert reserve(FLAG_REQUEST, policy, incident_id="INC-4", plan_hash="d", now=later).slots
 
 
 def _wait_for_no_data(world: World, settings: RunSettings, silenced_at: datetime) -> None:
