@@ -36,8 +36,7 @@ def test_bundle_and_inputs_are_kept_beside_the_timeline_and_replay_from_the_buck
     inputs = DiagnosisInputs.model_validate_json((local / DIAGNOSIS).read_bytes())
     assert (bundle.service, inputs.entry, inputs.alerted_region) == ("checkout", entry, alert.region)
 
-    policy = settings.policy_path
-    assert policy is not None
+    policy = str(world.tmp / "policy.yaml")  # what World.settings wrote and the incident ran under
     bucket = ["--bucket", entry.evidence_bucket, "--region", entry.primary_region]
     same = CliRunner().invoke(app, ["replay", *bucket, "--policy", policy, "--fail-on-change"])
     assert same.exit_code == 0, same.output
