@@ -1,6 +1,7 @@
 """Who may post alerts: one check per source, run before a payload is parsed or kept as valid.
 
-- cloudwatch (SNS): the SNS message signature, and the TopicArn allow-list;
+- cloudwatch (SNS): the TopicArn allow-list (empty: everything refused), the SNS message
+  signature, and the message's age;
 - pagerduty: the HMAC signature of the raw body under a configured secret;
 - alertmanager, eventbridge, generic: ``Authorization: Bearer <token>`` or Basic auth.
 
@@ -17,6 +18,7 @@ import base64
 import binascii
 import hmac
 from collections.abc import Mapping
+from datetime import datetime
 
 from pydantic import SecretStr
 
@@ -24,7 +26,7 @@ from alerts.errors import BadCredentialsError, MissingCredentialsError
 from alerts.pagerduty import SIGNATURE_HEADER, verify_pagerduty_signature
 from alerts.settings import ReceiverSettings
 from alerts.sns import parse_envelope
-from alerts.sns_signature import CertificateCache, verify_sns_signature
+from alerts.sns_signature import CertificateCache, check_fresh, verify_sns_signature
 from alerts.sources import Source
 
 SENDER_DETAIL = {401: "authentication required", 403: "authentication failed"}
@@ -39,19 +41,25 @@ def authenticate(
     headers: Mapping[str, str],
     settings: ReceiverSettings,
     certs: CertificateCache,
+    *,
+    now: datetime,
 ) -> None:
     """Return if the request proves it comes from ``source``; raise an AuthError otherwise.
 
     For cloudwatch the envelope is parsed here (the signature is in the body), so a body that
-    is not an SNS envelope raises AlertParseError.
+    is not an SNS envelope raises AlertParseError; ``now`` is what its Timestamp must be near.
     """
     lowered = {k.lower(): v for k, v in headers.items()}
     if source is Source.CLOUDWATCH:
         envelope = parse_envelope(body)
-        verify_sns_signature(envelope, certs)
+        # The allow-list first: a foreign topic costs no certificate fetch.
         allowed = settings.topic_arns()
-        if allowed and envelope.topic_arn not in allowed:
+        if not allowed:
+            raise BadCredentialsError("FIREBREAK_SNS_TOPIC_ARNS is empty: every SNS message is refused")
+        if envelope.topic_arn not in allowed:
             raise BadCredentialsError(f"SNS topic {envelope.topic_arn} is not in FIREBREAK_SNS_TOPIC_ARNS")
+        verify_sns_signature(envelope, certs)
+        check_fresh(envelope, now)
     elif source is Source.PAGERDUTY:
         secrets = settings.pagerduty_secret_list()
         if not secrets and lowered.get(SIGNATURE_HEADER):

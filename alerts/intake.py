@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
@@ -71,6 +72,7 @@ class Intake:
         dead_letters: DeadLetterStore,
         certs: CertificateCache,
         confirm: Callable[[str], bytes],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
         self.routing = routing
@@ -78,6 +80,7 @@ class Intake:
         self.dead_letters = dead_letters
         self.certs = certs
         self.confirm = confirm
+        self.clock = clock
 
     def handle(self, source_name: str, body: bytes, headers: Mapping[str, str]) -> Outcome:
         """Process one request to ``POST /alerts/{source_name}``."""
@@ -88,7 +91,7 @@ class Intake:
             return keep.refuse(413, Reason.TOO_LARGE, detail)
         try:
             source = source_named(source_name)
-            authenticate(source, body, headers, self.settings, self.certs)
+            authenticate(source, body, headers, self.settings, self.certs, now=self.clock())
             result = parse_payload(source, body, self.routing)
         except UnknownSourceError as e:
             return keep.refuse(404, Reason.UNKNOWN_SOURCE, str(e))

@@ -9,6 +9,9 @@ oversized request costs at most the limit in memory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -34,8 +37,10 @@ def create_app(
     routing: Routing | None = None,
     cert_fetcher: CertFetcher = fetch_sns_url,
     confirm_fetcher: CertFetcher = fetch_sns_url,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> FastAPI:
-    """Build the receiver app. ``routing`` defaults to ``settings.routing_file`` (or built-ins)."""
+    """Build the receiver app. ``routing`` defaults to ``settings.routing_file`` (or built-ins);
+    ``clock`` is what SNS message timestamps are checked against."""
     intake = Intake(
         settings,
         routing if routing is not None else load_routing(settings.routing_file),
@@ -43,6 +48,7 @@ def create_app(
         dead_letters=dead_letters,
         certs=CertificateCache(cert_fetcher),
         confirm=confirm_fetcher,
+        clock=clock,
     )
     app = FastAPI(
         title="Firebreak alert receiver",

@@ -71,7 +71,8 @@ class ReceiverSettings(BaseSettings):
         "policy's attestors.",
     )
     sns_topic_arns: str = Field(
-        default="", description="Comma-separated TopicArns accepted from SNS; empty accepts any topic."
+        default="",
+        description="Comma-separated TopicArns accepted from SNS; empty refuses every SNS message.",
     )
 
     prefect_api_url: str = Field(
@@ -133,7 +134,7 @@ class ReceiverSettings(BaseSettings):
         return user, password
 
     def topic_arns(self) -> frozenset[str]:
-        """The SNS topics accepted; empty means any."""
+        """The SNS topics accepted; empty means none."""
         return frozenset(arn.strip() for arn in self.sns_topic_arns.split(",") if arn.strip())
 
     def pagerduty_secret_list(self) -> list[str]:

@@ -9,6 +9,7 @@ SNS wraps every message in an envelope whose ``Type`` says what it is: a
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -17,8 +18,10 @@ from pydantic import Field
 from alerts.cloudwatch import SOURCE, parse_alarm_message
 from alerts.errors import AlertParseError
 from alerts.payload import ParseResult, Payload, load_json, validate
+from alerts.regions import region_from_arn
 
 SNS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn")
+_CERT_PATH = re.compile(r"/SimpleNotificationService-[0-9a-f]+\.pem")
 
 
 class SnsEnvelope(Payload):
@@ -58,6 +61,31 @@ def is_sns_url(url: str) -> bool:
     return False
 
 
+def sns_host(topic_arn: str) -> str | None:
+    """The SNS endpoint of the topic's region (``sns.eu-west-1.amazonaws.com``); None if the
+    TopicArn names no region. China regions are on ``.amazonaws.com.cn``."""
+    region = region_from_arn(topic_arn)
+    if region is None:
+        return None
+    return f"sns.{region}.amazonaws.com" + (".cn" if region.startswith("cn-") else "")
+
+
+def is_topic_sns_url(url: str, topic_arn: str) -> bool:
+    """True for an https URL on the SNS endpoint of the topic's own region.
+
+    A bare :func:`is_sns_url` also accepts hosts such as ``sns.s3.amazonaws.com`` (an S3
+    bucket named "sns"), which anyone can put a certificate in.
+    """
+    return is_sns_url(url) and urlsplit(url).hostname == sns_host(topic_arn)
+
+
+def is_signing_cert_url(url: str, topic_arn: str) -> bool:
+    """True for ``https://sns.<topic's region>.amazonaws.com/SimpleNotificationService-<hex>.pem``,
+    the only shape of SigningCertURL SNS uses, so the URLs a sender can make the receiver fetch
+    are few and all SNS's own."""
+    return is_topic_sns_url(url, topic_arn) and bool(_CERT_PATH.fullmatch(urlsplit(url).path))
+
+
 def parse_envelope(body: bytes | str) -> SnsEnvelope:
     """Decode and validate the SNS envelope (not yet its signature)."""
     envelope = validate(SnsEnvelope, load_json(body, SOURCE), SOURCE)
@@ -70,8 +98,10 @@ def parse_sns(envelope: SnsEnvelope) -> ParseResult:
     """What a (verified) envelope asks of Firebreak."""
     if envelope.type == "SubscriptionConfirmation":
         url = envelope.subscribe_url or ""
-        if not is_sns_url(url):
-            raise AlertParseError(SOURCE, "SubscribeURL", "not an https URL on an SNS endpoint")
+        if not is_topic_sns_url(url, envelope.topic_arn):
+            raise AlertParseError(
+                SOURCE, "SubscribeURL", "not an https URL on the topic region's SNS endpoint"
+            )
         return ParseResult(subscribe_url=url)
     if envelope.type == "UnsubscribeConfirmation":
         return ParseResult(ignored=[f"SNS unsubscribed this endpoint from {envelope.topic_arn}"])

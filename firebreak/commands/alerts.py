@@ -164,6 +164,12 @@ def serve(
     from alerts.slack_interactions import SlackConfigError
 
     settings = _settings(env_file)
+    if not settings.topic_arns():
+        typer.echo(
+            "warning: FIREBREAK_SNS_TOPIC_ARNS is empty: /alerts/cloudwatch refuses every message "
+            "until it lists your topics",
+            err=True,
+        )
     try:
         app = create_app(
             settings,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -20,6 +22,8 @@ TOKEN = "am-token-0123456789"
 BASIC = "eventbridge:hunter2-long-password"
 PD_SECRET = "pd-secret-abcdef"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:firebreak-alarms"
+FIXTURE_NOW = datetime(2026, 11, 14, 10, 55, tzinfo=UTC)
+"""The receiver's clock in tests: within an hour of every recorded SNS message's Timestamp."""
 
 
 @dataclass
@@ -67,7 +71,9 @@ class Receiver:
     certs_fetched: list[str]
 
 
-def receiver(tmp_path: Path, pem: bytes, **overrides: object) -> Receiver:
+def receiver(
+    tmp_path: Path, pem: bytes, *, clock: Callable[[], datetime] = lambda: FIXTURE_NOW, **overrides: object
+) -> Receiver:
     config = settings(tmp_path, **overrides)
     starter = FakeStarter()
     store = DeadLetterStore(config.dead_letter_dir)
@@ -83,7 +89,12 @@ def receiver(tmp_path: Path, pem: bytes, **overrides: object) -> Receiver:
         return b"<ConfirmSubscriptionResponse/>"
 
     app = create_app(
-        config, starter=starter, dead_letters=store, cert_fetcher=fetch_cert, confirm_fetcher=confirm
+        config,
+        starter=starter,
+        dead_letters=store,
+        cert_fetcher=fetch_cert,
+        confirm_fetcher=confirm,
+        clock=clock,
     )
     return Receiver(TestClient(app), starter, store, confirmed, fetched)
 

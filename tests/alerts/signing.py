@@ -47,9 +47,9 @@ class Signer:
     pem: bytes
 
     @classmethod
-    def create(cls, *, valid_from: datetime | None = None) -> Signer:
+    def create(cls, *, valid_from: datetime | None = None, common_name: str = "sns.amazonaws.com") -> Signer:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
         start = valid_from or datetime.now(UTC) - timedelta(days=1)
         cert = (
             x509.CertificateBuilder()

@@ -13,7 +13,17 @@ from alerts.auth import SENDER_DETAIL
 from alerts.dead_letters import DeadLetterStore, Reason
 from alerts.errors import FetchError
 from alerts.receiver import create_app
-from tests.alerts.fakes import PD_SECRET, TOKEN, FakeStarter, Receiver, basic, bearer, receiver, settings
+from tests.alerts.fakes import (
+    FIXTURE_NOW,
+    PD_SECRET,
+    TOKEN,
+    FakeStarter,
+    Receiver,
+    basic,
+    bearer,
+    receiver,
+    settings,
+)
 from tests.alerts.signing import Signer, fixture_bytes, fixture_json
 
 
@@ -253,6 +263,7 @@ def test_failed_sns_confirmation_is_503_and_kept(tmp_path: Path, signer: Signer)
         dead_letters=store,
         cert_fetcher=lambda url: signer.pem,
         confirm_fetcher=failing,
+        clock=lambda: FIXTURE_NOW,
     )
     envelope = signer.sign(fixture_json("sns_subscription_confirmation.json"))
     response = TestClient(app).post("/alerts/cloudwatch", content=json.dumps(envelope))
