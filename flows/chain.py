@@ -40,6 +40,9 @@ class ChainHead(BaseModel):
     length: int = Field(ge=0)
     hash: str
     source: str = Field(default="", description="Where this head was recorded (for messages).")
+    signature: str = Field(
+        default="", description="The worker host's ed25519 signature of the head (flows.anchor), if any."
+    )
 
 
 class ChainStatus(StrEnum):
@@ -49,6 +52,8 @@ class ChainStatus(StrEnum):
     REORDERED = "reordered"  # this entry links to one that comes after it
     MISSING_TAIL = "missing_tail"  # a recorded head is beyond the end of the file
     HEAD_MISMATCH = "head_mismatch"  # consistent chain, but not the one whose head was recorded
+    FORGED_HEAD = "forged_head"  # a head's signature is not by a key the policy lists (flows.anchor)
+    UNANCHORED = "unanchored"  # no head signed by a listed key covers every entry (flows.anchor)
 
 
 class ChainVerdict(BaseModel):

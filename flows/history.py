@@ -28,6 +28,7 @@ from flows.replay_records import DIAGNOSIS, EVIDENCE
 from flows.report import CHART_FILE, IncidentReport, write_report
 from flows.settings import RunSettings
 from flows.timeline import Stage, Timeline
+from flows.trusted_records import timeline_verdict
 from flows.verify import signal_metric
 from policies import ApprovalStatus
 from tasks.catalog import CatalogError, ServiceEnvironment
@@ -56,19 +57,43 @@ class History(BaseModel):
         return next((r for r in self.reports if r.incident_id == incident_id), None)
 
 
-def load_history(reader: IncidentRecords) -> History:
-    """Every incident's report (an incident without one, e.g. still running, is left out)."""
+def load_history(reader: IncidentRecords, *, signers: Sequence[str] | None = None) -> History:
+    """Every incident's report (an incident without one, e.g. still running, is left out).
+
+    With ``signers`` (the policy's ``record_signers``: what the ranking passes, since it steers
+    the diagnosis), a report counts only when its incident's timeline is anchored by a head one
+    of them signed (flows.trusted_records); the others go to ``unreadable`` with the reason.
+    Without, every readable report is listed as stored (the listings people read)."""
     history = History()
     for incident_id in reader.incident_ids():
         body = reader.read(incident_id, REPORT)
         if body is None:
             continue
         try:
-            history.reports.append(IncidentReport.model_validate_json(body))
+            report = IncidentReport.model_validate_json(body)
         except ValidationError as e:
             history.unreadable[incident_id] = f"{REPORT}: {e.error_count()} invalid field(s)"
+            continue
+        why = None if signers is None else _not_anchored(reader, incident_id, signers)
+        if why is None:
+            history.reports.append(report)
+        else:
+            history.unreadable[incident_id] = why
     history.reports.sort(key=lambda r: r.started_at)
     return history
+
+
+def _not_anchored(reader: IncidentRecords, incident_id: str, signers: Sequence[str]) -> str | None:
+    """Why the incident's timeline is not to be trusted, or None when it is anchored."""
+    body = reader.read(incident_id, TIMELINE)
+    if body is None:
+        return f"{TIMELINE}: missing, so its report cannot be checked"
+    try:
+        timeline = Timeline.model_validate_json(body)
+    except ValidationError as e:
+        return f"{TIMELINE}: {e.error_count()} invalid field(s)"
+    verdict = timeline_verdict(timeline, reader, signers)
+    return None if verdict.intact else f"{TIMELINE}: {verdict.detail}"
 
 
 def load_records(reader: IncidentRecords, incident_id: str) -> tuple[Timeline | None, IncidentMetrics | None]:
@@ -86,7 +111,7 @@ def rank_with_history(
     """Re-rank by past outcomes of the same service and alarm (flows.ranking), recording each
     adjustment in the timeline. An unreadable history changes nothing and is recorded."""
     try:
-        history = load_history(records_for(run.settings, run.entry))
+        history = load_history(records_for(run.settings, run.entry), signers=run.policy.record_signers)
     except (OSError, IncidentRecordError) as e:
         run.timeline.add(Stage.DIAGNOSE, "history-unreadable", f"past incidents not read: {e}", error=str(e))
         return hypotheses, []

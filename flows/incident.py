@@ -117,7 +117,9 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
     bundle, evidence_uri = gather_evidence(run)
     unhealthy = bundle.unhealthy_regions()
     classify(run, unhealthy_regions=len(unhealthy))
-    own = own_changes_in(records_for(run.settings, run.entry), run.service, run.environment)
+    own = own_changes_in(
+        records_for(run.settings, run.entry), run.service, run.environment, signers=run.policy.record_signers
+    )
     hypotheses = diagnose(bundle, run.entry, own, alerted_region=run.region)
     inputs = DiagnosisInputs(entry=run.entry, own=own, alerted_region=run.region)
     keep_diagnosis_inputs(run.settings.incident_dir(run.incident_id), bundle, inputs)  # for replay

@@ -28,6 +28,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from flows.records import TIMELINE, IncidentRecords
 from flows.timeline import Timeline
+from flows.trusted_records import timeline_verdict
 from tasks.aws import USER_AGENT_MARK
 from tasks.deploy_history import same_task_definition  # also right for plain version numbers
 from tasks.evidence import ChangeEvent, WriteEvent
@@ -76,14 +77,18 @@ class OwnChange(BaseModel):
         return None
 
 
-def own_changes_in(records: IncidentRecords, service: str, environment: str) -> list[OwnChange]:
+def own_changes_in(
+    records: IncidentRecords, service: str, environment: str, *, signers: Sequence[str]
+) -> list[OwnChange]:
     """Every change Firebreak applied to ``service``/``environment``, oldest first, from the
     incident records every host shares (the evidence bucket, else the local directory).
 
-    A timeline that cannot be read is logged and skipped, and an unreadable store yields what
-    was read before it: the CloudTrail caller identity still marks Firebreak's own writes.
-    Every incident's timeline is read: a cost that grows with the record count (see
-    docs/operations.md)."""
+    Only timelines anchored by a head that one of ``signers`` (the policy's ``record_signers``)
+    signed are used (flows.trusted_records): a forged record must not make a real change look
+    like Firebreak's own. A timeline that cannot be read or does not verify is logged and
+    skipped, and an unreadable store yields what was read before it: the CloudTrail caller
+    identity still marks Firebreak's own writes. Every incident's timeline is read: a cost that
+    grows with the record count (see docs/operations.md)."""
     found: list[OwnChange] = []
     try:
         for incident_id in records.incident_ids():
@@ -94,6 +99,10 @@ def own_changes_in(records: IncidentRecords, service: str, environment: str) -> 
                 timeline = Timeline.model_validate_json(body)
             except ValidationError as e:
                 log.warning("incident record %s/%s unreadable: %s", records.where, incident_id, e)
+                continue
+            verdict = timeline_verdict(timeline, records, signers)
+            if not verdict.intact:
+                log.warning("incident record %s/%s not used: %s", records.where, incident_id, verdict.detail)
                 continue
             found += [c for c in _applied(timeline) if (c.service, c.environment) == (service, environment)]
     except IncidentRecordError as e:

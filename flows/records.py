@@ -32,6 +32,7 @@ from tasks.incident_records import (
     check_versioned,
     get_incident_record,
     list_incident_ids,
+    list_record_versions,
     store_incident_record,
 )
 
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 TIMELINE, REPORT, METRICS = "timeline.json", "report.json", "metrics.json"
 CONTENT_TYPES = {".json": "application/json", ".png": "image/png", ".md": "text/markdown"}
-HEAD_LENGTH, HEAD_HASH = "chain-length", "chain-head"  # the timeline object's metadata in S3
+HEAD_LENGTH, HEAD_HASH, HEAD_SIGNATURE = "chain-length", "chain-head", "chain-signature"  # S3 metadata
 
 
 class IncidentRecords(Protocol):
@@ -103,21 +104,41 @@ class BucketRecords:
 
     def head(self, incident_id: str) -> ChainHead | None:
         found = get_incident_record(bucket=self.bucket, incident_id=incident_id, name=TIMELINE, aws=self.aws)
-        if found is None or HEAD_HASH not in found.metadata:
-            return None
-        meta = found.metadata
-        return ChainHead(length=int(meta[HEAD_LENGTH]), hash=meta[HEAD_HASH], source=f"{found.uri} metadata")
+        return None if found is None else _metadata_head(found.metadata, f"{found.uri} metadata")
+
+    def version_heads(self, incident_id: str) -> list[ChainHead]:
+        """The head in the metadata of every stored version of the timeline (S3 versioning): a
+        newest version put back from an older, shorter copy disagrees with the versions after
+        that copy (a missing tail)."""
+        versions = list_record_versions(
+            bucket=self.bucket, incident_id=incident_id, name=TIMELINE, aws=self.aws
+        )
+        heads = [_metadata_head(v.metadata, f"{v.uri} version {v.version_id}") for v in versions]
+        return [h for h in heads if h is not None]
 
     def write(self, incident_id: str, name: str, body: bytes, *, head: ChainHead | None = None) -> None:
         if not self._versioned:
             check_versioned(bucket=self.bucket, aws=self.aws)
             self._versioned = True
         meta = {HEAD_HASH: head.hash, HEAD_LENGTH: str(head.length)} if head else {}
+        if head is not None and head.signature:
+            meta[HEAD_SIGNATURE] = head.signature
         store_incident_record(
             bucket=self.bucket, incident_id=incident_id, name=name, body=body,
             content_type=CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream"), metadata=meta,
             aws=self.aws,
         )  # fmt: skip
+
+
+def _metadata_head(meta: dict[str, str], source: str) -> ChainHead | None:
+    if HEAD_HASH not in meta:
+        return None
+    return ChainHead(
+        length=int(meta[HEAD_LENGTH]),
+        hash=meta[HEAD_HASH],
+        signature=meta.get(HEAD_SIGNATURE, ""),
+        source=source,
+    )
 
 
 def records_for(settings: RunSettings, entry: ServiceEnvironment | None) -> IncidentRecords:

@@ -7,7 +7,10 @@ rollback is not undone: it is the fix, not a measure. Every step goes through th
 as any action, and the first step that does not hold stops the recovery.
 
 The timeline is read from whichever store holds it (flows.records: the evidence bucket when the
-catalog names one), so any host can recover an incident another host ran.
+catalog names one), so any host can recover an incident another host ran. It is used only when
+its chain is anchored by a head a worker host signed (flows.trusted_records), and each measure's
+targets, region, role and endpoint are re-derived from the catalog and this host
+(flows.recorded_plans) before anything is read or written.
 
 Only measures the *incident* applied (the resolve stage) are undone, never recovery steps of
 an earlier recover run, and only while they are still in effect (live state still equals what
@@ -16,6 +19,7 @@ the measure set): a second recover of the same incident changes nothing and asks
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 from prefect import State, flow
 from prefect.states import Completed, Failed
@@ -23,13 +27,16 @@ from prefect.states import Completed, Failed
 from alerts.models import Alert
 from flows.execute import execute_plan, guarded
 from flows.incident_run import IncidentRun
-from flows.records import find_timeline
+from flows.recorded_plans import rederived
+from flows.records import BucketRecords, LocalRecords, find_timeline
 from flows.report import MitigationStatus
 from flows.settings import RunSettings
 from flows.timeline import Stage, Timeline
+from flows.trusted_records import timeline_verdict
 from flows.verify import bake
 from policies import Severity
 from tasks.actions import inverse_plan, read_live
+from tasks.catalog import CatalogError
 from tasks.plan import Applied, JsonDict, Plan
 from tasks.traffic_route53 import KIND as ROUTE53_KIND
 from tasks.traffic_route53 import plan_route53_shift
@@ -75,7 +82,7 @@ def _steps_for(run: IncidentRun, plan: Plan) -> list[tuple[str, Callable[[], Pla
                     environment=run.environment,
                     weights=target,
                     step=step,
-                    aws=plan.aws,
+                    aws=run.aws(),
                 ),
             )
             for i in range(1, run.settings.recovery_steps + 1)
@@ -90,7 +97,15 @@ def recover(incident_id: str, settings: RunSettings, requester: str = "firebreak
     found = find_timeline(settings, incident_id)
     if found is None:
         return Failed(message=f"{incident_id}: no store holds its timeline; cannot recover")
-    timeline = found[0]
+    timeline, store = found
+    local_head = LocalRecords(Path(settings.output_dir)).head(incident_id)
+    versions = store.version_heads(incident_id) if isinstance(store, BucketRecords) else []
+    extra = [*versions, *([local_head] if local_head else [])]
+    verdict = timeline_verdict(timeline, store, settings.load_policy()[0].record_signers, extra=extra)
+    if not verdict.intact:
+        return Failed(
+            message=f"{incident_id}: its records are not trusted, recover acts on nothing: {verdict.detail}"
+        )
     alert_entry = timeline.first("alert")
     if alert_entry is None:
         return Failed(message=f"{incident_id}: timeline has no alert entry; cannot recover")
@@ -116,7 +131,15 @@ def recover(incident_id: str, settings: RunSettings, requester: str = "firebreak
 def _undo_all(run: IncidentRun, measures: list[Plan]) -> State:
     timeline, incident_id = run.timeline, run.incident_id
     undone = 0
-    for plan in measures:
+    for recorded in measures:
+        try:
+            plan = rederived(recorded, run)
+        except CatalogError as e:
+            timeline.add(
+                Stage.RECOVER, "record-refused", f"{recorded.kind} ({recorded.hash}) not undone: {e}",
+                plan_hash=recorded.hash,
+            )  # fmt: skip
+            continue
         in_effect, live = still_in_effect(plan)
         if not in_effect:
             timeline.add(

@@ -7,8 +7,9 @@ artifacts at the end (a table and a markdown summary) for people reading the run
 
 Each entry carries the hash of the one before it (flows.chain), anchored in the incident id and
 the timeline's start; a re-opened timeline continues the chain. After every append the head
-(entry count and last hash) is also written to a sidecar file next to the timeline
-(``timeline.head.json``); the report, its artifact and the S3 copy record it too.
+(entry count and last hash, signed by the host's records key: flows.anchor) is also written to
+a sidecar file next to the timeline (``timeline.head.json``); the report, its artifact and the
+S3 copy record it too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field, PrivateAttr
 
+from flows.anchor import sign_head
 from flows.chain import ChainHead, anchor, entry_hash
 
 
@@ -76,9 +78,10 @@ class Timeline(BaseModel):
 
     @property
     def head(self) -> ChainHead:
-        """The chain's head now: entry count and the last entry's hash."""
+        """The chain's head now: entry count and the last entry's hash, signed with this host's
+        records key when it has one (flows.anchor)."""
         last = self.entries[-1].hash if self.entries else anchor(self.incident_id, self.started_at)
-        return ChainHead(length=len(self.entries), hash=last)
+        return sign_head(self.incident_id, ChainHead(length=len(self.entries), hash=last))
 
     @property
     def head_path(self) -> Path:

@@ -57,6 +57,11 @@ class Policy(BaseModel):
         default_factory=list,
         description="Public keys of the receivers whose attestations of Slack answers count.",
     )
+    record_signers: list[PublicKeyText] = Field(
+        default_factory=list,
+        description="Public keys of the worker hosts whose signed chain heads anchor incident "
+        "records (flows.anchor): a record no listed key signed is not used to act.",
+    )
     severity: SeverityMatrix = Field(default_factory=SeverityMatrix)
     rules: list[ActionRule] = Field(default_factory=list, description="First match wins.")
     guardrails: GuardrailSettings = Field(default_factory=GuardrailSettings)

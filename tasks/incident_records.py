@@ -129,3 +129,36 @@ def read_series(spec: MetricSpec, *, aws: AwsTarget, start: datetime, end: datet
         return read_metrics([spec], aws=aws, start=start, end=end)[spec.name]
     except (ClientError, BotoCoreError, MetricReadError) as e:
         raise IncidentRecordError(f"{spec.name} in {aws.region}: cannot read for the record: {e}") from e
+
+
+def list_record_versions(*, bucket: str, incident_id: str, name: str, aws: AwsTarget) -> list[StoredRecord]:
+    """Every stored version of one record with its metadata, oldest first (one HEAD request per
+    version). In a versioned bucket an overwrite adds a version and keeps the old one, so the
+    heads recorded in older versions' metadata are still there to compare with the newest."""
+    s3 = client("s3", aws)
+    key = record_key(incident_id, name)
+    kwargs: dict[str, str] = {"Bucket": bucket, "Prefix": key}
+    versions: list[dict[str, object]] = []
+    try:
+        while True:
+            page = call(s3, "list_object_versions", **kwargs)
+            versions += [v for v in page.get("Versions", []) if v["Key"] == key]
+            if not page.get("IsTruncated"):
+                break
+            kwargs["KeyMarker"], kwargs["VersionIdMarker"] = (
+                page["NextKeyMarker"],
+                page["NextVersionIdMarker"],
+            )
+        found = []
+        for v in reversed(versions):  # S3 lists a key's versions newest first
+            head = call(s3, "head_object", Bucket=bucket, Key=key, VersionId=v["VersionId"])
+            found.append(
+                StoredRecord(
+                    uri=f"s3://{bucket}/{key}",
+                    version_id=str(v["VersionId"]),
+                    metadata=dict(head.get("Metadata", {})),
+                )
+            )
+    except (ClientError, BotoCoreError) as e:
+        raise IncidentRecordError(f"s3://{bucket}/{key}: cannot list its versions: {e}") from e
+    return found

@@ -12,6 +12,7 @@ from tenacity import wait_none
 from drills.sandbox import Sandbox
 from tasks import aws as aws_module
 from tasks.aws import AwsTarget
+from tests.records_key import records_key  # noqa: F401 - a fixture: this host's records signing key
 
 REGION = "us-east-1"
 

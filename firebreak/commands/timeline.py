@@ -1,7 +1,9 @@
 """``firebreak timeline verify PATH`` (or ``ID --bucket B``): is this timeline the one Firebreak wrote?
 
-Exit codes: 0 intact, 1 tampered (the message names the first altered, removed or reordered
-entry, or the missing tail), 2 the file cannot be read as a timeline.
+Exit codes: 0 intact and anchored (or intact, with ``--unanchored``), 1 tampered or not
+anchored (the message names the first altered, removed or reordered entry, the missing tail,
+a forged head signature, an unreadable report, or that no signed head covers the entries), 2
+the file cannot be read as a timeline or the policy is invalid.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from flows.anchor import verify_anchored
 from flows.chain import ChainHead, verify_chain
 from flows.timeline import head_path
 
@@ -32,12 +35,28 @@ def verify(
         str | None, typer.Option(help="Read the incident's timeline from this evidence bucket.")
     ] = None,
     region: Annotated[str, typer.Option(help="The bucket's region.")] = "us-east-1",
+    policy_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy", help="The policy whose record_signers are the worker hosts' keys (default: shipped)."
+        ),
+    ] = None,
+    unanchored: Annotated[
+        bool,
+        typer.Option(
+            "--unanchored",
+            help="The records were written without a records key: check the chain and heads only "
+            "(a rewritten and re-hashed file then passes).",
+        ),
+    ] = False,
 ) -> None:
-    """Check the timeline's hash chain and every head recorded next to it.
+    """Check the timeline's hash chain, every head recorded next to it, and its anchor: a head
+    signed by a worker host key that the policy lists under ``record_signers`` must cover every
+    entry (see docs/security.md, Records).
 
     Heads read: the sidecar ``timeline.head.json`` (written after every entry) or, with
     ``--bucket``, the timeline object's metadata; the incident's ``report.json`` (its
-    ``chain_head``); and ``--head/--length``.
+    ``chain_head``); and ``--head/--length``. A report that is there but not readable fails.
     """
     if (head is None) != (length is None):
         raise _exit("give --head and --length together", UNREADABLE)
@@ -52,14 +71,37 @@ def verify(
         incident_id, started_at = str(raw["incident_id"]), datetime.fromisoformat(raw["started_at"])
     except (ValueError, KeyError, TypeError) as e:
         raise _exit(f"{where}: cannot read a timeline: {e}", UNREADABLE) from e
+    keys = [] if unanchored else _record_signers(policy_file)
     found = [h for h in heads if h]
     if head is not None and length is not None:
         found.append(ChainHead(length=length, hash=head, source="--head"))
-    verdict = verify_chain(incident_id, started_at, entries, found)
+    if unanchored:
+        verdict = verify_chain(incident_id, started_at, entries, found)
+        note = " (unanchored: no signature checked)"
+    else:
+        verdict = verify_anchored(incident_id, started_at, entries, found, keys)
+        note = ""
     if not verdict.intact:
         raise _exit(f"{where}: {verdict.detail}", TAMPERED)
     sources = ", ".join(h.source for h in found) or "none"
-    typer.echo(f"{where}: {verdict.detail} (heads checked: {sources})")
+    typer.echo(f"{where}: {verdict.detail}{note} (heads checked: {sources})")
+
+
+def _record_signers(policy_file: Path | None) -> list[str]:
+    from policies import PolicyError, default_policy, load_policy
+
+    try:
+        policy = default_policy() if policy_file is None else load_policy(policy_file)
+    except PolicyError as e:
+        raise _exit(str(e), UNREADABLE) from e
+    if not policy.record_signers:
+        where = policy_file or "the shipped policy"
+        raise _exit(
+            f"{where} lists no record_signers: nothing can anchor the records; give --policy, "
+            "or --unanchored for records written without a records key",
+            TAMPERED,
+        )
+    return list(policy.record_signers)
 
 
 def _read_file(path: Path) -> bytes:
@@ -70,21 +112,22 @@ def _read_file(path: Path) -> bytes:
 
 
 def _read_bucket(bucket: str, region: str, incident_id: str) -> tuple[str, bytes, list[ChainHead | None]]:
-    """Where, the incident's timeline, the head in its metadata and the report's head."""
-    from firebreak.commands.incidents import records
-    from flows.records import REPORT, TIMELINE
+    """Where, the incident's timeline, the head in its metadata and in every earlier version's
+    (S3 versioning), and the report's head."""
+    from flows.records import REPORT, TIMELINE, BucketRecords
+    from tasks.aws import AwsTarget
     from tasks.incident_records import IncidentRecordError
 
-    store = records(Path(), bucket, region)
+    store = BucketRecords(bucket, AwsTarget(region=region))
     try:
         body, report = store.read(incident_id, TIMELINE), store.read(incident_id, REPORT)
-        stored_head = store.head(incident_id)
+        stored_head, versions = store.head(incident_id), store.version_heads(incident_id)
     except IncidentRecordError as e:
         raise _exit(f"{store.where}: {e}", UNREADABLE) from e
     if body is None:
         raise _exit(f"{store.where}: {incident_id} has no {TIMELINE}", UNREADABLE)
     where = f"{store.where}/{incident_id}"
-    return f"{where}/{TIMELINE}", body, [stored_head, _recorded_head(report, f"{where}/{REPORT}")]
+    return f"{where}/{TIMELINE}", body, [stored_head, *versions, _recorded_head(report, f"{where}/{REPORT}")]
 
 
 def _exit(message: str, code: int) -> typer.Exit:
@@ -104,25 +147,23 @@ def _sidecar(path: Path) -> ChainHead | None:
 
 
 def _report_head(path: Path) -> ChainHead | None:
-    """The head the report recorded (``chain_head``), when there is a readable report with one."""
+    """The head the report recorded (``chain_head``); None when there is no report."""
     try:
         body = path.read_bytes()
-    except OSError:
+    except FileNotFoundError:
         return None
+    except OSError as e:
+        raise _exit(f"{path}: the report is unreadable: {e}", TAMPERED) from e
     return _recorded_head(body, path.name)
 
 
 def _recorded_head(report: bytes | None, source: str) -> ChainHead | None:
+    from flows.trusted_records import ReportHeadError, report_head
+
     try:
-        recorded = json.loads(report).get("chain_head") if report else None
-    except (ValueError, AttributeError):
-        return None
-    if recorded is None:
-        return None
-    try:
-        return ChainHead.model_validate(recorded).model_copy(update={"source": source})
-    except ValueError as e:
-        raise _exit(f"{source}: its chain_head is unreadable: {e}", TAMPERED) from e
+        return report_head(report, source)
+    except ReportHeadError as e:
+        raise _exit(str(e), TAMPERED) from e
 
 
 def register(app: typer.Typer) -> None:

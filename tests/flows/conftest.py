@@ -32,6 +32,7 @@ from flows.timeline import Timeline
 from tasks.aws import call, client
 from tasks.catalog import Catalog
 from tests.people import with_people
+from tests.records_key import install_worker_key, with_record_signer
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +56,7 @@ class World:
         # so the scripted humans can sign where a rule needs a verified identity.
         policy_path = self.tmp / "policy.yaml"
         data = policy if policy is not None else default_policy_data()
-        policy_path.write_text(yaml.safe_dump(with_people(data)))
+        policy_path.write_text(yaml.safe_dump(with_record_signer(with_people(data))))
         return RunSettings(
             catalog_path=str(self.catalog_path),
             policy_path=str(policy_path),
@@ -143,6 +144,7 @@ def world(
     sandbox.reset()
     catalog = seed_checkout(sandbox.endpoint_url)
     monkeypatch.setenv("FIREBREAK_AWS_ENDPOINT_URL", sandbox.endpoint_url)
+    install_worker_key(tmp_path / "worker", monkeypatch)  # this host signs its chain heads
     set_kill_switch(False)
     _reset_rate_limits()
     with Simulator(catalog, sandbox.endpoint_url) as simulator:

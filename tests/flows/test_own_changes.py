@@ -19,8 +19,17 @@ from tasks.catalog import RegionResources
 from tasks.rollback import plan_ecs_rollback
 from tasks.snapshot import take_snapshot
 from tests.flows.bundles import ARN, BAD, ENTRY, applied, bundle, deploy, region, write
+from tests.records_key import install_worker_key, with_record_signer
 from tests.tasks import seed
 from tests.tasks.seed import EAST, ENV, SERVICE, raw_client
+
+SIGNERS = with_record_signer({})["record_signers"]
+
+
+@pytest.fixture(autouse=True)
+def _worker_key(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The records here are written by a host with a records key (flows.anchor)."""
+    install_worker_key(tmp_path_factory.mktemp("worker"), monkeypatch)
 
 
 def _record(directory: Path, incident: str, plan: dict[str, Any], request_ids: list[str]) -> None:
@@ -38,7 +47,7 @@ def test_records_list_the_changes_applied_to_the_service(tmp_path: Path) -> None
     _record(tmp_path, "INC-2", {**plan, "service": "payments"}, ["req-2"])
     (tmp_path / "INC-3").mkdir()
     (tmp_path / "INC-3" / "timeline.json").write_text("{not json")
-    [own] = own_changes_in(LocalRecords(tmp_path), "checkout", "prod")
+    [own] = own_changes_in(LocalRecords(tmp_path), "checkout", "prod", signers=SIGNERS)
     assert (own.incident_id, own.kind, own.plan_hash, own.request_ids) == (
         "INC-1",
         "rollback.ecs",
@@ -46,7 +55,7 @@ def test_records_list_the_changes_applied_to_the_service(tmp_path: Path) -> None
         ["req-1"],
     )
     assert own.released(BAD) == "a:2" and own.released(BAD, "before") == "a:4"
-    assert own_changes_in(LocalRecords(tmp_path / "missing"), "checkout", "prod") == []
+    assert own_changes_in(LocalRecords(tmp_path / "missing"), "checkout", "prod", signers=SIGNERS) == []
 
 
 def test_a_change_with_firebreaks_request_id_is_no_hypothesis_and_is_listed() -> None:
@@ -96,7 +105,7 @@ def test_after_firebreaks_rollback_a_second_alert_does_not_roll_back_again(
     plan = plan_ecs_rollback(catalog=catalog, service=SERVICE, environment=ENV, aws=aws)
     done = apply_plan(plan)
     _record(tmp_path, "INC-1", plan.model_dump(mode="json"), done.request_ids)
-    own = own_changes_in(LocalRecords(tmp_path), SERVICE, ENV)
+    own = own_changes_in(LocalRecords(tmp_path), SERVICE, ENV, signers=SIGNERS)
 
     evidence = take_snapshot(
         catalog=catalog, service=SERVICE, environment=ENV, onset=datetime.now(UTC), aws=aws

@@ -16,8 +16,12 @@ from flows.records import TIMELINE, LocalRecords, open_shared_timeline, records_
 from flows.recover import recover
 from flows.report import Outcome
 from flows.timeline import Stage, Timeline
+from tasks.aws import call, client
 from tests.flows.conftest import World
 from tests.flows.scripted import Script, approve
+from tests.records_key import with_record_signer
+
+SIGNERS = with_record_signer({})["record_signers"]
 
 
 def test_recover_on_host_b_undoes_what_host_a_applied_and_b_lists_it(world: World) -> None:
@@ -67,7 +71,7 @@ def test_a_host_that_dies_mid_incident_leaves_its_timeline_to_the_next(world: Wo
     result = CliRunner().invoke(
         app,
         ["timeline", "verify", "INC-20261201-0000-abcdef", "--bucket", entry.evidence_bucket,
-         "--region", entry.primary_region],
+         "--region", entry.primary_region, "--policy", str(world.tmp / "policy.yaml")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "3 entries, chain intact" in result.output and "metadata" in result.output
@@ -84,7 +88,37 @@ def test_host_b_knows_the_change_host_a_applied_as_firebreaks_own(world: World) 
             "before": {region: "checkout:2"}, "after": {region: "checkout:1"}}  # fmt: skip
     timeline.add(Stage.RESOLVE, "applied", "rollback.ecs", plan_hash="h1", request_ids=["r1"], plan=plan)
 
-    [own] = own_changes_in(records_for(host_b, entry), n.SERVICE, n.ENVIRONMENT)
+    [own] = own_changes_in(records_for(host_b, entry), n.SERVICE, n.ENVIRONMENT, signers=SIGNERS)
 
     assert (own.incident_id, own.plan_hash, own.request_ids) == ("INC-20261201-0001-abcdef", "h1", ["r1"])
-    assert own_changes_in(LocalRecords(world.tmp / "host-b" / "incidents"), n.SERVICE, n.ENVIRONMENT) == []
+    host_b_dir = LocalRecords(world.tmp / "host-b" / "incidents")
+    assert own_changes_in(host_b_dir, n.SERVICE, n.ENVIRONMENT, signers=SIGNERS) == []
+
+
+def test_a_timeline_put_back_from_an_older_version_fails_verify(world: World) -> None:
+    """S3 versioning keeps every head the worker wrote: an older signed copy put back as the
+    newest version (entries cut off) disagrees with the versions written after it."""
+    host = world.settings()
+    entry = world.catalog.entry(n.SERVICE, n.ENVIRONMENT)
+    assert entry.evidence_bucket is not None
+    incident_id = "INC-20261201-0000-" + "a" * 32
+    timeline = open_shared_timeline(host, incident_id, records_for(host, entry))
+    timeline.add(Stage.DETECT, "alert", "alarm fired")
+    timeline.add(Stage.RESOLVE, "approval-answer", "rejected", actor="alice")
+    s3 = client("s3", world.sandbox.target(entry.primary_region))
+    key = f"{incident_id}/{TIMELINE}"
+    timeline.add(Stage.RESOLVE, "approval-answer", "approved", actor="alice")
+    versions = call(s3, "list_object_versions", Bucket=entry.evidence_bucket, Prefix=key)["Versions"]
+    first = versions[-1]  # S3 lists a key's versions newest first: this one holds the first entry
+    old = call(s3, "get_object", Bucket=entry.evidence_bucket, Key=key, VersionId=first["VersionId"])
+    bucket = entry.evidence_bucket
+    call(s3, "put_object", Bucket=bucket, Key=key, Body=old["Body"].read(), Metadata=old["Metadata"])
+
+    result = CliRunner().invoke(
+        app,
+        ["timeline", "verify", incident_id, "--bucket", bucket, "--region", entry.primary_region,
+         "--policy", str(world.tmp / "policy.yaml")],
+    )  # fmt: skip
+
+    assert result.exit_code == 1, result.output
+    assert "missing tail" in result.output and "version" in result.output
