@@ -31,6 +31,7 @@ from drills.drill_policy import write_drill_policy
 from drills.environ import scoped_environment
 from drills.intake import count_incident_runs, through_intake
 from drills.prefect_server import LocalPrefectServer
+from drills.records_key import drill_records_key
 from drills.responder import DrillResponder, drill_keys, with_identities
 from drills.run_settings import drill_settings
 from drills.sandbox import Sandbox
@@ -154,7 +155,11 @@ def _run(
     console: Console,
 ) -> Scorecard:
     keys = drill_keys(responder_config.people, output / "keys")
-    policy = with_identities(scenario_policy(scenario, source=scenario.name), keys)
+    records_env, records_signer = drill_records_key(output / "keys")  # the drill host signs its records
+    policy = {
+        **with_identities(scenario_policy(scenario, source=scenario.name), keys),
+        "record_signers": [records_signer],
+    }
     slack, policy = slack_for(responder_config, output, policy, catalog_path)
     policy_path = write_drill_policy(policy, output / "policy.yaml")
     clock = DrillClock()
@@ -163,6 +168,7 @@ def _run(
     pagerduty = PagerDutyStandIn()
     statuspage = StatusPageStandIn()
     with (
+        scoped_environment(records_env),
         pagerduty,
         scoped_environment(pagerduty_environment(pagerduty, Policy.model_validate(policy))),
         statuspage,
