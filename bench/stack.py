@@ -24,6 +24,7 @@ from drills.prefect_server import LocalPrefectServer
 from drills.runner import flush_prefect
 from drills.sandbox import Sandbox
 from drills.seed import seed_checkout, write_catalog
+from flows.host_config import host_environment
 from flows.settings import RunSettings
 from tasks.catalog import Catalog
 
@@ -90,13 +91,15 @@ def _talked_to(local: LocalPrefectServer) -> Iterator[LocalPrefectServer]:
 
 
 def bench_settings(catalog_path: Path, output_dir: Path) -> RunSettings:
-    """Drill-like compressed timings: a short confirm window and bake, 1 s polls.
+    """Drill-like compressed timings: a short confirm window and bake, 1 s polls; and this
+    benchmark process made the flows' host for ``catalog_path`` (FIREBREAK_CATALOG_FILE in its
+    environment, which the processes it starts inherit).
 
     The bake (6 s, 2 healthy reads) happens after the mitigation is applied, so it does not
     count in alert-to-mitigation; it only bounds how long each incident run lasts.
     """
+    os.environ.update(host_environment(catalog=catalog_path))
     return RunSettings(
-        catalog_path=str(catalog_path),
         output_dir=str(output_dir),
         confirm_window_seconds=10,
         bake_seconds=6,

@@ -32,6 +32,7 @@ from bench.prefect_api import PrefectApi, seconds
 from bench.stack import exit_on_sigterm, workdir
 from bench.stats import emit, progress, summary
 from firebreak.stack import LocalStack, StackSpec
+from flows.host_config import host_environment
 from flows.settings import RunSettings
 
 DEPLOYMENT = "incident-response/incident"
@@ -57,9 +58,10 @@ def create_run(http: httpx.Client, deployment_id: str, attempts: int = 60) -> st
 
 
 def one_setting(where: Path, query_seconds: float, runs: int) -> dict[str, Any]:
-    settings = RunSettings(catalog_path=str(where / "no-catalog.yaml"), output_dir=str(where / "incidents"))
+    settings = RunSettings(output_dir=str(where / "incidents"))
     spec = StackSpec(
         workdir=where / f"q{query_seconds:g}", run_settings=settings.model_dump_json(exclude_defaults=True),
+        host_env=host_environment(catalog=where / "no-catalog.yaml"),
         workers=1, receivers=0, postgres=False,
         worker_env={"PREFECT_WORKER_QUERY_SECONDS": f"{query_seconds:g}"},
     )  # fmt: skip

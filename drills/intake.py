@@ -28,6 +28,7 @@ from drills.environ import scoped_environment
 from drills.scenario import FaultKind, Scenario
 from drills.served import ServedDeployment, all_final, runs_of
 from firebreak.commands.alerts import serve_starter
+from flows.host_config import host_config
 from flows.incident import incident_response
 from flows.incident_run import incident_id_for
 from flows.settings import RunSettings
@@ -101,8 +102,10 @@ class DrillIntake:
 
     def __enter__(self) -> DrillIntake:
         self._served.__enter__()
+        policy_file = host_config().policy_file  # the drill's host's (drills/runner.py)
         variables = receiver_environment(
-            dead_letter_dir=self.output / "dead-letters", policy_path=self.settings.policy_path
+            dead_letter_dir=self.output / "dead-letters",
+            policy_path=str(policy_file) if policy_file else None,
         )
         with scoped_environment(variables):
             settings = load_settings()

@@ -82,8 +82,10 @@ class LocalPrefectServer:
         port: int | None = None,
         start_timeout: float = 90,
         database_url: str | None = None,
+        auth_string: str | None = None,
     ) -> None:
         self.database_url = database_url
+        self.auth_string = auth_string  # "user:password": the API then answers only with it
         self.port = port or free_port()
         self._tmp = None if home else tempfile.TemporaryDirectory(prefix="firebreak-prefect-")
         self.home = home or Path(self._tmp.name)  # type: ignore[union-attr]
@@ -116,6 +118,7 @@ class LocalPrefectServer:
             "PREFECT_HOME": str(self.home),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",
+            **({"PREFECT_API_AUTH_STRING": self.auth_string} if self.auth_string else {}),
         }
 
     def start(self) -> LocalPrefectServer:
@@ -126,6 +129,8 @@ class LocalPrefectServer:
         env = {**os.environ, **self.env, "PREFECT_LOGGING_LEVEL": "WARNING"}
         if self.database_url is not None:
             env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.database_url
+        if self.auth_string is not None:
+            env["PREFECT_SERVER_API_AUTH_STRING"] = self.auth_string
         log = self.log_path.open("ab")
         self._process = subprocess.Popen(
             [_prefect_executable(), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -139,7 +144,7 @@ class LocalPrefectServer:
             if self._process.poll() is not None:
                 raise PrefectServerError(f"prefect server exited early:\n{self._log_tail()}")
             try:
-                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{self.api_url}/health", timeout=2, auth=self._auth()).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
@@ -147,6 +152,12 @@ class LocalPrefectServer:
         tail = self._log_tail()
         self.stop()
         raise PrefectServerError(f"prefect server not healthy after {self.start_timeout}s:\n{tail}")
+
+    def _auth(self) -> tuple[str, str] | None:
+        if self.auth_string is None:
+            return None
+        user, _, password = self.auth_string.partition(":")
+        return user, password
 
     def _log_tail(self, lines: int = 15) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

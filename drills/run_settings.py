@@ -9,15 +9,12 @@ from drills.scenario import Scenario
 from flows.settings import RunSettings
 
 
-def drill_settings(
-    scenario: Scenario, catalog_path: Path, policy_path: Path, output: Path, *, clock: DrillClock
-) -> RunSettings:
-    """Compressed timings from the scenario, the drill's policy, records marked ``drill=True``
-    and reported on ``clock``'s time."""
+def drill_settings(scenario: Scenario, output: Path, *, clock: DrillClock) -> RunSettings:
+    """Compressed timings from the scenario, records marked ``drill=True`` and reported on
+    ``clock``'s time. The drill's policy and catalog are its host's (drills/runner.py sets
+    FIREBREAK_POLICY_FILE and FIREBREAK_CATALOG_FILE for the drill process), not settings."""
     timing = scenario.timing
     return RunSettings(
-        catalog_path=str(catalog_path),
-        policy_path=str(policy_path),
         output_dir=str(output / "incidents"),
         confirm_window_seconds=10,
         bake_seconds=timing.bake_seconds,

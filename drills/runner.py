@@ -54,6 +54,7 @@ from drills.world.drill import (
 )
 from drills.world.seed import seed_world
 from drills.world.simulator import WorldSimulator
+from flows.host_config import host_environment
 from flows.incident import incident_response
 from flows.incident_run import incident_id_for
 from flows.recover import recover
@@ -163,11 +164,13 @@ def _run(
     slack, policy = slack_for(responder_config, output, policy, catalog_path)
     policy_path = write_drill_policy(policy, output / "policy.yaml")
     clock = DrillClock()
-    settings = drill_settings(scenario, catalog_path, policy_path, output, clock=clock)
+    settings = drill_settings(scenario, output, clock=clock)
     main = main_service(scenario, catalog)
     pagerduty = PagerDutyStandIn()
     statuspage = StatusPageStandIn()
     with (
+        # The drill process is the flows' host: it fixes their policy and catalog.
+        scoped_environment(host_environment(catalog=catalog_path, policy=policy_path)),
         scoped_environment(records_env),
         pagerduty,
         scoped_environment(pagerduty_environment(pagerduty, Policy.model_validate(policy))),

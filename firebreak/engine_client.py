@@ -14,8 +14,11 @@ This process then stands for the run towards the worker:
 - if this process is killed outright (SIGKILL), the engine sees its connection close and kills
   itself, so no run goes on without the process the worker tracks.
 
-Without a socket, or when the fork server does not answer or refuses before forking, it becomes
-``python -m prefect.engine`` itself (exec), so the command is always safe to configure.
+Without a socket, or when the fork server does not answer or cannot take the request, it becomes
+``python -m prefect.engine`` itself (exec), so the command is always safe to configure. When the
+fork server refuses the run for what its environment would change on the host (another policy,
+catalog or role: firebreak.run_admission), it exits 2 with the reason instead, and never
+starts the engine.
 Standard library only, and nothing imported that the fallback does not need.
 """
 
@@ -32,6 +35,7 @@ from typing import NoReturn
 from firebreak.engine_protocol import SOCKET_ENV, ProtocolError, receive, send
 
 _FORWARDED = (signal.SIGTERM, signal.SIGINT)
+REFUSED_EXIT = 2  # the fork server refused the run for what it would change (firebreak.run_admission)
 
 
 def say(message: str) -> None:
@@ -105,6 +109,9 @@ def main() -> NoReturn:
     try:
         send(sock, request, fds=[0, 1, 2])
         answer, _ = receive(sock)
+        if "refused" in answer:  # the host's rule, not a failure: never run around it
+            say(f"the worker's host refused this run: {answer['refused']}")
+            sys.exit(REFUSED_EXIT)
         pid = int(answer["pid"])
     except (ProtocolError, OSError, KeyError, ValueError) as error:
         say(f"fork server refused ({error}); starting prefect.engine")

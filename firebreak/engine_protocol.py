@@ -7,6 +7,7 @@ the forked engine writes where a ``python -m prefect.engine`` started by the wor
 
     client -> server  {"env": {...}, "cwd": "...", "argv": [...]}  + fds 0, 1, 2
     server -> client  {"pid": N}        the forked engine process
+    server -> client  {"refused": WHY}  the run changes what the host fixes; no engine starts
     server -> client  {"exit": CODE}    its exit code once it ended (negative: killed by signal -CODE)
 """
 

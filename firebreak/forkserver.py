@@ -37,6 +37,7 @@ from typing import Any, NoReturn
 import yaml
 
 from firebreak.engine_protocol import ProtocolError, receive, send
+from firebreak.run_admission import environment_problem
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUEST_TIMEOUT = 5.0  # seconds for a client to send its request once connected
@@ -89,7 +90,9 @@ class ForkServer:
     """Accepts requests on ``socket_path``; one forked engine per request.
 
     A request arriving after Firebreak's code changed on disk (a deploy without a restart) is
-    refused, so that its client starts a fresh ``prefect.engine`` with the new code.
+    refused, so that its client starts a fresh ``prefect.engine`` with the new code. A request
+    whose environment changes what the host fixes (firebreak.run_admission) is refused with the
+    reason, and its client ends the run with it instead of starting an engine.
     """
 
     def __init__(self, socket_path: Path) -> None:
@@ -121,6 +124,15 @@ class ForkServer:
             connection.close()  # the client, seeing no pid, starts prefect.engine itself
             return
         problem = request_problem(request, fds)
+        refusal = environment_problem(request["env"], os.environ) if problem is None else None
+        if refusal is not None:  # the host's configuration: said to the client, never run around
+            print(f"forkserver: {refusal}", file=sys.stderr, flush=True)
+            for fd in fds:
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                send(connection, {"refused": refusal})
+            connection.close()
+            return
         if problem is None and source_fingerprint() != self.fingerprint:
             problem = "Firebreak's code changed since this server imported it (restart it)"
         if problem is not None:

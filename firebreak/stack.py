@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -40,7 +41,7 @@ import httpx
 from drills.postgres import LocalPostgres
 from drills.prefect_server import LocalPrefectServer, free_port
 from firebreak.engine_protocol import SOCKET_ENV
-from flows.settings import RunSettings
+from flows.host_config import POLICY_ENV
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -122,12 +123,31 @@ def run_cli(args: list[str], env: dict[str, str]) -> None:
         raise ProcessNotReadyError(f"{' '.join(args)} exited {done.returncode}:\n{output}")
 
 
+AUTH_USER = "firebreak"
+
+
+def write_auth_string(workdir: Path) -> tuple[str, Path]:
+    """A fresh Prefect API auth string (``firebreak:`` and 32 random bytes, URL-safe base64),
+    kept in ``workdir/prefect-auth-string``, created mode 0600 for the operator to read."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    auth = f"{AUTH_USER}:{secrets.token_urlsafe(32)}"
+    path = workdir / "prefect-auth-string"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(auth + "\n")
+    os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
+    return auth, path
+
+
 @dataclass
 class StackSpec:
-    """What to start. ``run_settings`` is RunSettings JSON, published before deploying."""
+    """What to start. ``run_settings`` is RunSettings JSON, published before deploying;
+    ``host_env`` the host's configuration (flows/host_config.py: the catalog, the policy, the
+    role), given to every process the stack starts."""
 
     workdir: Path
     run_settings: str
+    host_env: dict[str, str] = field(default_factory=dict)
     workers: int = 2
     receivers: int = 2
     server_port: int | None = None
@@ -137,6 +157,7 @@ class StackSpec:
     postgres: bool = True  # False (and no database_url): Prefect's embedded SQLite, as in drills
     heartbeat_seconds: int = 30
     warm_engines: bool = True
+    auth_string: str | None = None  # "user:password": Prefect's API answers only with it
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     worker_env: dict[str, str] = field(default_factory=dict)
 
@@ -158,7 +179,7 @@ class LocalStack:
     @property
     def client_env(self) -> dict[str, str]:
         assert self.server is not None
-        return {**self.spec.env, **self.server.env}
+        return {**self.spec.env, **self.spec.host_env, **self.server.env}
 
     def start(self) -> LocalStack:
         spec = self.spec
@@ -169,12 +190,14 @@ class LocalStack:
         home = spec.workdir / "prefect"
         home.mkdir(parents=True, exist_ok=True)
         self.server = self._stack.enter_context(
-            LocalPrefectServer(port=spec.server_port, database_url=database_url, home=home)
+            LocalPrefectServer(
+                port=spec.server_port, database_url=database_url, home=home, auth_string=spec.auth_string
+            )
         )
         self._configure_server()
         self._stack.callback(self._stop_processes)
         watchdog = [sys.executable, "-m", "flows.watchdog", "--api-url", self.server.api_url]
-        policy = RunSettings.model_validate_json(spec.run_settings).policy_path
+        policy = spec.host_env.get(POLICY_ENV)
         watchdog += ["--policy", policy] if policy else []  # its incidents.max_open_minutes
         self.watchdog = Background("watchdog", watchdog, self.client_env, spec.workdir / "watchdog.log")
         if spec.warm_engines:

@@ -2,8 +2,10 @@
 
 Every deployment's ``settings`` parameter defaults to the Prefect Variable
 ``firebreak_run_settings`` (prefect.yaml reads it at deploy time), so a server holds exactly one
-environment's RunSettings. Writing it through :func:`publish_run_settings` validates it first:
-a typo in a field name fails here, naming the field, rather than as an odd default in the UI.
+environment's RunSettings: timings and the records folder. The policy, the catalog and the role
+are not among them: each worker's host fixes those (flows/host_config.py). Writing it through
+:func:`publish_run_settings` validates it first: a typo in a field name, or a field the host
+fixes, fails here, naming the field, rather than as an odd default in the UI.
 Redeploy after changing it (``prefect --no-prompt deploy --all``); existing deployments keep
 the settings they were deployed with.
 """
@@ -21,7 +23,7 @@ RUN_SETTINGS_VARIABLE = "firebreak_run_settings"
 def publish_run_settings(settings: RunSettings) -> None:
     """Store ``settings`` as the default RunSettings of the next ``prefect deploy``.
 
-    >>> publish_run_settings(RunSettings(catalog_path="/etc/firebreak/catalog.yaml"))
+    >>> publish_run_settings(RunSettings(bake_seconds=600))
     """
     value = settings.model_dump(mode="json", exclude_defaults=True)
     Variable.set(RUN_SETTINGS_VARIABLE, value, overwrite=True)

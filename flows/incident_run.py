@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from alerts.models import Alert
+from flows.host_config import host_config
 from flows.settings import RunSettings
 from flows.timeline import Stage, Timeline
 from policies import Mode, Policy, Severity
@@ -42,6 +43,17 @@ class IncidentRun:
         """The run for a routable ``alert``, with the settings' policy and catalog. An invalid
         policy is recorded in the timeline at ``stage``: it denies every mutating action."""
         policy, policy_error = settings.load_policy()
+        host = host_config()
+        timeline.add(
+            stage,
+            "host-config",
+            f"policy {host.policy_file or 'shipped default'} (sha256 {host.policy_sha256}), "
+            f"catalog {host.catalog_file}, role {host.role_arn or 'the host credentials'}",
+            policy_file=str(host.policy_file) if host.policy_file else None,
+            policy_sha256=host.policy_sha256,
+            catalog_file=str(host.catalog_file) if host.catalog_file else None,
+            role_arn=host.role_arn,
+        )
         if policy_error:
             timeline.add(stage, "policy-invalid", f"{policy_error}; every action will be denied")
         catalog = settings.catalog()

@@ -1,14 +1,18 @@
 """Run settings of the incident flows: serialisable, so they are plain flow parameters.
 
-Defaults suit production (bake times in minutes); drills pass compressed values.
+Defaults suit production (bake times in minutes); drills pass compressed values. The policy,
+the catalog and the AWS role are not among them: the worker's host fixes those
+(flows/host_config.py), and a run that names one is refused, saying which variable sets it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from flows.host_config import HOST_VARIABLES, host_config
 from policies import Policy, default_policy, load_policy_or_deny
 from tasks.aws import AwsTarget
 from tasks.catalog import Catalog, load_catalog
@@ -16,14 +20,11 @@ from tasks.catalog_resolve import resolve_catalog
 
 
 class RunSettings(BaseModel):
-    """Where the catalog and policy live, and how long to wait for things."""
+    """How long to wait for things and where records go; what a run may choose."""
 
     model_config = ConfigDict(frozen=True)
 
-    catalog_path: str = Field(description="Service catalog YAML (see docs/catalog.md).")
-    policy_path: str | None = Field(default=None, description="Policy YAML; None = shipped default.")
     output_dir: str = Field(default=".firebreak/incidents", description="Durable timeline records.")
-    role_arn: str | None = Field(default=None, description="Role assumed for every AWS call.")
     confirm_window_seconds: int = Field(default=300, ge=1, description="Window read to confirm.")
     confirm_attempts: int = Field(default=3, ge=1, description="Reads before 'not confirmed'.")
     bake_seconds: int = Field(default=300, ge=1, description="How long a fix must hold.")
@@ -40,20 +41,34 @@ class RunSettings(BaseModel):
         "its report, postmortem and chart are in drill time.",
     )  # fmt: skip
 
+    @model_validator(mode="before")
+    @classmethod
+    def _nothing_the_host_fixes(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for field, variable in HOST_VARIABLES.items():
+                if field in data:
+                    raise ValueError(
+                        f"{field} is not a run parameter: the worker's host fixes it ({variable}); "
+                        "remove it from the run's or the deployment's settings"
+                    )
+        return data
+
     def catalog(self) -> Catalog:
-        """The catalog, with any names given for AWS-generated ids resolved (no AWS call when
-        it holds ids already; tasks.catalog_resolve)."""
-        return resolve_catalog(load_catalog(Path(self.catalog_path)), self.aws)
+        """The host's catalog, with any names given for AWS-generated ids resolved (no AWS call
+        when it holds ids already; tasks.catalog_resolve)."""
+        return resolve_catalog(load_catalog(host_config().catalog()), self.aws)
 
     def load_policy(self) -> tuple[Policy, str | None]:
-        """The policy, or a deny-all policy plus the error when the file is invalid (never a
-        silent permissive fallback)."""
-        if self.policy_path is None:
+        """The host's policy, or a deny-all policy plus the error when the file is invalid
+        (never a silent permissive fallback)."""
+        policy_file = host_config().policy_file
+        if policy_file is None:
             return default_policy(), None
-        return load_policy_or_deny(Path(self.policy_path))
+        return load_policy_or_deny(policy_file)
 
     def aws(self, region: str) -> AwsTarget:
-        return AwsTarget(region=region, role_arn=self.role_arn)
+        """Where to act in ``region``, as the host's role."""
+        return AwsTarget(region=region, role_arn=host_config().role_arn)
 
     def incident_dir(self, incident_id: str) -> Path:
         return Path(self.output_dir) / incident_id

@@ -8,6 +8,7 @@ the CLI goes through the same resume endpoint and the same policy checks as one 
 from __future__ import annotations
 
 import json
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -74,10 +75,13 @@ def trigger(
         raise _fail(f"{alert_file}: no alert that starts an incident (ignored: {result.ignored})")
     for alert in result.alerts:
         if catalog is not None:
+            from flows.host_config import host_environment
             from flows.incident import incident_response
             from flows.settings import RunSettings
 
-            settings = RunSettings(catalog_path=str(catalog), policy_path=str(policy) if policy else None)
+            # A local run: this process is the flows' host, so its options are the host's.
+            os.environ.update(host_environment(catalog=catalog, policy=policy))
+            settings = RunSettings()
             state = incident_response(alert=alert, settings=settings, return_state=True)
             typer.echo(f"{alert.name}: {state.type.value}: {state.message}")
             continue

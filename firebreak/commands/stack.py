@@ -48,7 +48,12 @@ def up(
 
     1. PostgreSQL (Debian's `postgresql` package) in a temporary directory, unless --database-url.
 
-    2. `prefect server start` on it, at --port.
+    2. `prefect server start` on it, at --port, with a fresh API auth string
+    (PREFECT_SERVER_API_AUTH_STRING), kept in WORKDIR/prefect-auth-string (mode 0600): every
+    process of the stack gets it; the command prints where it is for the operator.
+
+    The catalog (--catalog) is the workers' host configuration (FIREBREAK_CATALOG_FILE), never a
+    run parameter; the policy is the shipped one unless FIREBREAK_POLICY_FILE is set in this shell.
 
     3. The `firebreak` process pool, the `firebreak_run_settings` Variable, prefect.yaml deployed.
 
@@ -63,16 +68,20 @@ def up(
 
     Example: FIREBREAK_GENERIC_TOKEN=... firebreak stack up --catalog catalog.yaml --workers 2
     """
-    from firebreak.stack import LocalStack, StackSpec
+    from firebreak.stack import LocalStack, StackSpec, write_auth_string
+    from flows.host_config import host_environment
     from flows.settings import RunSettings
 
     with tempfile.TemporaryDirectory(prefix="firebreak-stack-") as tmp:
         where = (workdir or Path(tmp)).resolve()
         where.mkdir(parents=True, exist_ok=True)
-        settings = RunSettings(catalog_path=str(catalog.resolve()), output_dir=str(where / "incidents"))
+        settings = RunSettings(output_dir=str(where / "incidents"))
+        auth_string, auth_file = write_auth_string(where)
         spec = StackSpec(
+            auth_string=auth_string,
             workdir=where,
             run_settings=settings.model_dump_json(exclude_defaults=True),
+            host_env=host_environment(catalog=catalog.resolve()),
             workers=workers,
             receivers=receivers,
             server_port=port,
@@ -85,6 +94,10 @@ def up(
         with LocalStack(spec) as stack:
             assert stack.server is not None
             typer.echo(f"Prefect UI and API: {stack.server.ui_url}  (PREFECT_API_URL={stack.server.api_url})")
+            typer.echo(
+                f"Prefect API auth string (the UI asks for it; give it only to operators as "
+                f"PREFECT_API_AUTH_STRING): {auth_file} (mode 0600)"
+            )
             for url in stack.receiver_urls:
                 typer.echo(f"receiver: {url}/alerts/{{source}}")
             typer.echo(f"logs: {where}\nCtrl-C stops everything.")

@@ -34,6 +34,7 @@ from drills.sandbox import Sandbox
 from drills.scenario import load_scenario
 from drills.seed import seed_checkout, write_catalog
 from drills.simulator import Simulator
+from flows.host_config import host_environment
 from flows.incident import incident_response
 from flows.incident_run import incident_id_for
 from flows.pending import PendingStep, answer_step, approval_input, human_input, pending_steps
@@ -97,9 +98,13 @@ def incident(
     # The flow builds its own clients, as in production: only the endpoint points them at moto.
     monkeypatch.setenv("FIREBREAK_AWS_ENDPOINT_URL", sandbox.endpoint_url)
     catalog = seed_checkout(sandbox.endpoint_url)
+    # This test process is the flows' host: it fixes their catalog and policy.
+    for variable, value in host_environment(
+        catalog=write_catalog(catalog, tmp_path / "catalog.yaml"),
+        policy=_declared_name_policy(tmp_path / "policy.yaml"),
+    ).items():
+        monkeypatch.setenv(variable, value)
     settings = RunSettings(
-        catalog_path=str(write_catalog(catalog, tmp_path / "catalog.yaml")),
-        policy_path=str(_declared_name_policy(tmp_path / "policy.yaml")),
         output_dir=str(tmp_path / "incidents"),
         confirm_window_seconds=10,
         bake_seconds=scenario.timing.bake_seconds,

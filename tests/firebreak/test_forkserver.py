@@ -204,3 +204,15 @@ def test_a_listener_of_another_user_is_not_sent_the_runs_environment(tmp_path: P
     assert received == "0"  # the listener got nothing at all
     assert f"runs as uid {NOBODY}" in stderr and "Invalid flow run id" in stderr  # fell back
     assert done.returncode == 1
+
+
+def test_a_run_naming_another_policy_is_refused_and_no_engine_starts(forkserver: ForkServerProcess) -> None:
+    # Issue 26 point 1: a run's job variables may not choose the policy the host fixes.
+    env = {SOCKET_ENV: str(forkserver.socket), "PREFECT__FLOW_RUN_ID": "not-a-uuid"}
+    done = client({**env, "FIREBREAK_POLICY_FILE": "/home/mallory/policy.yaml"})
+    _, stderr = done.communicate(timeout=60)
+
+    assert done.returncode == 2
+    assert "the worker's host refused this run: the run sets FIREBREAK_POLICY_FILE" in stderr
+    assert "Invalid flow run id" not in stderr  # neither forked nor started by the client itself
+    assert "started for flow run" not in forkserver.log.read_text()

@@ -57,9 +57,9 @@ class World:
         policy_path = self.tmp / "policy.yaml"
         data = policy if policy is not None else default_policy_data()
         policy_path.write_text(yaml.safe_dump(with_record_signer(with_people(data))))
+        # The policy and the catalog are the host's (FIREBREAK_POLICY_FILE and
+        # FIREBREAK_CATALOG_FILE, set by the world fixture), never run parameters.
         return RunSettings(
-            catalog_path=str(self.catalog_path),
-            policy_path=str(policy_path),
             output_dir=str(self.tmp / "incidents"),
             confirm_window_seconds=10,
             bake_seconds=20,
@@ -144,6 +144,9 @@ def world(
     sandbox.reset()
     catalog = seed_checkout(sandbox.endpoint_url)
     monkeypatch.setenv("FIREBREAK_AWS_ENDPOINT_URL", sandbox.endpoint_url)
+    # This test process is the flows' host: it fixes their policy (World.settings writes it) and catalog.
+    monkeypatch.setenv("FIREBREAK_POLICY_FILE", str(tmp_path / "policy.yaml"))
+    monkeypatch.setenv("FIREBREAK_CATALOG_FILE", str(tmp_path / "catalog.yaml"))
     install_worker_key(tmp_path / "worker", monkeypatch)  # this host signs its chain heads
     set_kill_switch(False)
     _reset_rate_limits()

@@ -94,7 +94,7 @@ def test_a_drills_records_carry_the_drill_clock(tmp_path: Path) -> None:
     report, timeline = _drill(tmp_path, speed=None)
     scenario = load_scenario("bad-deploy")
     clock = DrillClock(speed=SPEED)
-    settings = drill_settings(scenario, tmp_path / "c.yaml", tmp_path / "p.yaml", tmp_path, clock=clock)
+    settings = drill_settings(scenario, tmp_path, clock=clock)
     alert = Alert(source="drill", fingerprint="f", name=report.alert_name, starts_at=report.started_at)
     recorded = record_incident(report, timeline, settings, alert)  # unroutable: no chart, local records
     assert recorded.drill_speed == SPEED

@@ -34,7 +34,7 @@ def _run(tmp_path: Path, catalog: Catalog) -> IncidentRun:
     return IncidentRun(
         incident_id="INC-test",
         alert=alert,
-        settings=RunSettings(catalog_path=str(tmp_path / "unused.yaml")),
+        settings=RunSettings(),
         catalog=catalog,
         entry=entry,
         policy=default_policy(),

@@ -46,7 +46,7 @@ def test_pending_and_approve_through_the_receiver_roll_back(
     alert = world.alert()
     settings = world.settings()
     config = receiver_settings(
-        world.tmp, prefect_api_url=PREFECT_API_URL.value(), policy_file=settings.policy_path
+        world.tmp, prefect_api_url=PREFECT_API_URL.value(), policy_file=world.tmp / "policy.yaml"
     )
     dead_letters = DeadLetterStore(config.dead_letter_dir)
     receiver = TestClient(create_app(config, starter=FakeStarter(), dead_letters=dead_letters))

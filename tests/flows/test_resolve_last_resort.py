@@ -43,7 +43,7 @@ def _run(tmp_path: Path, *, outage_threshold: float | None = 50.0) -> IncidentRu
     return IncidentRun(
         incident_id="INC-test",
         alert=alert,
-        settings=RunSettings(catalog_path=str(tmp_path / "unused.yaml")),
+        settings=RunSettings(),
         catalog=Catalog(services={SERVICE: {ENV: entry}}),
         entry=entry,
         policy=default_policy(),

@@ -73,7 +73,7 @@ def _slack_setup(world: World, *, timeout_seconds: int | None = None) -> tuple[R
         slack_signing_secret=SIGNING_SECRET,
         attestor_key=key_path,
         prefect_api_url=PREFECT_API_URL.value(),
-        policy_file=settings.policy_path,
+        policy_file=world.tmp / "policy.yaml",  # the one the flows' host reads
     )
     app = create_app(config, starter=FakeStarter(), dead_letters=DeadLetterStore(config.dead_letter_dir))
     return settings, TestClient(app)

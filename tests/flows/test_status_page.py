@@ -56,9 +56,10 @@ def posts(prefect_api: None) -> Iterator[None]:
 
 
 @pytest.fixture
-def page_world(world: World, posts: None) -> World:
+def page_world(world: World, posts: None, monkeypatch: pytest.MonkeyPatch) -> World:
     catalog = with_status_page(world.catalog)
     path = write_catalog(catalog, world.tmp / "catalog-status-page.yaml")
+    monkeypatch.setenv("FIREBREAK_CATALOG_FILE", str(path))  # the host's catalog
     return dataclasses.replace(world, catalog=catalog, catalog_path=path)
 
 

@@ -270,7 +270,6 @@ def _before_the_shift() -> None:
 @pytest.fixture
 def run(aws: AwsTarget, tmp_path: Path, prefect_api: None) -> IncidentRun:
     settings = RunSettings(
-        catalog_path=str(tmp_path / "unused.yaml"),
         bake_seconds=1,
         watch_interval_seconds=0.05,
         healthy_checks=2,

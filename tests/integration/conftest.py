@@ -35,6 +35,7 @@ from drills.sandbox import Sandbox
 from drills.seed import seed_checkout, write_catalog
 from firebreak.stack import Background, http_ready, run_cli
 from flows.deployments import WORK_POOL, publish_run_settings
+from flows.host_config import host_environment
 from flows.settings import RunSettings
 from tasks.catalog import Catalog
 from tests.flows.conftest import default_policy_data
@@ -73,9 +74,8 @@ def _seed(sandbox: Sandbox, work: Path) -> tuple[Catalog, RunSettings]:
     catalog = seed_checkout(sandbox.endpoint_url)
     policy = work / "policy.yaml"  # the shipped policy, with the test people's public keys
     policy.write_text(yaml.safe_dump(with_people(default_policy_data())))
+    write_catalog(catalog, work / "catalog.yaml")  # the host's, with the policy (_components)
     settings = RunSettings(
-        catalog_path=str(write_catalog(catalog, work / "catalog.yaml")),
-        policy_path=str(policy),
         output_dir=str(work / "incidents"),
         confirm_window_seconds=10,
         bake_seconds=20,
@@ -115,6 +115,7 @@ def _components(sandbox: Sandbox, server: LocalPrefectServer, work: Path) -> Ite
     worker_env = {
         **client_env,
         **sandbox.env(),
+        **host_environment(catalog=work / "catalog.yaml", policy=work / "policy.yaml"),
         "FIREBREAK_HOME": str(REPO_ROOT),
         "PREFECT_WORKER_QUERY_SECONDS": "1",
     }

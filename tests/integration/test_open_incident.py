@@ -81,7 +81,7 @@ class Replica:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPrefectServer]:
     """A Prefect server with the incident deployment registered (no worker: runs stay open)."""
     work = tmp_path_factory.mktemp("open-incident")
-    settings = RunSettings(catalog_path=str(work / "catalog.yaml"), output_dir=str(work / "incidents"))
+    settings = RunSettings(output_dir=str(work / "incidents"))  # no worker: no host to configure
     with (
         LocalPrefectServer() as running,
         patch.dict(os.environ, running.env),

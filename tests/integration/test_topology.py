@@ -40,6 +40,7 @@ from drills.faults import inject_bad_deploy, inject_bad_flag
 from drills.sandbox import Sandbox
 from drills.simulator import Simulator
 from firebreak.stack import WORK_POOL, LocalStack, StackSpec
+from flows.host_config import CATALOG_ENV, host_environment
 from flows.incident_run import incident_id_for
 from flows.pending import answer_step, approval_input
 from flows.settings import RunSettings
@@ -79,8 +80,8 @@ class Topology:
 @pytest.fixture(scope="module")
 def topology(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     work = tmp_path_factory.mktemp("topology")
-    catalog, seeded = _seed(sandbox, work)
-    settings = seeded.model_copy(update={"policy_path": str(_policy_with_people(work / "policy.yaml"))})
+    catalog, settings = _seed(sandbox, work)
+    policy = _policy_with_people(work / "policy.yaml")
     env = {
         **os.environ,
         "FIREBREAK_EVENTBRIDGE_TOKEN": EVENTBRIDGE_TOKEN,
@@ -90,6 +91,7 @@ def topology(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iter
     spec = StackSpec(
         workdir=work,
         run_settings=settings.model_dump_json(exclude_defaults=True),
+        host_env=host_environment(catalog=work / "catalog.yaml", policy=policy),
         env=env,
         worker_env={**sandbox.env(), "PREFECT_WORKER_QUERY_SECONDS": "1"},
     )
@@ -112,7 +114,7 @@ def _policy_with_people(path: Path) -> Path:
 @pytest.fixture
 def fresh_checkout(topology: Topology) -> Iterator[Topology]:
     """checkout seeded afresh; afterwards no checkout incident is left open to join the next."""
-    topology.catalog, _ = _seed(topology.sandbox, Path(topology.settings.catalog_path).parent)
+    topology.catalog, _ = _seed(topology.sandbox, Path(topology.stack.spec.host_env[CATALOG_ENV]).parent)
     yield topology
     with get_client(sync_client=True) as prefect:
         for run in runs_of(n.SERVICE):

@@ -121,9 +121,12 @@ def test_unknown_load_balancer_is_named(aws: AwsTarget, tmp_path: Path) -> None:
         resolve_catalog(load_catalog(_catalog_file(tmp_path, lb="nope")), aws.in_region)
 
 
-def test_run_settings_resolve_the_catalog(aws: AwsTarget, tmp_path: Path) -> None:
+def test_run_settings_resolve_the_catalog(
+    aws: AwsTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     raw_client("route53", EAST).create_hosted_zone(Name=ZONE, CallerReference="t")
     listener, _ = _seed_alb()
-    settings = RunSettings(catalog_path=str(_catalog_file(tmp_path)))
+    monkeypatch.setenv("FIREBREAK_CATALOG_FILE", str(_catalog_file(tmp_path)))  # the host's catalog
+    settings = RunSettings()
     alb = settings.catalog().entry("shop", "prod").region(EAST).alb
     assert alb is not None and alb.listener_arn == listener
