@@ -92,6 +92,7 @@ class Intake:
         try:
             source = source_named(source_name)
             authenticate(source, body, headers, self.settings, self.certs, now=self.clock())
+            keep.authenticated = True
             result = parse_payload(source, body, self.routing)
         except UnknownSourceError as e:
             return keep.refuse(404, Reason.UNKNOWN_SOURCE, str(e))
@@ -129,9 +130,10 @@ class Intake:
                 if isinstance(e, PrefectUnavailableError)
                 else Reason.PREFECT_REJECTED
             )
-            keep.add(outcome, reason, str(e), alert=alert, retryable=True)
+            kept = keep.add(outcome, reason, str(e), alert=alert, retryable=True)
             # Prefect's address and answer stay in the log and the letter, not in the answer.
-            outcome.status_code, outcome.detail = 503, f"kept for retry: {_RUNNER_PROBLEM[reason]}"
+            said = "kept for retry" if kept else "not kept (no room for it): send it again later"
+            outcome.status_code, outcome.detail = 503, f"{said}: {_RUNNER_PROBLEM[reason]}"
             return
         if run is None:
             outcome.resolved.append(alert.fingerprint)
@@ -140,13 +142,14 @@ class Intake:
 
 
 class _Keeper:
-    """Writes the dead letters of one request."""
+    """Writes the dead letters of one request; ``authenticated`` once the sender proved itself."""
 
     def __init__(self, store: DeadLetterStore, source: str, body: bytes, headers: Mapping[str, str]) -> None:
         self.store = store
         self.source = source
         self.body = body
         self.headers = headers
+        self.authenticated = False
 
     def refuse(
         self,
@@ -170,8 +173,8 @@ class _Keeper:
         *,
         alert: Alert | None = None,
         retryable: bool = False,
-    ) -> None:
-        log.warning("kept %s payload (%s): %s", self.source, reason, detail)
+    ) -> bool:
+        """Keep a letter; True when it was written (its id is then in ``outcome.kept``)."""
         dead = letter(
             self.source,
             reason,
@@ -180,11 +183,17 @@ class _Keeper:
             headers=self.headers,
             alert=alert,
             retryable=retryable,
+            authenticated=self.authenticated,
         )
         try:
             path = self.store.put(dead)
         except DeadLetterError as e:
-            log.error("could not keep %s payload: %s", self.source, e)
-            return
-        if path is not None:
+            log.error("could not keep %s payload (%s: %s): %s", self.source, reason, detail, e)
+            return False
+        if path is None:
+            log.warning("did not keep %s payload (%s, store full): %s", self.source, reason, detail)
+            return False
+        log.warning("kept %s payload (%s): %s", self.source, reason, detail)
+        if dead.id not in outcome.kept:
             outcome.kept.append(dead.id)
+        return True

@@ -26,12 +26,18 @@ class Replayed(BaseModel):
     path: Path
     delivered: bool
     detail: str
+    unreadable: bool = False
 
 
 def replay(store: DeadLetterStore, starter: IncidentStarter) -> list[Replayed]:
-    """Deliver every retryable letter that carries an alert; keep the ones that fail again."""
-    results = []
-    for path, dead in store.entries():
+    """Deliver every retryable letter that carries an alert; keep the ones that fail again.
+
+    A file that is not a readable letter is skipped and reported (``unreadable``), so one bad
+    file does not stop the others from being replayed.
+    """
+    letters, unreadable = store.scan()
+    results = [Replayed(path=u.path, delivered=False, detail=u.problem, unreadable=True) for u in unreadable]
+    for path, dead in letters:
         if not dead.retryable or dead.alert is None:
             continue
         try:

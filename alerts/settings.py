@@ -44,7 +44,13 @@ class ReceiverSettings(BaseSettings):
 
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Larger bodies get 413.")
     dead_letter_dir: Path = Path(".firebreak/dead-letters")
-    dead_letter_max: int = Field(default=10_000, ge=1)
+    dead_letter_max: int = Field(default=10_000, ge=1, description="Letters kept at most.")
+    dead_letter_unauthenticated_max: int = Field(
+        default=100, ge=0, description="Letters from senders that proved nothing, at most."
+    )
+    dead_letter_retry_reserve: int | None = Field(
+        default=None, ge=0, description="Room only retryable letters may use; None: a quarter of the max."
+    )
     routing_file: Path | None = None
     recent_runs_max: int = Field(
         default=10_000, ge=0, description="Dedup keys whose run is remembered (LRU); 0 disables."

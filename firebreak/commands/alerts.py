@@ -71,25 +71,28 @@ def dead_letters(
     as_json: Annotated[bool, typer.Option("--json", help="Print the letters as JSON lines.")] = False,
     env_file: Annotated[Path | None, _ENV_FILE] = None,
 ) -> None:
-    """List kept payloads: when, from which source, why, and the file holding them."""
+    """List kept payloads: when, from which source, why, how often, and the file holding them.
+
+    A file that is not a readable letter is skipped and named on stderr; the exit code is then 1.
+    """
     store = DeadLetterStore(directory or _settings(env_file).dead_letter_dir)
-    try:
-        entries = store.entries()
-    except DeadLetterError as e:
-        raise _fail(str(e)) from e
+    entries, unreadable = store.scan()
+    fields = {"id", "received_at", "source", "reason", "detail", "retryable", "authenticated", "attempts"}
     for path, dead in entries:
         if as_json:
-            typer.echo(
-                dead.model_dump_json(include={"id", "received_at", "source", "reason", "detail", "retryable"})
-            )
+            typer.echo(dead.model_dump_json(include=fields))
         else:
             retry = "retryable" if dead.retryable else "-"
             typer.echo(
                 f"{dead.received_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}  "
-                f"{dead.source:<12} {dead.reason:<20} {retry:<9} {path}"
+                f"{dead.source:<12} {dead.reason:<20} {retry:<9} x{dead.attempts:<4} {path}"
             )
-    if not entries and not as_json:
+    for bad in unreadable:
+        typer.echo(f"skipped unreadable letter {bad.path}: {bad.problem}", err=True)
+    if not entries and not unreadable and not as_json:
         typer.echo(f"no dead letters in {store.directory}")
+    if unreadable:
+        raise typer.Exit(1)
 
 
 @alert_app.command("replay")
@@ -97,7 +100,8 @@ def replay_command(
     directory: Annotated[Path | None, _DIR] = None,
     env_file: Annotated[Path | None, _ENV_FILE] = None,
 ) -> None:
-    """Start the incidents of alerts kept while Prefect was unavailable; exit 1 if some fail again."""
+    """Start the incidents of alerts kept while Prefect was unavailable; exit 1 if some fail again
+    or a letter cannot be read (it is skipped and named on stderr)."""
     settings = _settings(env_file)
     starter = _starter(settings)
     try:
@@ -107,7 +111,10 @@ def replay_command(
     finally:
         starter.close()
     for result in results:
-        typer.echo(f"{'delivered' if result.delivered else 'kept':<9} {result.path}: {result.detail}")
+        if result.unreadable:
+            typer.echo(f"skipped unreadable letter {result.path}: {result.detail}", err=True)
+        else:
+            typer.echo(f"{'delivered' if result.delivered else 'kept':<9} {result.path}: {result.detail}")
     if any(not r.delivered for r in results):
         raise typer.Exit(1)
 
@@ -174,7 +181,12 @@ def serve(
         app = create_app(
             settings,
             starter=serve_starter(settings),
-            dead_letters=DeadLetterStore(settings.dead_letter_dir, max_letters=settings.dead_letter_max),
+            dead_letters=DeadLetterStore(
+                settings.dead_letter_dir,
+                max_letters=settings.dead_letter_max,
+                unauthenticated_max=settings.dead_letter_unauthenticated_max,
+                retry_reserve=settings.dead_letter_retry_reserve,
+            ),
         )
     except (RoutingConfigError, SlackConfigError) as e:
         raise _fail(str(e)) from e

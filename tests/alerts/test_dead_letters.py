@@ -58,8 +58,13 @@ def test_missing_directory_is_empty_and_not_created(tmp_path: Path) -> None:
 
 def test_corrupt_letter_names_its_file(tmp_path: Path) -> None:
     (tmp_path / "20261114T101530000000Z-generic-malformed-deadbeef.json").write_text("{}")
+    store = DeadLetterStore(tmp_path)
+    letters, (unreadable,) = store.scan()
+    assert letters == [] and store.entries() == []
+    assert unreadable.path.name.endswith("deadbeef.json")
+    assert "not a dead letter" in unreadable.problem
     with pytest.raises(DeadLetterError, match=r"deadbeef\.json: not a dead letter"):
-        DeadLetterStore(tmp_path).entries()
+        store.read(unreadable.path)
 
 
 def test_unwritable_directory_is_a_dead_letter_error(tmp_path: Path) -> None:

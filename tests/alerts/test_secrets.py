@@ -279,7 +279,8 @@ def test_a_secret_in_the_senders_own_body_is_kept_as_evidence(
     )
     asyncio.run(_asgi_post(app, case, {**KEPT_HEADERS, **case.auth}))
     ((path, dead),) = DeadLetterStore(canary_env).entries()
-    assert "sender-secret-in-body" in dead.body
+    # The letter of an alert keeps the alert, whose raw part is the sender's own words.
+    assert dead.alert is not None and "sender-secret-in-body" in json.dumps(dead.alert.raw)
     assert not _leaks(path.read_text())
 
 
