@@ -6,7 +6,9 @@ its service and environment (found by their tags, newest first):
 - the run this occurrence already started is answered again (``created=False``);
 - an open run is joined: a flow run input ``firebreak-join-...`` on it (:mod:`alerts.joins`),
   keyed by the occurrence, so a re-delivery is the same join (Prefect answers 409);
-- an occurrence that joined a run closed within the max age gets that run again;
+- an occurrence that joined a run closed within the max age gets that run again when that run
+  marked the join handled (``firebreak-handled-...``); a join the run never handled opens an
+  incident, since nobody acted on its region;
 - else ``POST /deployments/{id}/create_flow_run`` with the successor idempotency key. When
   another replica created that run first, Prefect answers 200 with it and this alert joins it;
   when that run is already over, placement starts again from a fresh read.
@@ -26,7 +28,7 @@ from urllib.parse import quote
 import httpx
 
 from alerts.errors import PrefectUnavailableError
-from alerts.joins import JOIN_SENDER, Join, join_key
+from alerts.joins import JOIN_SENDER, Join, handled_key, join_key
 from alerts.models import Alert
 from alerts.open_incident import Action, IncidentRun, incident_tags, place
 from alerts.prefect_http import RETRY_DELAYS, PrefectHttp, checked, json_list, json_object
@@ -153,14 +155,26 @@ class PrefectStarter:
         return self._answer(alert, run.id, "joined", joined=True)
 
     def _earlier_join(self, alert: Alert, closed: list[IncidentRun]) -> IncidentRun | None:
-        """The closed run this occurrence joined, if any (one read per recently closed run)."""
+        """The closed run this occurrence joined and that handled its region, if any (one read
+        per recently closed run, one more for the handled mark). A join its run never handled
+        (it arrived too late, or the run ended first) is None: the alert opens an incident."""
         key = join_key(alert)
         for run in closed:
-            response = self._http.request("GET", f"/flow_runs/{run.id}/input/{key}")
-            if response.status_code != 404:
-                checked(response, f"read join {key} of flow run {run.id}")
-                return run
+            if self._has_input(run, key):
+                if self._has_input(run, handled_key(alert)):
+                    return run
+                log.warning(
+                    "%s joined run %s, which never handled it: a new incident", alert.dedup_key, run.id
+                )
+                return None
         return None
+
+    def _has_input(self, run: IncidentRun, key: str) -> bool:
+        response = self._http.request("GET", f"/flow_runs/{run.id}/input/{key}")
+        if response.status_code == 404:
+            return False
+        checked(response, f"read input {key} of flow run {run.id}")
+        return True
 
     def _answer(
         self, alert: Alert, run_id: str, how: str, *, created: bool = False, joined: bool = False

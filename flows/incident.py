@@ -12,7 +12,7 @@ from prefect.states import Cancelled, Completed, Failed
 
 from alerts.models import Alert, AlertStatus
 from flows.detect import classify, confirm
-from flows.diagnosis import diagnose
+from flows.diagnosis import Hypothesis, diagnose
 from flows.doubt import confirmations, hand_over_doubt, second_opinion
 from flows.evidence import gather_evidence
 from flows.execute import guarded
@@ -20,13 +20,14 @@ from flows.foreign_timeline import foreign_alert, refuse_foreign_timeline
 from flows.forms import similar_incident_lines
 from flows.history import rank_with_history
 from flows.incident_run import IncidentRun, incident_id_for
-from flows.joined import record_joins, write_final_report
+from flows.joined import write_final_report
 from flows.own_changes import own_change_lines, own_changes_in
 from flows.paging import page_unattended, resolve_pages
 from flows.records import entry_for, open_shared_timeline, records_for
 from flows.replay_records import DiagnosisInputs, keep_diagnosis_inputs
 from flows.report import IncidentReport, Outcome, publish_artifacts
 from flows.resolve import Escalation, resolve
+from flows.scope import settle, widen
 from flows.settings import RunSettings
 from flows.status import status_update
 from flows.status_page import status_page_update
@@ -34,6 +35,7 @@ from flows.status_runs import record_post_outcomes
 from flows.timeline import Stage
 from flows.watchdog import record_restart
 from policies import Mode
+from tasks.evidence import EvidenceBundle
 from tasks.statuspage import IncidentStatus
 
 
@@ -73,7 +75,7 @@ def incident_response(alert: Alert, settings: RunSettings) -> State:
             report = report.model_copy(update={"outcome": Outcome.NOT_CONFIRMED, "message": why})
         else:
             run = IncidentRun.begin(alert, settings, timeline, stage=Stage.DETECT)
-            report = _handle(run, report)
+            report = settle(run, _handle(run, report))
     except Exception as e:  # noqa: BLE001 - the outermost catch-all: record, page, fail truthfully
         timeline.add(Stage.REPORT, "error", f"{type(e).__name__}: {e}", error=repr(e))
         report = report.model_copy(update={"outcome": Outcome.FAILED, "message": f"{type(e).__name__}: {e}"})
@@ -110,41 +112,14 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
         if not confirmations(run, readings):
             return _doubted(run, report, hand_over_doubt(run, check, readings))
     classify(run, unhealthy_regions=1)
-    record_joins(timeline, Stage.DETECT)
+    widen(run, Stage.DETECT)
     status_update(run, Stage.DETECT, "Investigating: alert confirmed, collecting evidence.")
     status_page_update(run, Stage.DETECT, IncidentStatus.INVESTIGATING, unhealthy_regions=1)
 
-    bundle, evidence_uri = gather_evidence(run)
+    bundle, evidence_uri, hypotheses, evidence = _diagnose(run, keep_inputs=True)
     unhealthy = bundle.unhealthy_regions()
-    classify(run, unhealthy_regions=len(unhealthy))
-    own = own_changes_in(
-        records_for(run.settings, run.entry), run.service, run.environment, signers=run.policy.record_signers
-    )
-    hypotheses = diagnose(bundle, run.entry, own, alerted_region=run.region)
-    inputs = DiagnosisInputs(entry=run.entry, own=own, alerted_region=run.region)
-    keep_diagnosis_inputs(run.settings.incident_dir(run.incident_id), bundle, inputs)  # for replay
-    hypotheses, adjustments = rank_with_history(run, hypotheses)
-    for rank, h in enumerate(hypotheses, 1):
-        timeline.add(
-            Stage.DIAGNOSE,
-            "hypothesis",
-            f"#{rank} ({h.score}) {h.summary}",
-            evidence=h.evidence,
-            score=h.explain(),
-            score_parts=[p.model_dump() for p in h.score_parts],
-        )
-    evidence = [
-        f"unhealthy regions: {', '.join(unhealthy) or 'none'}",
-        *(f"source not readable: {e.source} ({e.region})" for e in bundle.source_errors),
-        *own_change_lines(bundle.changes, own),
-        *similar_incident_lines(adjustments),
-    ]
-    if evidence_uri:
-        evidence.append(f"evidence bundle: {evidence_uri}")
-
-    record_joins(timeline, Stage.DIAGNOSE)
-    resolution = resolve(run, hypotheses, evidence)
-    record_joins(timeline, Stage.RESOLVE)
+    widen(run, Stage.DIAGNOSE)
+    resolution = resolve(run, hypotheses, evidence, rediagnose=lambda: _diagnose(run, keep_inputs=False)[2])
     if run.mode is Mode.SHADOW:
         outcome = Outcome.SHADOW
         message = (
@@ -168,12 +143,48 @@ def _respond(run: IncidentRun, report: IncidentReport) -> IncidentReport:
             "detected_at": detected,
             "hypotheses": [h.kind.value for h in hypotheses],
             "mitigations": resolution.records,
+            "regions": resolution.regions,
             "would_apply": resolution.would_apply,
             "first_mitigation_at": applied[0] if applied else None,
             "recovered_at": resolution.recovered_at,
             "evidence_uri": evidence_uri,
         }
     )
+
+
+def _diagnose(
+    run: IncidentRun, *, keep_inputs: bool
+) -> tuple[EvidenceBundle, str | None, list[Hypothesis], list[str]]:
+    """Gather the evidence and rank the hypotheses, each in the timeline; again when a region
+    joined after the first diagnosis (``keep_inputs`` only the first time)."""
+    bundle, evidence_uri = gather_evidence(run)
+    classify(run, unhealthy_regions=len(bundle.unhealthy_regions()))
+    own = own_changes_in(
+        records_for(run.settings, run.entry), run.service, run.environment, signers=run.policy.record_signers
+    )
+    hypotheses = diagnose(bundle, run.entry, own, alerted_region=run.region)
+    inputs = DiagnosisInputs(entry=run.entry, own=own, alerted_region=run.region)
+    if keep_inputs:  # for replay: the inputs of the incident's first diagnosis
+        keep_diagnosis_inputs(run.settings.incident_dir(run.incident_id), bundle, inputs)
+    hypotheses, adjustments = rank_with_history(run, hypotheses)
+    for rank, h in enumerate(hypotheses, 1):
+        run.timeline.add(
+            Stage.DIAGNOSE,
+            "hypothesis",
+            f"#{rank} ({h.score}) {h.summary}",
+            evidence=h.evidence,
+            score=h.explain(),
+            score_parts=[p.model_dump() for p in h.score_parts],
+        )
+    evidence = [
+        f"unhealthy regions: {', '.join(bundle.unhealthy_regions()) or 'none'}",
+        *(f"source not readable: {e.source} ({e.region})" for e in bundle.source_errors),
+        *own_change_lines(bundle.changes, own),
+        *similar_incident_lines(adjustments),
+    ]
+    if evidence_uri:
+        evidence.append(f"evidence bundle: {evidence_uri}")
+    return bundle, evidence_uri, hypotheses, evidence
 
 
 def _doubted(run: IncidentRun, report: IncidentReport, escalation: Escalation) -> IncidentReport:

@@ -16,6 +16,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pydantic import BaseModel, Field
 
 from flows.chain import ChainHead
+from flows.region_outcome import RegionOutcome
 from flows.timeline import Timeline
 
 CHART_FILE = "chart.png"
@@ -86,6 +87,11 @@ class IncidentReport(BaseModel):
     )
     joined_alerts: list[str] = Field(
         default_factory=list, description="Later alerts that joined this incident instead of starting one."
+    )
+    regions: list[RegionOutcome] = Field(
+        default_factory=list,
+        description="Each affected region (the alert's and every joined alert's): what was done, what "
+        "it came to. Empty when the run never reached mitigation.",
     )
     started_at: datetime
     detected_at: datetime | None = None
@@ -179,6 +185,7 @@ def postmortem_markdown(report: IncidentReport, timeline: Timeline, chart_src: s
                 if report.joined_alerts
                 else []
             ),
+            *(["## Regions", *(f"- {r.line}" for r in report.regions), ""] if report.regions else []),
             *(
                 [f"![{report.incident_id}: the triggering metric per region]({chart_src})", ""]
                 if chart_src

@@ -294,17 +294,42 @@ def _read_round(probes: list[Probe], aws: AwsTarget, interval_seconds: float) ->
     return [p.judge(values[(p.region, p.spec.name)], now) for p in probes]
 
 
-def bake(run: IncidentRun, plan: Plan | None = None) -> SignalCheck:
+def bake(run: IncidentRun, plan: Plan | None = None, regions: dict[str, Alert] | None = None) -> SignalCheck:
     """Watch what ``plan`` should have changed (``watch_scope``) with the run's bake settings.
 
-    Without a plan it watches the alert region's signal.
+    ``regions`` (region -> the alert that named it; default: the alert's region) are the
+    incident's regions the change is meant to fix: each one's signal is watched, the first's
+    with the plan's own scope. Without a plan it watches each of those regions' signal.
     """
     s = run.settings
+    watched = regions or {run.region: run.alert}
+    (first, alert), *rest = watched.items()
+    probes = watch_scope(run.entry, alert, first, plan)
+    for region, other in rest:
+        probes += [p for p in watch_scope(run.entry, other, region) if p not in probes]
     return watch_signal(
-        watch_scope(run.entry, run.alert, run.region, plan),
-        run.aws(),
-        metric=signal_metric(run.entry, run.alert, run.region).name,
+        probes,
+        run.aws(first),
+        metric=signal_metric(run.entry, alert, first).name,
         bake_seconds=s.bake_seconds,
         interval_seconds=s.watch_interval_seconds,
         healthy_checks=s.healthy_checks,
     )
+
+
+def regions_holding(check: SignalCheck, healthy_checks: int) -> set[str]:
+    """The regions whose readings all held in each of the last ``healthy_checks`` rounds (a
+    round's readings share their time): which of several watched regions recovered, when the
+    whole check did not.
+
+    >>> regions_holding(check, 2)  # eu-west-1 held twice in a row, us-east-1 did not
+    {'eu-west-1'}
+    """
+    rounds: dict[datetime, list[Reading]] = defaultdict(list)
+    for r in check.readings:
+        rounds[r.at].append(r)
+    last = list(rounds.values())[-healthy_checks:]
+    if len(last) < healthy_checks:
+        return set()
+    regions = {r.region for r in check.readings}
+    return {region for region in regions if all(r.holds for rnd in last for r in rnd if r.region == region)}

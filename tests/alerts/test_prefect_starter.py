@@ -11,7 +11,7 @@ import pytest
 
 from alerts.errors import PrefectRejectedError, PrefectUnavailableError
 from alerts.generic import parse_generic
-from alerts.joins import Join
+from alerts.joins import JOIN_KEY_PREFIX, Join, handled_key
 from alerts.models import Alert
 from alerts.prefect_starter import PrefectStarter
 from alerts.resolved import resolved_variable_name
@@ -210,7 +210,11 @@ def _latency(alert: Alert) -> Alert:
 
 
 def _joins(prefect: FakePrefect, run_id: str) -> list[Join]:
-    return [Join.model_validate_json(v) for (rid, _), v in prefect.inputs.items() if rid == run_id]
+    return [
+        Join.model_validate_json(v)
+        for (rid, key), v in prefect.inputs.items()
+        if rid == run_id and key.startswith(JOIN_KEY_PREFIX)
+    ]
 
 
 def test_a_second_alarm_of_the_service_joins_the_open_run_once() -> None:
@@ -273,18 +277,35 @@ def test_a_run_older_than_max_open_is_not_joined() -> None:
     assert len(prefect.runs) == 2
 
 
-def test_an_alert_that_joined_a_closed_run_gets_that_run_again() -> None:
+def test_an_alert_that_joined_a_closed_run_that_handled_it_gets_that_run_again() -> None:
     prefect = FakePrefect()
     starter = _starter(prefect)
     firing, _ = _alerts()
     opened = starter.start(firing)
     starter.start(_latency(firing))
+    prefect.inputs[(opened.flow_run_id, handled_key(_latency(firing)))] = "{}"  # as the run marks it
     next(iter(prefect.runs.values()))["state"] = {"type": "FAILED"}
 
     again = starter.start(_latency(firing))
 
     assert again.joined and again.flow_run_id == opened.flow_run_id
-    assert len(prefect.runs) == 1 and len(prefect.inputs) == 1
+    assert len(prefect.runs) == 1 and len(_joins(prefect, opened.flow_run_id)) == 1
+
+
+def test_a_redelivered_join_its_closed_run_never_handled_opens_an_incident() -> None:
+    """Issue 24, defect 1: the re-delivery used to be answered "joined earlier" and dropped,
+    although the run that absorbed it never acted on its region."""
+    prefect = FakePrefect()
+    starter = _starter(prefect)
+    firing, _ = _alerts()
+    opened = starter.start(firing)
+    starter.start(_latency(firing))
+    next(iter(prefect.runs.values()))["state"] = {"type": "COMPLETED"}
+
+    again = starter.start(_latency(firing))
+
+    assert again.created and not again.joined and again.flow_run_id != opened.flow_run_id
+    assert len(prefect.runs) == 2
 
 
 def test_losing_the_race_to_open_the_incident_joins_the_winner() -> None:
