@@ -125,9 +125,11 @@ def load_routing(path: Path | None) -> Routing:
     if path is None:
         return Routing()
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as e:
         raise RoutingConfigError(f"{path}: cannot read routing file: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise RoutingConfigError(f"{path}: not UTF-8 text (byte {e.start})") from e
     except yaml.YAMLError as e:
         raise RoutingConfigError(f"{path}: not valid YAML: {e}") from e
     try:

@@ -37,13 +37,16 @@ def _long_enough(variable: str, secret: str) -> None:
         raise ValueError(f"{variable} is shorter than {MIN_SECRET_CHARS} characters")
 
 
+DEFAULT_DEAD_LETTER_DIR = Path(".firebreak/dead-letters")
+
+
 class ReceiverSettings(BaseSettings):
     """Everything ``firebreak serve`` needs; see docs/alerts.md for the variables."""
 
     model_config = SettingsConfigDict(env_prefix="FIREBREAK_", extra="ignore", frozen=True)
 
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Larger bodies get 413.")
-    dead_letter_dir: Path = Path(".firebreak/dead-letters")
+    dead_letter_dir: Path = DEFAULT_DEAD_LETTER_DIR
     dead_letter_max: int = Field(default=10_000, ge=1, description="Letters kept at most.")
     dead_letter_unauthenticated_max: int = Field(
         default=100, ge=0, description="Letters from senders that proved nothing, at most."

@@ -331,7 +331,7 @@ def load_scenario(name_or_path: str | Path, *, catalog: str | Path | None = None
             known = ", ".join(p.stem for p in sorted(_scenario_dir().glob("*.yaml")))
             raise ScenarioError(f"unknown scenario {name_or_path!r} (known: {known})")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
         if isinstance(data, dict) and (catalog is not None or data.get("catalog")):
             given = Path(catalog) if catalog is not None else path.parent / str(data["catalog"])
             data["catalog"] = str(given.resolve())
@@ -339,6 +339,8 @@ def load_scenario(name_or_path: str | Path, *, catalog: str | Path | None = None
         scenario = Scenario.model_validate(data, context={"world": world})
     except OSError as e:
         raise ScenarioError(f"{path}: cannot read: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {e.start})") from e
     except yaml.YAMLError as e:
         raise ScenarioError(f"{path}: not valid YAML: {e}") from e
     except ValidationError as e:

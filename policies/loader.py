@@ -117,6 +117,8 @@ def load_policy(path: Path) -> Policy:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise PolicyError(str(path), [f"{path}: cannot read: {e.strerror or e}"]) from e
+    except UnicodeDecodeError as e:
+        raise PolicyError(str(path), [f"{path}: not UTF-8 text (byte {e.start})"]) from e
     return parse_policy(text, source=str(path))
 
 

@@ -325,9 +325,11 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def load_catalog(path: Path) -> Catalog:
     """Read and validate a catalog file; errors name the file and the field path."""
     try:
-        data = yaml.load(path.read_text(), Loader=_SAFE_LOADER)  # a safe loader
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # a safe loader
     except OSError as e:
         raise CatalogError(f"{path}: cannot read catalog: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise CatalogError(f"{path}: not UTF-8 text (byte {e.start})") from e
     except yaml.YAMLError as e:
         raise CatalogError(f"{path}: not valid YAML: {e}") from e
     try:

@@ -34,9 +34,15 @@ def iam_policy_command(
     from tasks.iam import enabled_kinds, iam_policy
     from tasks.registry import UnknownKindError
 
+    named = None if kinds is None else [k.strip() for k in kinds.split(",") if k.strip()]
+    if named == []:
+        typer.echo(
+            "firebreak iam-policy: --kinds names no kind (leave it out for every allowed kind)", err=True
+        )
+        raise typer.Exit(2)
     try:
         allowed = enabled_kinds(load_policy(policy) if policy else default_policy())
-        chosen = [k.strip() for k in kinds.split(",") if k.strip()] if kinds else allowed
+        chosen = named if named is not None else allowed
         if kinds and policy:
             chosen = [k for k in chosen if k in allowed]
         document = iam_policy(chosen)

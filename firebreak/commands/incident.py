@@ -11,9 +11,12 @@ import json
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from alerts.models import Alert
 
 INVALID = 2
 
@@ -49,7 +52,11 @@ def trigger(
         str, typer.Option(help="Format: cloudwatch, eventbridge, alertmanager, pagerduty, generic.")
     ] = "generic",
     catalog: Annotated[
-        Path | None, typer.Option(help="Run locally in this process with this catalog.")
+        Path | None,
+        typer.Option(
+            help="Run locally in this process with this catalog. Without it the alert's service is "
+            "checked against FIREBREAK_CATALOG_FILE and the run starts on the deployment."
+        ),
     ] = None,
     policy: Annotated[Path | None, typer.Option(help="Policy file for a local run.")] = None,
     deployment: Annotated[
@@ -59,11 +66,15 @@ def trigger(
     """Start an incident from a saved alert (on the deployment, or locally with --catalog).
 
     The alert's fingerprint and onset are the idempotency key: the same alert never starts two
-    incidents on the deployment.
+    incidents on the deployment. Its service and environment must be in the catalog. When
+    Prefect cannot be reached the alert is kept as a dead letter for `firebreak alert replay`
+    (exit 2).
     """
     from alerts.errors import AlertParseError
     from alerts.routing import load_routing
     from alerts.sources import parse_payload, source_named
+    from flows.host_config import host_config
+    from tasks.catalog import CatalogError, load_catalog
 
     try:
         result = parse_payload(source_named(source), alert_file.read_bytes(), load_routing(None))
@@ -73,6 +84,20 @@ def trigger(
         raise _fail(f"{alert_file}: {e}") from e
     if not result.alerts:
         raise _fail(f"{alert_file}: no alert that starts an incident (ignored: {result.ignored})")
+    catalog_file = catalog or host_config().catalog_file
+    if catalog_file is None:
+        raise _fail(
+            "trigger checks the alert's service against the catalog: "
+            "give --catalog or set FIREBREAK_CATALOG_FILE"
+        )
+    try:
+        known = load_catalog(catalog_file)
+        for alert in result.alerts:
+            if not alert.routable:
+                raise CatalogError(f"alert {alert.name!r} names no service and environment")
+            known.entry(str(alert.service), str(alert.environment))
+    except CatalogError as e:
+        raise _fail(f"{alert_file}: {e}") from e
     for alert in result.alerts:
         if catalog is not None:
             from flows.host_config import host_environment
@@ -85,17 +110,41 @@ def trigger(
             state = incident_response(alert=alert, settings=settings, return_state=True)
             typer.echo(f"{alert.name}: {state.type.value}: {state.message}")
             continue
+        import httpx
         from prefect.client.schemas.objects import FlowRun
         from prefect.deployments import run_deployment
+        from prefect.exceptions import ObjectNotFound
 
-        run: FlowRun = run_deployment(  # type: ignore[assignment]  # sync call: not a coroutine
-            deployment,
-            parameters={"alert": json.loads(alert.model_dump_json())},
-            idempotency_key=alert.dedup_key,
-            timeout=0,
-            tags=["incident"],
-        )
+        try:
+            run: FlowRun = run_deployment(  # type: ignore[assignment]  # sync call: not a coroutine
+                deployment,
+                parameters={"alert": json.loads(alert.model_dump_json())},
+                idempotency_key=alert.dedup_key,
+                timeout=0,
+                tags=["incident"],
+            )
+        except (httpx.HTTPError, ObjectNotFound) as e:
+            raise _fail(_kept_for_replay(alert, f"could not start {deployment} on Prefect: {e}")) from e
         typer.echo(f"{alert.name}: flow run {run.id} ({run.name}) on {deployment}")
+
+
+def _kept_for_replay(alert: Alert, problem: str) -> str:
+    """Keep ``alert`` as a retryable dead letter; the message says where (or that it could not)."""
+    from alerts.dead_letters import DeadLetterStore, Reason, letter
+    from alerts.errors import DeadLetterError
+    from alerts.settings import DEFAULT_DEAD_LETTER_DIR
+
+    store = DeadLetterStore(Path(os.environ.get("FIREBREAK_DEAD_LETTER_DIR") or DEFAULT_DEAD_LETTER_DIR))
+    dead = letter(
+        alert.source, Reason.PREFECT_UNAVAILABLE, problem, body=b"", headers={}, alert=alert, retryable=True
+    )
+    try:
+        path = store.put(dead)
+    except DeadLetterError as e:
+        return f"{problem}; the alert could not be kept either: {e}"
+    if path is None:
+        return f"{problem}; the alert was not kept: the dead-letter store {store.directory} is full"
+    return f"{problem}; the alert is kept in {path}: `firebreak alert replay` starts it later"
 
 
 def escalate(
