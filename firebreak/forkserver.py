@@ -37,7 +37,14 @@ from typing import Any, NoReturn
 import yaml
 
 from firebreak.engine_protocol import ProtocolError, receive, send
-from firebreak.run_admission import environment_problem
+from firebreak.run_admission import (
+    REFUSED_EXIT,
+    AllowedRuns,
+    allowed_runs,
+    environment_problem,
+    refuse_run,
+    run_problem,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUEST_TIMEOUT = 5.0  # seconds for a client to send its request once connected
@@ -95,8 +102,9 @@ class ForkServer:
     reason, and its client ends the run with it instead of starting an engine.
     """
 
-    def __init__(self, socket_path: Path) -> None:
+    def __init__(self, socket_path: Path, allowed: AllowedRuns) -> None:
         self.socket_path = socket_path
+        self.allowed = allowed
         self.children: dict[int, socket.socket] = {}
         self.fingerprint = source_fingerprint()
         with contextlib.suppress(FileNotFoundError):
@@ -188,7 +196,15 @@ class ForkServer:
 
             prefect.context.refresh_global_settings_context()  # the run's own environment
             threading.Thread(target=_die_with_client, args=(connection,), daemon=True).start()
-            code = _run_engine()
+            run_id = request["env"].get("PREFECT__FLOW_RUN_ID", "")
+            refusal = run_problem(run_id, self.allowed)  # before the engine: nothing of the run ran
+            if refusal is None:
+                code = _run_engine()
+            else:
+                print(f"firebreak.forkserver: the worker's host refused this run: {refusal}", file=sys.stderr)
+                code = REFUSED_EXIT
+                with contextlib.suppress(Exception):  # the refusal stands even if it cannot be written
+                    refuse_run(run_id, refusal)
         except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the server
             traceback.print_exc()
         finally:
@@ -229,11 +245,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--socket", type=Path, required=True, help="Unix socket path to listen on.")
     parser.add_argument(
         "--prefect-yaml", type=Path, default=REPO_ROOT / "prefect.yaml",
-        help="Whose deployments' flow modules to import before the first fork.",
+        help="Whose deployments' flow modules to import before the first fork, and the only "
+        "entrypoints and pull steps its runs may have.",
     )  # fmt: skip
     args = parser.parse_args(argv)
     preload(flow_modules(args.prefect_yaml))
-    server = ForkServer(args.socket)
+    server = ForkServer(args.socket, allowed_runs(args.prefect_yaml, os.environ))
     print(f"forkserver: ready on {args.socket} (pid {os.getpid()})", file=sys.stderr, flush=True)
     try:
         server.serve_forever()

@@ -1,20 +1,34 @@
-"""What the worker's host lets a flow run bring: checked by the fork server before it forks.
+"""What the worker's host lets a flow run bring: checked by the fork server before the engine.
 
 A process worker builds each run's environment from its own, the work pool's base job
 template and the run's job variables, and the last two can be changed by anyone who holds the
-Prefect API. The fork server was started by the host with the host's configuration
-(flows/host_config.py), so it compares the run's environment with its own before forking and
-refuses a run that names another policy, catalog or role, or that changes how Python starts,
-saying which variable differs. (The stock ``python -m prefect.engine`` path, when no fork server
-answers, has no such check: docs/security.md.)
+Prefect API, as can a deployment's entrypoint and pull steps. The fork server was started by
+the host with the host's configuration (flows/host_config.py) and its ``prefect.yaml``, so:
+
+- before forking, :func:`environment_problem` compares the run's environment with its own and
+  refuses a run that names another policy, catalog or role, or that changes how Python starts;
+- in the forked process, before ``prefect.engine`` runs, :func:`run_problem` reads the run and
+  its deployment and refuses an entrypoint or pull steps the host's ``prefect.yaml`` does not
+  name, and any job variables (``prefect.yaml`` sets none).
+
+Each says why. (The stock ``python -m prefect.engine`` path, when no fork server answers, has
+no such check, nor has a pool whose ``command`` was changed: docs/security.md.)
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import yaml
 
 from flows.host_config import CATALOG_ENV, POLICY_ENV, ROLE_ENV
 
+REFUSED_EXIT = 2  # as firebreak.engine_client exits when the fork server refuses before forking
 # Must be exactly the host's, set or unset: each one decides what Firebreak may do or what code runs.
 FIXED = (
     POLICY_ENV,
@@ -54,3 +68,93 @@ def environment_problem(run: Mapping[str, str], host: Mapping[str, str]) -> str 
             verb = "sets" if name in run else "unsets"
             return f"the run {verb} {name}, which this host fixes ({here}): refused"
     return None
+
+
+@dataclass(frozen=True)
+class AllowedRuns:
+    """The deployments the host's ``prefect.yaml`` names: entrypoint -> the pull steps allowed
+    for it (as written, and with ``{{ $VAR }}`` rendered from the host's environment)."""
+
+    pull_steps: dict[str, list[list[Any]]]
+
+
+_ENV_TEMPLATE = re.compile(r"\{\{\s*\$(\w+)\s*\}\}")
+
+
+def _rendered(value: Any, environ: Mapping[str, str]) -> Any:
+    """``value`` with every ``{{ $VAR }}`` replaced by the host's ``VAR``, as ``prefect deploy``
+    does on Prefect 3.8.8 (it stores the rendered steps)."""
+    if isinstance(value, str):
+        return _ENV_TEMPLATE.sub(lambda m: environ.get(m.group(1), ""), value)
+    if isinstance(value, list):
+        return [_rendered(v, environ) for v in value]
+    if isinstance(value, dict):
+        return {k: _rendered(v, environ) for k, v in value.items()}
+    return value
+
+
+def allowed_runs(prefect_yaml: Path, environ: Mapping[str, str]) -> AllowedRuns:
+    """What the host allows, from its ``prefect.yaml`` (a deployment's own ``pull`` wins over the
+    file's) and its environment."""
+    document = yaml.safe_load(prefect_yaml.read_text()) or {}
+    default = document.get("pull") or []
+    steps = {d["entrypoint"]: d.get("pull", default) for d in document.get("deployments") or []}
+    return AllowedRuns(pull_steps={e: [s, _rendered(s, environ)] for e, s in steps.items()})
+
+
+def deployment_problem(
+    allowed: AllowedRuns,
+    *,
+    entrypoint: str | None,
+    pull_steps: list[Any] | None,
+    deployment_job_variables: dict[str, Any] | None,
+    run_job_variables: dict[str, Any] | None,
+) -> str | None:
+    """Why a run of this deployment may not start on this host, or None. Pure."""
+    if entrypoint not in allowed.pull_steps:
+        return f"entrypoint {entrypoint} is not one of this host's prefect.yaml: refused"
+    if (pull_steps or []) not in allowed.pull_steps[entrypoint]:
+        return f"the pull steps of {entrypoint} are not this host's prefect.yaml's: refused"
+    if deployment_job_variables:
+        return f"the deployment sets job variables ({', '.join(sorted(deployment_job_variables))}): refused"
+    if run_job_variables:
+        return f"the run sets job variables ({', '.join(sorted(run_job_variables))}): refused"
+    return None
+
+
+def run_problem(flow_run_id: str, allowed: AllowedRuns) -> str | None:
+    """Read the run and its deployment from the Prefect API (this process's environment, already
+    checked) and say why it may not start here, or None. A value that is no flow run id is left
+    to ``prefect.engine``, which refuses it before running anything."""
+    try:
+        run_id = UUID(flow_run_id)
+    except ValueError:
+        return None
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(run_id)
+            if run.deployment_id is None:
+                return "the run has no deployment: only this host's deployments run here; refused"
+            deployment = client.read_deployment(run.deployment_id)
+    except Exception as e:  # noqa: BLE001 - whatever stops the reading stops the run, with why
+        return f"cannot read flow run {flow_run_id} to check it ({type(e).__name__}: {e}); refused"
+    return deployment_problem(
+        allowed,
+        entrypoint=deployment.entrypoint,
+        pull_steps=deployment.pull_steps,
+        deployment_job_variables=deployment.job_variables,
+        run_job_variables=run.job_variables,
+    )
+
+
+def refuse_run(flow_run_id: str, reason: str) -> None:
+    """Say why on the run itself: its state becomes Failed with the reason, as the UI shows it."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import State
+    from prefect.states import Failed
+
+    with get_client(sync_client=True) as client:
+        refused: State[Any] = Failed(message=f"refused by the worker's host: {reason}")
+        client.set_flow_run_state(UUID(flow_run_id), refused, force=True)
