@@ -96,7 +96,7 @@ class ReceiverSettings(BaseSettings):
     deployment: str = Field(default="incident-response/incident", description='"<flow>/<deployment>".')
     policy_file: Path | None = Field(
         default=None,
-        description="The policy file the incident flows use (their RunSettings.policy_path); its "
+        description="The policy file the incident flows use (their host's FIREBREAK_POLICY_FILE); its "
         "incidents.max_open_minutes ends an open incident. None: the shipped policy.",
     )
 
