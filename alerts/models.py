@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from policies.severity import StatedFacts
+
 
 class AlertStatus(StrEnum):
     """Whether the condition behind the alert is still true."""
@@ -56,6 +58,11 @@ class Alert(BaseModel):
     metric: MetricRef | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
+    facts: StatedFacts | None = Field(
+        default=None,
+        description="Severity facts the operator states for the service (routing file), never the "
+        "sender's: no parser sets them.",
+    )
     starts_at: AwareDatetime
     raw: dict[str, Any] | list[Any] | str = Field(
         default_factory=dict, description="The payload exactly as received."

@@ -5,6 +5,8 @@ dimensions and, from EventBridge, the alarm's tags), then regular expressions wi
 ``service``/``environment``/``region`` matched against the alert name or a label. Fields the
 parser already set (the generic format's explicit ones, CloudWatch's region) are kept. With a
 ``services`` allow-list, a service outside it is cleared: the alert is kept but unroutable.
+``facts`` states each service's severity facts (revenue at risk, tier...), which the routed
+alert carries: the operator says what an outage of a service costs, not the sender.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from alerts.errors import RoutingConfigError
 from alerts.models import Alert
+from policies.severity import StatedFacts
 
 _GROUPS = ("service", "environment", "region")
 
@@ -89,6 +92,9 @@ class Routing(_Strict):
 
     sources: dict[str, SourceRouting] = Field(default_factory=_default_sources)
     services: list[str] | None = Field(default=None, description="Known services; None: any.")
+    facts: dict[str, StatedFacts] = Field(
+        default_factory=dict, description="Severity facts per service (docs/policies.md)."
+    )
 
     @field_validator("sources")
     @classmethod
@@ -117,7 +123,8 @@ def route(alert: Alert, routing: Routing) -> Alert:
     routed = alert.model_copy(update=update)
     if routing.services is not None and routed.service not in routing.services:
         routed = routed.model_copy(update={"service": None})
-    return routed
+    stated = routing.facts.get(routed.service) if routed.service is not None else None
+    return routed.model_copy(update={"facts": stated})
 
 
 def load_routing(path: Path | None) -> Routing:

@@ -6,6 +6,7 @@ from flows.incident_run import IncidentRun
 from flows.timeline import Stage
 from flows.verify import SignalCheck, confirm_signal, signal_metric
 from policies import IncidentFacts, SeverityAssessment, classify_severity
+from policies.severity import stated_impact
 
 
 def confirm(run: IncidentRun) -> SignalCheck:
@@ -30,19 +31,21 @@ def confirm(run: IncidentRun) -> SignalCheck:
 
 
 def facts_for(run: IncidentRun, unhealthy_regions: int) -> IncidentFacts:
-    """Impact facts from what Firebreak can see: the share of regions failing, and any facts the
-    alert carries in its labels (``revenue_per_hour``, ``data_exposure``, ``internal_only``)."""
-    labels = run.alert.labels | run.alert.annotations
+    """Impact facts from what Firebreak can see (the share of regions failing) and what the
+    operator states about the service (``alert.facts``, from the routing file). The alert's
+    labels raise these only for a source the policy trusts (policies.severity.stated_impact)."""
+    alert = run.alert
+    stated = stated_impact(alert.facts, alert.labels | alert.annotations, alert.source, run.policy.severity)
     regions = max(len(run.entry.regions), 1)
     share = min(max(unhealthy_regions, 1) / regions, 1.0)
     return IncidentFacts(
         users_affected=share,
         traffic_affected=share,
         regions_affected=max(unhealthy_regions, 1),
-        core_functionality=labels.get("tier", "core") == "core",
-        revenue_per_hour_at_risk=float(labels.get("revenue_per_hour", 0) or 0),
-        data_exposure=labels.get("data_exposure", "false").lower() == "true",
-        internal_only=labels.get("internal_only", "false").lower() == "true",
+        core_functionality=(stated.tier or "core") == "core",
+        revenue_per_hour_at_risk=stated.revenue_per_hour or 0.0,
+        data_exposure=bool(stated.data_exposure),
+        internal_only=bool(stated.internal_only),
     )
 
 

@@ -8,13 +8,19 @@ order of the checks is fixed here so every SEV means the same thing everywhere:
 3. SEV-2 for a major segment, several regions, revenue above the SEV-2 line, or core
    functionality down without a workaround;
 4. SEV-3 otherwise: a minor impact, or one with a workaround.
+
+The business facts (revenue at risk, data exposure, internal-only, tier) are the operator's to
+state (:class:`StatedFacts`, from the routing file). Alert labels of the same names come from
+whoever can send an alert, so :func:`stated_impact` lets them *raise* severity only for the
+sources the policy lists in ``severity.trusted_label_sources`` (none by default).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from policies.selectors import Name
 from policies.tiers import Severity
@@ -41,6 +47,56 @@ class IncidentFacts(BaseModel):
     def impact_share(self) -> float:
         """The larger of the user and traffic shares: whichever says it is worse."""
         return max(self.users_affected, self.traffic_affected)
+
+
+class StatedFacts(BaseModel):
+    """Business facts about a service's impact, as the operator states them; None: not stated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    revenue_per_hour: float | None = Field(default=None, ge=0.0, description="Revenue at risk while down.")
+    data_exposure: bool | None = Field(default=None, description="An incident here exposes data.")
+    internal_only: bool | None = Field(default=None, description="Only internal users use it.")
+    tier: Literal["core", "secondary"] | None = Field(default=None, description="core: no workaround.")
+
+
+def label_facts(labels: Mapping[str, str]) -> StatedFacts:
+    """The facts an alert's labels claim (``revenue_per_hour``, ``data_exposure``,
+    ``internal_only``, ``tier``); a label that does not parse claims nothing."""
+    claimed: dict[str, object] = {}
+    for name in StatedFacts.model_fields:
+        value = labels.get(name)
+        if value is None:
+            continue
+        try:
+            claimed |= StatedFacts.model_validate({name: value}).model_dump(exclude_none=True)
+        except ValidationError:
+            continue
+    return StatedFacts.model_validate(claimed)
+
+
+def stated_impact(
+    stated: StatedFacts | None, labels: Mapping[str, str], source: str, matrix: SeverityMatrix
+) -> StatedFacts:
+    """The operator's facts, raised by the alert's labels only when the policy trusts ``source``.
+
+    A trusted label can add revenue, data exposure or core tier, and clear internal-only; it
+    can never lower a fact the operator stated.
+
+    >>> stated_impact(None, {"revenue_per_hour": "9e9"}, "generic", SeverityMatrix()).revenue_per_hour is None
+    True
+    """
+    base = stated or StatedFacts()
+    if source not in matrix.trusted_label_sources:
+        return base
+    claimed = label_facts(labels)
+    revenues = [r for r in (base.revenue_per_hour, claimed.revenue_per_hour) if r is not None]
+    return StatedFacts(
+        revenue_per_hour=max(revenues) if revenues else None,
+        data_exposure=base.data_exposure or claimed.data_exposure,
+        internal_only=base.internal_only and claimed.internal_only is not False,
+        tier="core" if "core" in (base.tier, claimed.tier) else base.tier,
+    )
 
 
 class ResponseRequirements(BaseModel):
@@ -81,6 +137,11 @@ class SeverityMatrix(BaseModel):
     sev1_revenue_per_hour: float = Field(default=1_000_000, gt=0, description="Above: SEV-1.")
     sev2_revenue_per_hour: float = Field(default=100_000, gt=0, description="At or above: SEV-2.")
     requirements: dict[Severity, ResponseRequirements] = Field(default_factory=_default_requirements)
+    trusted_label_sources: list[Name] = Field(
+        default_factory=list,
+        description="Alert sources whose labels (revenue_per_hour, data_exposure, internal_only, tier) "
+        "may raise severity; none by default, since anyone who can send an alert writes its labels.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SeverityMatrix:
