@@ -79,7 +79,7 @@ def pending(
     With --receiver URL --as NAME --key PATH, the list comes from the receiver, which answers
     only a request signed by a person its policy lists; otherwise from the Prefect API.
     """
-    steps = _steps(receiver, as_, _key(key))
+    steps = _steps(receiver, as_, _key(key) if receiver is not None else None)
     console = Console()
     if as_json:
         for step in steps:
