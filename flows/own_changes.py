@@ -87,8 +87,8 @@ def own_changes_in(
     signed are used (flows.trusted_records): a forged record must not make a real change look
     like Firebreak's own. A timeline that cannot be read or does not verify is logged and
     skipped, and an unreadable store yields what was read before it: the CloudTrail caller
-    identity still marks Firebreak's own writes. Every incident's timeline is read: a cost that
-    grows with the record count (see docs/operations.md)."""
+    identity still marks Firebreak's own writes. Every incident's timeline, report and stored
+    head are read: a cost that grows with the record count (see docs/operations.md)."""
     found: list[OwnChange] = []
     try:
         for incident_id in records.incident_ids():

@@ -55,8 +55,9 @@ def verify(
     entry (see docs/security.md, Records).
 
     Heads read: the sidecar ``timeline.head.json`` (written after every entry) or, with
-    ``--bucket``, the timeline object's metadata; the incident's ``report.json`` (its
-    ``chain_head``); and ``--head/--length``. A report that is there but not readable fails.
+    ``--bucket``, the metadata of the timeline object and of each of its earlier versions; the
+    incident's ``report.json`` (its ``chain_head``); and ``--head/--length``. A report that is
+    there but not readable fails.
     """
     if (head is None) != (length is None):
         raise _exit("give --head and --length together", UNREADABLE)
