@@ -58,8 +58,8 @@ def check(
 ) -> None:
     """Validate FILE: exit 0 if valid, 2 with one `file: field.path: problem` line per error.
 
-    Warnings (exit 0): verified rules whose approvers cannot prove who they are, and declared
-    rules that let production change on a name typed into a form."""
+    Warnings (exit 0): verified rules whose approvers cannot prove who they are, declared
+    rules that let production change on a name typed into a form, and no record_signers."""
     policy = _load(file)
     typer.echo(
         f"{file}: valid policy {policy.name!r}: {len(policy.rules)} rules, {len(policy.approvals)} "
@@ -67,8 +67,17 @@ def check(
         f"{len(policy.guardrails.freeze_windows)} freeze windows, {len(policy.people)} people with "
         "identities"
     )
-    for gap in [*policy.identity_gaps(), *declared_in_production(policy)]:
+    for gap in [*policy.identity_gaps(), *declared_in_production(policy), *_record_gaps(policy)]:
         typer.echo(f"{file}: warning: {gap}", err=True)
+
+
+def _record_gaps(policy: Policy) -> list[str]:
+    if policy.record_signers:
+        return []
+    return [
+        "record_signers is empty: no worker host's signature anchors incident records, so recover "
+        "refuses them and own changes and the ranking ignore them (docs/operations.md)"
+    ]
 
 
 @policy_app.command("keygen")
