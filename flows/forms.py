@@ -15,6 +15,7 @@ from typing import Any
 from prefect.input import RunInput
 from pydantic import Field
 
+from flows.markdown_escape import escape_markdown
 from flows.ranking import Adjustment
 from flows.signed_answers import PASTE_MINUTES, offline_command, send_command
 from policies import Decision
@@ -122,7 +123,7 @@ def approval_markdown(
     person paged at 3 a.m. needs before the details.
     """
     supporting = "\n".join(f"- {line}" for line in evidence) or "- (none recorded)"
-    so_far = f" ({', '.join(have)})" if have else ""
+    so_far = f" ({escape_markdown(', '.join(have))})" if have else ""
     lines = [
         f"### {incident_id}: approve `{plan.kind}` on {plan.service} ({plan.environment})?",
         "",
@@ -172,7 +173,7 @@ def similar_incident_lines(adjustments: list[Adjustment]) -> list[str]:
     return [
         f"past incident {p.incident_id}: {a.kind} "
         + ("verified" if p.verified else "did NOT recover the signal")
-        + (f" (approved by {', '.join(p.people)})" if p.people else "")
+        + (f" (approved by {escape_markdown(', '.join(p.people))})" if p.people else "")
         for a in adjustments
         for p in a.past
     ]
