@@ -31,7 +31,9 @@ class RunSettings(BaseModel):
     healthy_checks: int = Field(default=3, ge=1, description="Consecutive healthy reads = recovered.")
     watch_interval_seconds: float = Field(default=15.0, gt=0)
     approval_poll_seconds: int = Field(default=2, ge=1)
-    max_mitigations: int = Field(default=3, ge=1)
+    max_mitigations: int = Field(
+        default=3, ge=1, le=3, description="Candidates planned per region; a run may ask fewer, never more."
+    )
     recovery_steps: int = Field(default=2, ge=1, description="Steps to return shifted traffic.")
     drill: bool = Field(
         default=False, description="A drill run: its records are marked so they never rank real incidents."

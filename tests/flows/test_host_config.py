@@ -56,3 +56,9 @@ def test_without_a_catalog_a_run_is_told_which_variable(monkeypatch: pytest.Monk
     monkeypatch.delenv("FIREBREAK_CATALOG_FILE", raising=False)
     with pytest.raises(HostConfigError, match="FIREBREAK_CATALOG_FILE is not set"):
         RunSettings().catalog()
+
+
+def test_a_run_may_narrow_what_firebreak_tries_but_not_widen_it() -> None:
+    assert RunSettings(max_mitigations=1).max_mitigations == 1
+    with pytest.raises(ValidationError, match="max_mitigations"):
+        RunSettings(max_mitigations=10)
