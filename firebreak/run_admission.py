@@ -83,7 +83,7 @@ _ENV_TEMPLATE = re.compile(r"\{\{\s*\$(\w+)\s*\}\}")
 
 def _rendered(value: Any, environ: Mapping[str, str]) -> Any:
     """``value`` with every ``{{ $VAR }}`` replaced by the host's ``VAR``, as ``prefect deploy``
-    does on Prefect 3.8.8 (it stores the rendered steps)."""
+    (3.8.8) stores the steps when the deploying shell sets the variable."""
     if isinstance(value, str):
         return _ENV_TEMPLATE.sub(lambda m: environ.get(m.group(1), ""), value)
     if isinstance(value, list):
