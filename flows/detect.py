@@ -11,10 +11,15 @@ from policies.severity import stated_impact
 
 def confirm(run: IncidentRun) -> SignalCheck:
     """Read the alert's metric in CloudWatch; the alert is confirmed only when it is unhealthy
-    (``check.confirmed``). No data confirms nothing, and is recorded as no data."""
+    (``check.confirmed``). No data confirms nothing, and is recorded as no data; so is a healthy
+    value from before the alert's onset (it cannot refute an alarm that fired after it)."""
     spec = signal_metric(run.entry, run.alert, run.region)
     check: SignalCheck = confirm_signal(
-        spec, run.aws(), run.settings.confirm_window_seconds, run.settings.confirm_attempts
+        spec,
+        run.aws(),
+        run.settings.confirm_window_seconds,
+        run.settings.confirm_attempts,
+        not_before=run.alert.starts_at,
     )
     value = "no data" if check.last_value is None else check.last_value
     run.timeline.add(

@@ -32,7 +32,7 @@ from alerts.models import Alert
 from flows.incident_run import IncidentRun
 from tasks.aws import AwsTarget
 from tasks.catalog import CatalogError, MetricRole, MetricSpec, ServiceEnvironment
-from tasks.metrics import SignalHealth, latest_value, latest_values, peak_value, signal_health
+from tasks.metrics import SignalHealth, latest_values, peak_value, read_metric, signal_health
 from tasks.plan import Plan
 from tasks.traffic_alb import KIND as ALB_SHIFT
 from tasks.traffic_lambda import KIND as LAMBDA_SHIFT
@@ -222,19 +222,33 @@ def round_health(readings: list[Reading]) -> SignalHealth:
 
 
 @task(name="confirm-signal", cache_policy=NO_CACHE)
-def confirm_signal(spec: MetricSpec, aws: AwsTarget, window_seconds: int, attempts: int = 3) -> SignalCheck:
+def confirm_signal(
+    spec: MetricSpec,
+    aws: AwsTarget,
+    window_seconds: int,
+    attempts: int = 3,
+    not_before: datetime | None = None,
+) -> SignalCheck:
     """Confirmed only by a reading on the unhealthy side: no data confirms nothing. Metrics lag
     the alarm that fired on them (the newest datapoint may not be readable yet), so the metric
     is re-read up to ``attempts`` times, one period apart. Not confirmed is HEALTHY if any
-    reading was healthy, else NO_DATA."""
+    reading was healthy, else NO_DATA.
+
+    A healthy datapoint older than ``not_before`` (the alarm's onset) refutes nothing: a region
+    that went silent keeps its last healthy datapoints in the window, and the alarm fired after
+    them. Such a reading keeps its value and counts as no data."""
     probe = Probe(region=aws.region, spec=spec)
     readings: list[Reading] = []
     for attempt in range(attempts):
         if attempt:
             time.sleep(spec.period_seconds)
-        value = latest_value(spec, aws=aws, window=timedelta(seconds=window_seconds))
-        readings.append(probe.judge(value, datetime.now(UTC)))
-        if readings[-1].state is SignalHealth.UNHEALTHY:
+        now = datetime.now(UTC)
+        points = read_metric(spec, aws=aws, start=now - timedelta(seconds=window_seconds), end=now)
+        reading = probe.judge(points[-1].value if points else None, now)
+        if reading.state is SignalHealth.HEALTHY and not_before is not None and points[-1].at < not_before:
+            reading = reading.model_copy(update={"state": SignalHealth.NO_DATA, "holds": False})
+        readings.append(reading)
+        if reading.state is SignalHealth.UNHEALTHY:
             break
     states = {r.state for r in readings}
     if SignalHealth.UNHEALTHY in states:

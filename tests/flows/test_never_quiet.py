@@ -157,3 +157,22 @@ def test_no_data_at_confirmation_is_doubt_handed_to_a_person(
     assert timeline.events("not-confirmed") and not timeline.events("applied")
     assert (world.task_definition(), world.weights(), world.flag()) == before  # read back
     assert pagerduty.actions(incident_id_for(alert)) == ["trigger", "acknowledge"]
+
+
+def test_a_healthy_value_from_before_the_alarm_fired_refutes_nothing(
+    world: World, pagerduty: PagerDutyStandIn
+) -> None:
+    """A region gone silent still has its last healthy datapoints in the confirmation window;
+    the run used to read the newest of them as health and end not confirmed, paging nobody."""
+    world.simulator.silence_region(n.PRIMARY_REGION)
+    world.simulator.tick()  # every later tick is silent there: the newest datapoint predates the alert
+    alert = world.alert(wait=False)
+    settings = world.settings().model_copy(update={"confirm_attempts": 2})
+    with pagerduty, Script([done("alice")]):
+        state = incident_response(alert=alert, settings=settings, return_state=True)
+    report, timeline = world.report(alert, settings)
+    assert state.is_completed() and report.outcome is Outcome.ESCALATED, report.message
+    [read] = timeline.events("not-confirmed")
+    assert read.data["value"] is not None  # a value was read, and it did not count
+    assert not timeline.events("applied")
+    assert pagerduty.actions(incident_id_for(alert)) == ["trigger", "acknowledge"]
