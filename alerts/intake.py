@@ -1,9 +1,12 @@
 """The intake pipeline, independent of HTTP: size, source, auth, parse, route, deliver.
 
-Every refusal maps to a 4xx and every payload that starts no incident is kept as a dead
-letter with its reason, so the receiver never answers 500 and never drops anything silently.
-When the incident starter is unavailable the alert is kept (retryable) and the answer is 503,
-so the sender retries as well; Prefect's idempotency key makes the double delivery harmless.
+Every refusal maps to a 4xx and every payload that starts no incident is logged with its
+reason and kept as a dead letter while the store has room for its standing (see
+:mod:`alerts.dead_letters`), so the receiver never answers 500 and never drops anything
+without saying so. When the incident starter is unavailable the alert is kept (retryable) and
+the answer is 503, so the sender retries as well; Prefect's idempotency key makes the double
+delivery harmless. A refused sender is told the status, not the reason (``SENDER_DETAIL``);
+the reason is in the log and the letter.
 """
 
 from __future__ import annotations
