@@ -11,6 +11,7 @@ routed, deduplicated and started on a deployment of ``incident-response``, which
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -139,27 +140,35 @@ class DrillIntake:
         return [str(run["flow_run_id"]) for run in answer.get("started", [])]
 
 
-
 def through_intake(
-    scenario: Scenario, alerts: list[Alert], settings: RunSettings, output: Path, console: Console
+    scenario: Scenario,
+    alerts: list[Alert],
+    settings: RunSettings,
+    output: Path,
+    console: Console,
+    at_first_fix: Callable[[], list[Alert]] = list,
 ) -> None:
-    """Deliver ``alerts`` to the receiver, re-fire the first once a mitigation is applied (for
-    ``refire``), and wait until every incident run the intake started is final."""
+    """Deliver ``alerts`` to the receiver; once a mitigation is applied, re-fire the first (for
+    ``refire``) and deliver ``at_first_fix()`` (another region's alarm, for ``second_alarm`` with
+    a ``region:``); wait until every incident run the intake started is final."""
     timeline_path = settings.incident_dir(incident_id_for(alerts[0])) / "timeline.json"
-    refire_pending = scenario.has(FaultKind.REFIRE)
+    later_pending = True
     deadline = time.monotonic() + INTAKE_TIMEOUT_SECONDS
     with DrillIntake(settings, output) as intake:
         console.print(f"intake: started or joined {intake.deliver(alerts)}")
         while not all_final(INCIDENT_FLOW):
-            if refire_pending and _applied(timeline_path):
-                again = refired(alerts[0])
-                console.print(f"[bold]re-fire:[/] {again.name} at {again.starts_at:%H:%M:%S}")
-                console.print(f"intake: started or joined {intake.deliver([again])}")
-                refire_pending = False
+            if later_pending and _applied(timeline_path):
+                later = [refired(alerts[0])] if scenario.has(FaultKind.REFIRE) else []
+                later += at_first_fix()
+                for again in later:
+                    console.print(f"[bold]after the first fix:[/] {again.name} at {again.starts_at:%H:%M:%S}")
+                if later:
+                    console.print(f"intake: started or joined {intake.deliver(later)}")
+                later_pending = False
             if time.monotonic() > deadline:
                 raise IntakeError(f"incident runs not finished after {INTAKE_TIMEOUT_SECONDS:.0f}s")
             time.sleep(0.5)
-    if refire_pending:
+    if later_pending and scenario.has(FaultKind.REFIRE):
         console.print("[yellow]re-fire: not sent, no mitigation was applied")
 
 

@@ -1,5 +1,6 @@
 """What the sandbox answers although moto does not: a CloudTrail that records, instance refreshes,
-AppConfig environments, deployment strategies and deployments.
+AppConfig environments, deployment strategies and deployments; and it refuses an action to
+Firebreak when a drill's ``deny`` fault says so (drills/moto_denials.py).
 
 A drill's flows run in other processes (a Prefect worker, a served deployment), so the
 ``before-call`` hooks the unit tests use to fill moto's gaps cannot reach them; the moto server
@@ -49,6 +50,8 @@ from moto.cloudtrail.responses import CloudTrailResponse
 from moto.core.responses import BaseResponse
 from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
+
+from drills import moto_denials
 
 EVENT_SOURCES = {
     "ecs": "ecs.amazonaws.com",
@@ -103,6 +106,9 @@ def install() -> None:
 
 
 def _recording_call_action(self: BaseResponse) -> Any:
+    refused = moto_denials.refusal(self)  # a drill's deny fault: refused as AWS refuses it
+    if refused is not None:
+        return refused
     status, headers, body = _ORIGINAL_CALL_ACTION(self)
     source = EVENT_SOURCES.get(self.service_name or "")
     action = self._get_action()

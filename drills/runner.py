@@ -16,6 +16,7 @@ import gc
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -46,10 +47,12 @@ from drills.world.drill import (
     ENVIRONMENT,
     Planned,
     Record,
+    breaching_alarms,
     break_world,
     main_service,
     plan_faults,
     score_all,
+    second_region_alerts,
     world_alerts,
 )
 from drills.world.seed import seed_world
@@ -83,7 +86,7 @@ def run_drill(scenario: Scenario, *, output: Path, console: Console, interactive
     output.mkdir(parents=True, exist_ok=True)
     with Sandbox(export_env=True) as sandbox, prefect_server_booting() as server_ready:
         with console.status(f"seeding the world of {catalog_file}"), long_lived_allocations():
-            catalog = seed_world(spec, sandbox.endpoint_url)
+            catalog = seed_world(spec, sandbox.endpoint_url, breaching=breaching_alarms(planned, spec))
         catalog_path = write_catalog(catalog, output / "catalog.yaml")
         console.print(f"sandbox: moto at {sandbox.endpoint_url}; resolved catalog {catalog_path}")
         with console.status("starting a local Prefect server"):
@@ -191,7 +194,8 @@ def _run(
                 state = incident_response(alert=alerts[0], settings=settings, return_state=True)
                 console.print(f"incident flow: {state.type.value}: {state.message}")
             else:
-                through_intake(scenario, alerts, settings, output, console)
+                at_first_fix = partial(second_region_alerts, scenario, catalog, sandbox, main)
+                through_intake(scenario, alerts, settings, output, console, at_first_fix)
             wait_for_post_runs()  # the status page posts, answered while the incident went on
             main_alert = next(a for a in alerts if a.service == main)
             recovery = _recover(scenario, sim, broken, main_alert, settings, console)

@@ -42,16 +42,21 @@ class FaultKind(StrEnum):
     BAD_LAMBDA = "bad_lambda"  # a bad build of the pricing Lambda goes live in one region
     STAGING_REVISION = "staging_revision"  # a newer, healthy revision is registered, never deployed
     REFIRE = "refire"  # the alarm's alert arrives again, new onset, once the first fix is applied
-    SECOND_ALARM = "second_alarm"  # the service's other alarm in the alert region fires too
+    SECOND_ALARM = "second_alarm"  # the service's other alarm in the alert region fires too; with
+    # `region:`, that region's first alarm, its alert delivered once the first fix is applied
+    DENY = "deny"  # from at_seconds on, the world refuses `action` to Firebreak, as AWS does
     NONE = "none"  # nothing breaks: a false alarm
     # Catalog worlds only (`catalog:`, drills/world/):
     BAD_LAUNCH_TEMPLATE = "bad_launch_template"  # a bad launch-template version, instances refreshed
     NOISE_DEPLOY = "noise_deploy"  # a harmless deploy in a healthy region: a coincidence
     TRAFFIC_SPIKE = "traffic_spike"  # demand times `factor` in `region` (every region without one)
+    TOTAL_OUTAGE = "total_outage"  # the service in `region` stops answering and publishing metrics
 
 
 DELIVERY_KINDS = frozenset({FaultKind.REFIRE, FaultKind.SECOND_ALARM})  # alerts, not AWS changes
-WORLD_KINDS = frozenset({FaultKind.BAD_LAUNCH_TEMPLATE, FaultKind.NOISE_DEPLOY, FaultKind.TRAFFIC_SPIKE})
+WORLD_KINDS = frozenset(
+    {FaultKind.BAD_LAUNCH_TEMPLATE, FaultKind.NOISE_DEPLOY, FaultKind.TRAFFIC_SPIKE, FaultKind.TOTAL_OUTAGE}
+)
 DEFAULT_AT_SECONDS = 2.0
 
 
@@ -76,6 +81,14 @@ class Fault(_Strict):
 
     kind: FaultKind
     region: str = Field(default=n.PRIMARY_REGION, description="Where (region-bound kinds).")
+    regions: list[str] | None = Field(
+        default=None, min_length=1, description="bad_deploy: every region it goes live in (not with region)."
+    )
+    action: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9-]+:[A-Za-z0-9]+$",
+        description='deny: the action refused, as IAM spells it ("cloudwatch:GetMetricData").',
+    )
     at_seconds: float | None = Field(
         default=None, ge=0, description="Seconds of healthy traffic before it (default 2)."
     )
@@ -93,15 +106,38 @@ class Fault(_Strict):
     def _known_region(cls, value: str, info: ValidationInfo) -> str:
         return value if _in_world(info) else _known("region", value, n.REGIONS)
 
+    @field_validator("regions")
+    @classmethod
+    def _known_regions(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("a region is listed twice")
+        for region in value or []:
+            if not _in_world(info):
+                _known("region", region, n.REGIONS)
+        return value
+
     @property
     def region_given(self) -> str | None:
         """The region the file names, or None (a catalog world then picks the service's primary)."""
+        if self.regions:
+            return self.regions[0]
         return self.region if "region" in self.model_fields_set else None
+
+    @property
+    def regions_given(self) -> list[str | None]:
+        """Every region the file names (``regions:`` or ``region:``), else [None]."""
+        return list(self.regions) if self.regions else [self.region_given]
 
     @model_validator(mode="after")
     def _one_time(self) -> Fault:
         if self.at_seconds is not None and self.delay_seconds is not None:
             raise ValueError("give at_seconds or delay_seconds, not both")
+        if self.regions is not None and "region" in self.model_fields_set:
+            raise ValueError("give region or regions, not both")
+        if self.regions is not None and self.kind is not FaultKind.BAD_DEPLOY:
+            raise ValueError(f"regions is for bad_deploy, not {self.kind.value}")
+        if (self.action is None) == (self.kind is FaultKind.DENY):
+            raise ValueError("deny needs an action" if self.action is None else "action is for deny only")
         return self
 
     @property
@@ -244,6 +280,9 @@ class Expectations(_Strict):
     )
     status_page: list[StatusPageStatus] | None = Field(
         default=None, description="The exact, ordered statuses the status page received for the incident."
+    )
+    report_mentions: list[str] = Field(
+        default_factory=list, description="Texts the report's message must contain (e.g. a denied action)."
     )
 
 

@@ -142,6 +142,10 @@ def score(
         checks.append(_exact("pages", [p.value for p in exp.pages], pages))
     if exp.status_page is not None:
         checks.append(_exact("status page", [s.value for s in exp.status_page], status_page))
+    checks += [
+        Check(name="report mentions", expected=text, actual=report.message, ok=text in report.message)
+        for text in exp.report_mentions
+    ]
     wall = report.durations()
     verified = [m.verified for m in report.mitigations if m.verified is not None]
     return Scorecard(

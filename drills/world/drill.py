@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 
 from alerts.models import Alert
+from drills import moto_denials
 from drills.alerting import alarm_alert, wait_for_alarm
 from drills.health import SandboxState
 from drills.sandbox import Sandbox
@@ -41,7 +42,7 @@ from tasks.catalog import Catalog
 
 ENVIRONMENT = "prod"
 ALARM_TIMEOUT_SECONDS = 30.0
-HARMLESS = frozenset({FaultKind.NONE, FaultKind.NOISE_DEPLOY, FaultKind.STAGING_REVISION})
+HARMLESS = frozenset({FaultKind.NONE, FaultKind.NOISE_DEPLOY, FaultKind.STAGING_REVISION, FaultKind.DENY})
 BREAKS = frozenset(FaultKind) - HARMLESS - DELIVERY_KINDS  # faults that fire an alarm
 
 
@@ -50,7 +51,9 @@ class Planned:
     """A fault with its service and region settled against the catalog."""
 
     fault: Fault
-    kind: wf.WorldFaultKind | None  # None: nothing to inject (none; refire and second_alarm are alerts)
+    kind: (
+        wf.WorldFaultKind | None
+    )  # None: nothing in the world (none, deny; refire and second_alarm are alerts)
     service: str
     region: str | None
 
@@ -75,17 +78,28 @@ def plan_faults(scenario: Scenario, catalog: Catalog) -> list[Planned]:
             _check_delivery(scenario, catalog, fault, i, service)
             planned.append(Planned(fault, None, owner, region))
             continue
-        kind = None if fault.kind is FaultKind.NONE else wf.WorldFaultKind(fault.kind.value)
-        if kind is not None:
-            try:
-                wf.check_fault(
-                    catalog, kind, service=owner, environment=ENVIRONMENT, region=region,
-                    flag=fault.flag, dependency=fault.dependency,
-                )  # fmt: skip
-            except wf.FaultHostError as e:
-                raise ScenarioError(f"faults.{i}: {e}") from e
-        planned.append(Planned(fault, kind, owner, region))
+        kind = None if fault.kind in {FaultKind.NONE, FaultKind.DENY} else wf.WorldFaultKind(fault.kind.value)
+        for where in fault.regions_given:  # bad_deploy's regions: one injection each
+            if kind is not None:
+                try:
+                    wf.check_fault(
+                        catalog, kind, service=owner, environment=ENVIRONMENT, region=where,
+                        flag=fault.flag, dependency=fault.dependency,
+                    )  # fmt: skip
+                except wf.FaultHostError as e:
+                    raise ScenarioError(f"faults.{i}: {e}") from e
+            planned.append(Planned(fault, kind, owner, where))
     return planned
+
+
+def breaching_alarms(planned: list[Planned], catalog: Catalog) -> set[tuple[str, str]]:
+    """(service, region) of every total outage: the world builds those alarms with
+    ``TreatMissingData: breaching`` from the start, so nothing about them changes in the drill."""
+    return {
+        (p.service, p.region or catalog.entry(p.service, ENVIRONMENT).primary_region)
+        for p in planned
+        if p.kind is wf.WorldFaultKind.TOTAL_OUTAGE
+    }
 
 
 def _check_delivery(scenario: Scenario, catalog: Catalog, fault: Fault, i: int, main: str) -> None:
@@ -98,8 +112,17 @@ def _check_delivery(scenario: Scenario, catalog: Catalog, fault: Fault, i: int, 
     entry = catalog.entry(main, ENVIRONMENT)
     regions = [f.region_given or entry.primary_region for f in scenario.all_faults if f.kind in BREAKS]
     region = regions[0] if regions else entry.primary_region
-    if len(entry.region(region).alarms) < 2:
-        raise ScenarioError(f"faults.{i}: second_alarm: {main} has fewer than two alarms in {region}")
+    other = fault.region_given
+    if other is None:
+        if len(entry.region(region).alarms) < 2:
+            raise ScenarioError(f"faults.{i}: second_alarm: {main} has fewer than two alarms in {region}")
+        return
+    alert_region = scenario.alert_region if "alert_region" in scenario.model_fields_set else region
+    if other == alert_region or other not in entry.regions or not entry.regions[other].alarms:
+        raise ScenarioError(
+            f"faults.{i}: second_alarm: region {other} must be another region of {main} with an alarm "
+            f"(alert region {alert_region}; regions {sorted(entry.regions)})"
+        )
 
 
 def break_world(
@@ -112,6 +135,10 @@ def break_world(
         if p.fault.kind in DELIVERY_KINDS:
             continue
         time.sleep(max(0.0, started + p.fault.at - time.monotonic()))
+        if p.fault.action is not None:  # deny: the sandbox refuses it to Firebreak from now on
+            console.print(f"[bold]fault:[/] deny {p.fault.action} to Firebreak")
+            moto_denials.deny(p.fault.action)
+            continue
         entry = catalog.entry(p.service, ENVIRONMENT)
         region = p.region or entry.primary_region
         console.print(f"[bold]fault:[/] {p.fault.kind.value} ({p.service}, {region})")
@@ -144,6 +171,8 @@ def _inject(p: Planned, sim: WorldSimulator, sandbox: Sandbox, catalog: Catalog,
         sim.set_dependency(p.service, p.fault.dependency, down=True)
     elif kind is wf.WorldFaultKind.TRAFFIC_SPIKE:
         sim.spike(p.service, p.fault.factor, p.region)
+    elif kind is wf.WorldFaultKind.TOTAL_OUTAGE:
+        sim.total_outage(p.service, region)
 
 
 def world_alerts(
@@ -157,7 +186,7 @@ def world_alerts(
     if main in targets and "alert_region" in scenario.model_fields_set:
         targets = {**targets, main: scenario.alert_region}
     ordered = sorted(targets.items(), key=lambda item: item[0] != main)
-    second = scenario.has(FaultKind.SECOND_ALARM)
+    second = any(f.kind is FaultKind.SECOND_ALARM and f.region_given is None for f in scenario.all_faults)
     alerts = []
     for service, region in ordered:
         resources = catalog.entry(service, ENVIRONMENT).region(region)
@@ -175,6 +204,24 @@ def world_alerts(
         metrics = alarm_metrics(resources, f"services.{service}.{ENVIRONMENT}.regions.{region}")
         for alarm in resources.alarms[: 2 if both else 1]:
             alerts.append(alarm_alert(scenario, service, ENVIRONMENT, region, alarm, metrics[alarm], onset))
+    return alerts
+
+
+def second_region_alerts(scenario: Scenario, catalog: Catalog, sandbox: Sandbox, main: str) -> list[Alert]:
+    """The alerts of ``second_alarm`` faults with a ``region:``: that region's first alarm of the
+    main service, once it fires (the drill delivers them when the first fix is applied)."""
+    alerts = []
+    for fault in scenario.all_faults:
+        region = fault.region_given
+        if fault.kind is not FaultKind.SECOND_ALARM or region is None:
+            continue
+        resources = catalog.entry(main, ENVIRONMENT).region(region)
+        onset = wait_for_alarm(
+            catalog, sandbox, region, ALARM_TIMEOUT_SECONDS, service=main, environment=ENVIRONMENT
+        )
+        alarm = resources.alarms[0]
+        metrics = alarm_metrics(resources, f"services.{main}.{ENVIRONMENT}.regions.{region}")
+        alerts.append(alarm_alert(scenario, main, ENVIRONMENT, region, alarm, metrics[alarm], onset))
     return alerts
 
 

@@ -34,6 +34,7 @@ class WorldFaultKind(StrEnum):
     DEPENDENCY_DOWN = "dependency_down"
     TRAFFIC_SPIKE = "traffic_spike"
     STAGING_REVISION = "staging_revision"
+    TOTAL_OUTAGE = "total_outage"
 
 
 class FaultHostError(ValueError):

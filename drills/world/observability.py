@@ -4,7 +4,8 @@ the service's dependencies' alarms included (on the dependency's health metric).
 An alarm watches one of the region's signal metrics: the one whose ``name`` or ``metric_name``
 its name contains, else the signal metric at the same position. It breaches on the unhealthy
 side of the metric's threshold, over the metric's own period, two datapoints out of three
-(:data:`EVALUATION_PERIODS`, :data:`DATAPOINTS_TO_ALARM`), and treats missing data as missing.
+(:data:`EVALUATION_PERIODS`, :data:`DATAPOINTS_TO_ALARM`), and treats missing data as missing
+(as breaching in a `total_outage` drill's region: an alarm that fires on silence).
 """
 
 from __future__ import annotations
@@ -58,9 +59,18 @@ def alarm_metrics(resources: RegionResources, field: str) -> dict[str, MetricSpe
     return paired
 
 
-def create_alarms(target: AwsTarget, resources: RegionResources, *, description: str, field: str) -> None:
+def create_alarms(
+    target: AwsTarget,
+    resources: RegionResources,
+    *,
+    description: str,
+    field: str,
+    treat_missing_data: str = "missing",
+) -> None:
+    """The region's alarms; ``treat_missing_data="breaching"`` for a region whose outage is
+    total (an alarm that fires on silence, as production alarms for such a failure are built)."""
     for alarm, spec in alarm_metrics(resources, field).items():
-        _put_alarm(target, alarm, spec, f"{description} {spec.name} in {target.region}")
+        _put_alarm(target, alarm, spec, f"{description} {spec.name} in {target.region}", treat_missing_data)
 
 
 def create_dependency_alarms(target: AwsTarget, dependencies: dict[str, Dependency], *, field: str) -> None:
@@ -77,7 +87,9 @@ def create_dependency_alarms(target: AwsTarget, dependencies: dict[str, Dependen
         _put_alarm(target, dependency.alarm, dependency.metric, f"dependency {name} in {target.region}")
 
 
-def _put_alarm(target: AwsTarget, alarm: str, spec: MetricSpec, description: str) -> None:
+def _put_alarm(
+    target: AwsTarget, alarm: str, spec: MetricSpec, description: str, treat_missing_data: str = "missing"
+) -> None:
     deployer_client("cloudwatch", target).put_metric_alarm(
         AlarmName=alarm,
         AlarmDescription=description,
@@ -90,7 +102,7 @@ def _put_alarm(target: AwsTarget, alarm: str, spec: MetricSpec, description: str
         DatapointsToAlarm=DATAPOINTS_TO_ALARM,
         Threshold=spec.healthy_threshold,
         ComparisonOperator=OPERATORS[spec.healthy_when],
-        TreatMissingData="missing",
+        TreatMissingData=treat_missing_data,
     )
 
 

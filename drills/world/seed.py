@@ -14,6 +14,8 @@ flows use, so a drill acts on exactly what exists.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from botocore.exceptions import ClientError
 
 from drills.world.balancers import create_listener, load_balancer_dns, register_lambda
@@ -31,16 +33,27 @@ from tasks.catalog import Catalog, RegionResources, ServiceEnvironment
 from tasks.catalog_resolve import resolve_catalog
 
 
-def seed_world(catalog: Catalog, endpoint_url: str) -> Catalog:
+def seed_world(
+    catalog: Catalog, endpoint_url: str, *, breaching: Collection[tuple[str, str]] = ()
+) -> Catalog:
     """Create every resource ``catalog`` names at ``endpoint_url``; the resolved catalog.
 
-    Raises ``WorldError`` (naming the catalog field) for what the sandbox cannot build.
+    ``breaching``: (service, region) pairs whose alarms treat missing data as breaching (a
+    ``total_outage`` drill's region), from the start. Raises ``WorldError`` (naming the catalog
+    field) for what the sandbox cannot build.
     """
     sandbox = AwsTarget(region="us-east-1", endpoint_url=endpoint_url)
     networks: dict[str, Network] = {}
     services = {
         service: {
-            env: _environment(entry, sandbox, networks, f"services.{service}.{env}", f"{service} {env}")
+            env: _environment(
+                entry,
+                sandbox,
+                networks,
+                f"services.{service}.{env}",
+                f"{service} {env}",
+                {region for s, region in breaching if s == service},
+            )
             for env, entry in envs.items()
         }
         for service, envs in catalog.services.items()
@@ -49,10 +62,22 @@ def seed_world(catalog: Catalog, endpoint_url: str) -> Catalog:
 
 
 def _environment(
-    entry: ServiceEnvironment, sandbox: AwsTarget, networks: dict[str, Network], field: str, label: str
+    entry: ServiceEnvironment,
+    sandbox: AwsTarget,
+    networks: dict[str, Network],
+    field: str,
+    label: str,
+    breaching: set[str],
 ) -> ServiceEnvironment:
     regions = {
-        region: _region(resources, sandbox.in_region(region), networks, f"{field}.regions.{region}", label)
+        region: _region(
+            resources,
+            sandbox.in_region(region),
+            networks,
+            f"{field}.regions.{region}",
+            label,
+            "breaching" if region in breaching else "missing",
+        )
         for region, resources in entry.regions.items()
     }
     for region in entry.regions:
@@ -79,7 +104,12 @@ def _environment(
 
 
 def _region(
-    resources: RegionResources, target: AwsTarget, networks: dict[str, Network], field: str, label: str
+    resources: RegionResources,
+    target: AwsTarget,
+    networks: dict[str, Network],
+    field: str,
+    label: str,
+    treat_missing_data: str,
 ) -> RegionResources:
     """Build the region; its resources with the ids AWS generated where the catalog gave names."""
     live_group: str | None = None
@@ -103,7 +133,7 @@ def _region(
         alias_arn = create_function(target, resources.lambda_alias)
         if lambda_only and live_group is not None:
             register_lambda(target, live_group, alias_arn)
-    create_alarms(target, resources, description=label, field=field)
+    create_alarms(target, resources, description=label, field=field, treat_missing_data=treat_missing_data)
     if resources.api_gateway is None:
         return resources
     api = create_stage(target, resources.api_gateway, field=f"{field}.api_gateway")

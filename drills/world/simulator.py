@@ -22,7 +22,14 @@ from drills.world.capacity import hold_at_minimum
 from drills.world.health import service_health
 from drills.world.observe import WorldObserver
 from drills.world.state import ServiceFaults, ServiceState
-from drills.world.telemetry import SeriesKey, publish, service_datapoints, sync_alarms, write_service_logs
+from drills.world.telemetry import (
+    SeriesKey,
+    publish,
+    series_key,
+    service_datapoints,
+    sync_alarms,
+    write_service_logs,
+)
 from tasks.aws import AwsTarget
 from tasks.catalog import Catalog, ServiceEnvironment
 
@@ -92,9 +99,16 @@ class WorldSimulator(TickLoop):
         """``flag``'s code path is broken: while it is on, ``service`` fails."""
         self._update(service, harmful_flags=self.faults(service).harmful_flags | {flag})
 
+    def total_outage(self, service: str, region: str) -> None:
+        """From the next tick ``service`` in ``region`` answers nothing: every request there
+        fails (users routed there see errors) and the region publishes no metric and no log."""
+        self._region(service, region)
+        faults = self.faults(service)
+        self._update(service, degraded={**faults.degraded, region: 100.0}, silent=faults.silent | {region})
+
     def heal(self, service: str) -> None:
         """Every fault outside AWS of ``service`` is over (what is in AWS stays as it is)."""
-        self._update(service, degraded={}, dependencies_down=frozenset(), spikes={})
+        self._update(service, degraded={}, dependencies_down=frozenset(), spikes={}, silent=frozenset())
 
     def tick(self) -> WorldTick:
         with self._tick_lock:
@@ -107,6 +121,7 @@ class WorldSimulator(TickLoop):
             values: dict[SeriesKey, float | None] = {}
             for service, entry in self.entries.items():
                 values |= service_datapoints(entry, health[service])
+                values |= silenced(entry, self.faults(service).silent)
             # Evaluate on the periods before this one: this period's datapoint is not complete yet.
             alarms: dict[str, str] = {}
             for region, names in self._alarm_names().items():
@@ -116,7 +131,9 @@ class WorldSimulator(TickLoop):
             for key, value in values.items():
                 self._series.setdefault(key, deque(maxlen=HISTORY_PERIODS)).append(value)
             for service, entry in self.entries.items():
-                write_service_logs(self._sandbox, entry, health[service], at)
+                write_service_logs(
+                    self._sandbox, entry, unheard(health[service], self.faults(service).silent), at
+                )
             record = WorldTick(self._ticks, at, states, health, alarms, puts)
             self._ticks += 1
             self.history.append(record)
@@ -148,3 +165,19 @@ class WorldSimulator(TickLoop):
         if region not in self.entries[self._known(service)].regions:
             raise SimulatorError(f"{service} does not run in {region!r}")
         return region
+
+
+def silenced(entry: ServiceEnvironment, silent: frozenset[str]) -> dict[SeriesKey, float | None]:
+    """No datapoint for any of the service's own metrics in a silent region (pure)."""
+    return {series_key(region, spec): None for region in silent for spec in entry.regions[region].metrics}
+
+
+def unheard(health: ServiceHealth, silent: frozenset[str]) -> ServiceHealth:
+    """``health`` with no requests logged in a silent region: nothing there writes a log line."""
+    if not silent:
+        return health
+    quiet = {
+        region: h.model_copy(update={"requests_per_min": 0.0}) if region in silent else h
+        for region, h in health.regions.items()
+    }
+    return health.model_copy(update={"regions": quiet})

@@ -39,3 +39,4 @@ class ServiceFaults:
     degraded: dict[str, float] = field(default_factory=dict)  # region -> error rate % it fails
     dependencies_down: frozenset[str] = frozenset()
     spikes: dict[str, float] = field(default_factory=dict)  # region -> demand factor
+    silent: frozenset[str] = frozenset()  # regions down hard: nothing answers, nothing is published

@@ -72,6 +72,12 @@ def test_single_fault_and_fault_list_both_load_and_order_by_time(tmp_path: Path)
         ({"faults": [{"kind": "bad_deploy", "at_seconds": 1, "delay_seconds": 1}]}, "faults.0"),
         ({"faults": [{"kind": "bad_lambda", "region": "ap-south-1"}]}, "faults.0.region"),
         ({"fault": {"kind": "none"}, "timing": {"approval_timeout_seconds": 0}}, "approval_timeout"),
+        ({"fault": {"kind": "bad_deploy", "region": EU, "regions": [EU, US]}}, "region or regions, not both"),
+        ({"fault": {"kind": "bad_flag", "regions": [EU]}}, "regions is for bad_deploy"),
+        ({"fault": {"kind": "bad_deploy", "regions": [EU, EU]}}, "listed twice"),
+        ({"fault": {"kind": "deny"}}, "deny needs an action"),
+        ({"fault": {"kind": "deny", "action": "GetMetricData"}}, "fault.action"),
+        ({"fault": {"kind": "none", "action": "cloudwatch:GetMetricData"}}, "action is for deny only"),
     ],
 )
 def test_a_broken_fault_field_names_the_file_and_field(
