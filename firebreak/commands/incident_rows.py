@@ -34,13 +34,19 @@ def short_id(incident_id: str) -> str:
 def narrow_rows(reports: Sequence[IncidentReport]) -> list[dict[str, str]]:
     """One row per incident in four columns whose words are short enough to sit side by side in
     80 columns: the short id over the onset, the service over the environment, the outcome over
-    the severity (and ``drill``), and each mitigation on its own line."""
+    the severity (and ``drill``, and each region's outcome when there are several), and each
+    mitigation on its own line."""
     return [
         {
             "incident / onset": f"{short_id(r.incident_id)}\n{r.started_at.astimezone(UTC):%Y-%m-%d %H:%M}",
             "service": f"{r.service or '-'}\n{r.environment or '-'}",
             "outcome": "\n".join(
-                [r.outcome.value.replace("_", " "), r.severity or "sev -", *(["drill"] if r.drill else [])]
+                [
+                    r.outcome.value.replace("_", " "),
+                    r.severity or "sev -",
+                    *(["drill"] if r.drill else []),
+                    *region_lines(r),
+                ]
             ),
             "mitigations": "\n".join(f"{m.kind} {m.status.value.replace('_', ' ')}" for m in r.mitigations)
             or "-",
@@ -61,10 +67,18 @@ def wide_rows(reports: Sequence[IncidentReport]) -> list[dict[str, Any]]:
             "severity": r.severity,
             "outcome": r.outcome.value,
             "mitigations": ", ".join(f"{m.kind}:{m.status.value}" for m in r.mitigations),
+            "regions": ", ".join(f"{o.region}:{o.status.value}" for o in r.regions),
             "drill": r.drill,
         }
         for r in reports
     ]
+
+
+def region_lines(report: IncidentReport) -> list[str]:
+    """``us-east-1 recovered`` per affected region, when the incident had more than one."""
+    if len(report.regions) < 2:
+        return []
+    return [f"{o.region} {o.status.value.replace('_', ' ')}" for o in report.regions]
 
 
 def by_prefix(reports: Sequence[IncidentReport], prefix: str) -> list[IncidentReport]:

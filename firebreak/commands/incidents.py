@@ -195,6 +195,8 @@ def show(
             console.print(
                 f"- {m.kind} ({m.tier}, {m.rule}): {m.status.value}{who}, verified {_fmt(m.verified)}"
             )
+        for outcome in report.regions:
+            console.print(f"region {outcome.line}", highlight=False)
     if chart:
         from flows.chart import chart_spec, render_chart
 

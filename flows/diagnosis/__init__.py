@@ -61,7 +61,8 @@ def diagnose(
     ``own``: the changes Firebreak applied earlier (flows.own_changes); they are never suspects.
     ``alerted_region``: the region the alert names; its hypotheses get a small score part, so
     that with the same cause in two regions (a deploy to both) the run fixes the region it was
-    alerted about first, and the other region's own alert finds its region still broken.
+    alerted about first. The other region's alert joins the open incident and widens its scope
+    (flows/scope.py): the same run then takes that region's hypotheses in its turn.
     """
     window = bundle.changes_between(bundle.onset - CHANGE_WINDOW, bundle.onset + GRACE_AFTER_ONSET)
     changes = [c for c in window if _undoable(c) and own_change(c, own) is None]

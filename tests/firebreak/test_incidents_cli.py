@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from firebreak.cli import app
+from flows.region_outcome import RegionOutcome, RegionStatus
 from flows.report import IncidentReport, MitigationRecord, MitigationStatus
 from tests.flows.incident_reports import REPORTS
 
@@ -105,3 +106,21 @@ def test_show_gives_a_drills_durations_in_drill_time(tmp_path: Path) -> None:
         "time_to_detect_s=1800, time_to_first_mitigation_s=5400, time_to_recovery_s=9000 (drill time, x60)"
         in out
     )
+
+
+def test_each_region_of_an_incident_shows_its_outcome(tmp_path: Path) -> None:
+    regions = [
+        RegionOutcome(
+            region="eu-west-1", alerts=["a"], done=["rollback.ecs: applied"], status=RegionStatus.RECOVERED
+        ),
+        RegionOutcome(region="us-east-1", alerts=["b"], status=RegionStatus.NOT_HANDLED),
+    ]
+    report = _reports()[0].model_copy(update={"regions": regions})
+    _write(tmp_path, [report])
+    shown = _run("show", report.incident_id, "--dir", str(tmp_path), columns=200)
+    assert "region eu-west-1: recovered (rollback.ecs: applied; alerts a)" in shown
+    assert "region us-east-1: not_handled (nothing applied; alerts b)" in shown
+    [row] = json.loads(_run("list", "--dir", str(tmp_path), "--json"))
+    assert row["regions"] == "eu-west-1:recovered, us-east-1:not_handled"
+    words = _run("list", "--dir", str(tmp_path)).split()  # the outcome column wraps at spaces
+    assert {"eu-west-1", "recovered", "us-east-1", "handled"} <= set(words)
