@@ -38,7 +38,9 @@ def verify(
     policy_file: Annotated[
         Path | None,
         typer.Option(
-            "--policy", help="The policy whose record_signers are the worker hosts' keys (default: shipped)."
+            "--policy",
+            help="The policy whose record_signers are the worker hosts' keys (default: this host's "
+            "FIREBREAK_POLICY_FILE when set, else the shipped policy).",
         ),
     ] = None,
     unanchored: Annotated[
@@ -57,7 +59,8 @@ def verify(
     Heads read: the sidecar ``timeline.head.json`` (written after every entry) or, with
     ``--bucket``, the metadata of the timeline object and of each of its earlier versions; the
     incident's ``report.json`` (its ``chain_head``); and ``--head/--length``. A report that is
-    there but not readable fails.
+    there but not readable fails. The signers come from ``--policy``, else this host's
+    ``FIREBREAK_POLICY_FILE``, else the shipped policy; the output names which.
     """
     if (head is None) != (length is None):
         raise _exit("give --head and --length together", UNREADABLE)
@@ -72,7 +75,7 @@ def verify(
         incident_id, started_at = str(raw["incident_id"]), datetime.fromisoformat(raw["started_at"])
     except (ValueError, KeyError, TypeError) as e:
         raise _exit(f"{where}: cannot read a timeline: {e}", UNREADABLE) from e
-    keys = [] if unanchored else _record_signers(policy_file)
+    keys, signers_from = ([], "") if unanchored else _record_signers(policy_file)
     found = [h for h in heads if h]
     if head is not None and length is not None:
         found.append(ChainHead(length=length, hash=head, source="--head"))
@@ -81,28 +84,37 @@ def verify(
         note = " (unanchored: no signature checked)"
     else:
         verdict = verify_anchored(incident_id, started_at, entries, found, keys)
-        note = ""
+        note = f"; record signers from {signers_from}"
     if not verdict.intact:
         raise _exit(f"{where}: {verdict.detail}", TAMPERED)
     sources = ", ".join(h.source for h in found) or "none"
     typer.echo(f"{where}: {verdict.detail}{note} (heads checked: {sources})")
 
 
-def _record_signers(policy_file: Path | None) -> list[str]:
+def _record_signers(policy_file: Path | None) -> tuple[list[str], str]:
+    """The record signers and which policy named them: ``--policy``, else this host's
+    FIREBREAK_POLICY_FILE, else the shipped policy."""
+    from flows.host_config import POLICY_ENV, host_config
     from policies import PolicyError, default_policy, load_policy
 
+    host_policy = host_config().policy_file
+    if policy_file is not None:
+        source = f"{policy_file} (--policy)"
+    elif host_policy is not None:
+        policy_file, source = host_policy, f"{host_policy} ({POLICY_ENV})"
+    else:
+        source = "the shipped policy"
     try:
         policy = default_policy() if policy_file is None else load_policy(policy_file)
     except PolicyError as e:
         raise _exit(str(e), UNREADABLE) from e
     if not policy.record_signers:
-        where = policy_file or "the shipped policy"
         raise _exit(
-            f"{where} lists no record_signers: nothing can anchor the records; give --policy, "
+            f"{source} lists no record_signers: nothing can anchor the records; give --policy, "
             "or --unanchored for records written without a records key",
             TAMPERED,
         )
-    return list(policy.record_signers)
+    return list(policy.record_signers), source
 
 
 def _read_file(path: Path) -> bytes:

@@ -98,3 +98,41 @@ def test_unsigned_records_verify_only_when_declared_unanchored(
     code, output = _verify(path, records_key, "--unanchored")
     assert code == 0, output
     assert "unanchored" in output and "4 entries, chain intact" in output
+
+
+def test_verify_uses_the_hosts_policy_when_it_names_one(
+    tmp_path: Path, records_key: RecordsKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --policy, the signers are the host's (FIREBREAK_POLICY_FILE), not the shipped
+    policy's (which lists none), and the output says which policy it used."""
+    path = tmp_path / "INC-1" / "timeline.json"
+    _timeline(path)
+    monkeypatch.setenv("FIREBREAK_POLICY_FILE", str(records_key.policy))
+
+    result = runner.invoke(app, ["timeline", "verify", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert f"record signers from {records_key.policy} (FIREBREAK_POLICY_FILE)" in result.output
+
+
+def test_verify_without_a_host_policy_uses_the_shipped_one_and_says_so(
+    tmp_path: Path, records_key: RecordsKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "INC-1" / "timeline.json"
+    _timeline(path)
+    monkeypatch.delenv("FIREBREAK_POLICY_FILE", raising=False)
+
+    result = runner.invoke(app, ["timeline", "verify", str(path)])
+
+    assert result.exit_code == 1  # the shipped policy lists no record_signers
+    assert "the shipped policy lists no record_signers" in result.output
+
+
+def test_verify_says_when_the_policy_came_from_the_command_line(
+    tmp_path: Path, records_key: RecordsKey
+) -> None:
+    path = tmp_path / "INC-1" / "timeline.json"
+    _timeline(path)
+    code, output = _verify(path, records_key)
+    assert code == 0, output
+    assert f"record signers from {records_key.policy} (--policy)" in output
