@@ -14,6 +14,7 @@ from typing import Any
 from tasks.aws import AwsTarget, client, request_id
 from tasks.capacity_scale import plan_scale_out, region_capacity, wait_serving
 from tasks.catalog import Catalog, CatalogError
+from tasks.location import Location
 from tasks.plan import ActionError, JsonDict, Plan
 from tasks.steps import aws_call
 
@@ -67,12 +68,10 @@ def plan_asg_scale_out(
     Raises CatalogError when the region has no group or no capacity cap, AtCapError when the
     desired capacity is already at the cap.
     """
-    resources, capacity = region_capacity(catalog, service, environment, region)
-    name = resources.asg_name
-    if name is None:
-        raise CatalogError(f"{service}/{environment} has no Auto Scaling group in {region} in the catalog")
+    capacity = region_capacity(catalog, service, environment, region)[1]
     target = aws.in_region(region)
-    params: JsonDict = {"asg_name": name}
+    location = locate(catalog, service, environment, target)
+    name = location.params["asg_name"]
     policies = aws_call(
         KIND,
         _resource(target, name),
@@ -85,12 +84,21 @@ def plan_asg_scale_out(
         service=service,
         environment=environment,
         aws=target,
-        resource=_resource(target, name),
-        params=params,
-        before=STORE.read(KIND, target, params),
+        location=location,
+        before=STORE.read(KIND, target, location.params),
         capacity=capacity,
         managed=bool(policies),
     )
+
+
+def locate(catalog: Catalog, service: str, environment: str, aws: AwsTarget) -> Location:
+    """The region's catalogued group (with a capacity cap): the target and ``asg_name`` param."""
+    name = region_capacity(catalog, service, environment, aws.region)[0].asg_name
+    if name is None:
+        raise CatalogError(
+            f"{service}/{environment} has no Auto Scaling group in {aws.region} in the catalog"
+        )
+    return Location(targets=[_resource(aws, name)], params={"asg_name": name})
 
 
 def _resource(aws: AwsTarget, name: str) -> str:

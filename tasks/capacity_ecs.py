@@ -14,6 +14,7 @@ from typing import Any
 from tasks.aws import AwsTarget, client, request_id
 from tasks.capacity_scale import plan_scale_out, region_capacity, wait_serving
 from tasks.catalog import Catalog, CatalogError, EcsService
+from tasks.location import Location
 from tasks.plan import JsonDict, Plan
 from tasks.rollback_ecs import describe_service, ecs_resource, update_service
 from tasks.steps import Step, aws_call, run_steps
@@ -85,22 +86,29 @@ def plan_ecs_scale_out(
     Raises CatalogError when the region has no ECS service or no capacity cap, AtCapError when
     the desired count is already at the cap.
     """
-    resources, capacity = region_capacity(catalog, service, environment, region)
-    if resources.ecs is None:
-        raise CatalogError(f"{service}/{environment} has no ECS service in {region} in the catalog")
+    capacity = region_capacity(catalog, service, environment, region)[1]
     target = aws.in_region(region)
-    params: JsonDict = {"ecs": resources.ecs.model_dump(mode="json")}
-    before = STORE.read(KIND, target, params)
+    location = locate(catalog, service, environment, target)
+    before = STORE.read(KIND, target, location.params)
     return plan_scale_out(
         kind=KIND,
         service=service,
         environment=environment,
         aws=target,
-        resource=ecs_resource(target, resources.ecs),
-        params=params,
+        location=location,
         before=before,
         capacity=capacity,
         managed=before["min"] is not None,
+    )
+
+
+def locate(catalog: Catalog, service: str, environment: str, aws: AwsTarget) -> Location:
+    """The region's catalogued ECS service (with a capacity cap): the target and ``ecs`` param."""
+    resources = region_capacity(catalog, service, environment, aws.region)[0]
+    if resources.ecs is None:
+        raise CatalogError(f"{service}/{environment} has no ECS service in {aws.region} in the catalog")
+    return Location(
+        targets=[ecs_resource(aws, resources.ecs)], params={"ecs": resources.ecs.model_dump(mode="json")}
     )
 
 

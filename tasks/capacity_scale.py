@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from tasks.aws import AwsTarget
 from tasks.catalog import Capacity, Catalog, CatalogError, RegionResources
+from tasks.location import Location
 from tasks.plan import ActionError, JsonDict, Plan
 
 SERVING_TIMEOUT_SECONDS = 600.0
@@ -74,13 +75,13 @@ def plan_scale_out(
     service: str,
     environment: str,
     aws: AwsTarget,
-    resource: str,
-    params: JsonDict,
+    location: Location,
     before: JsonDict,
     capacity: Capacity,
     managed: bool,
 ) -> Plan:
-    """The scale-out plan for one resource whose live sizes are ``before``."""
+    """The scale-out plan for the one resource at ``location`` whose live sizes are ``before``."""
+    resource = location.targets[0]
     after = scale_out(before, capacity, managed=managed, what=f"{kind} on {resource}")
     factor = capacity_factor(before, after)
     added = int(after["desired"]) - int(before["desired"])
@@ -89,7 +90,7 @@ def plan_scale_out(
         service=service,
         environment=environment,
         aws=aws,
-        targets=[resource],
+        targets=location.targets,
         before=before,
         after=after,
         # A scale-out takes nothing away from anyone; the share of capacity that is new is
@@ -98,7 +99,7 @@ def plan_scale_out(
         summary=f"Scale {resource} out: desired {before['desired']}→{after['desired']} "
         f"(x{factor:g}, cap {capacity.max})"
         + (f", minimum {before['min']}→{after['min']}" if after["min"] != before["min"] else ""),
-        params={**params, "managed": managed},
+        params={**location.params, "managed": managed},
         capacity_factor=factor,
     )
 

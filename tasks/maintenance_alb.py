@@ -17,6 +17,7 @@ from typing import Any
 
 from tasks.aws import AwsTarget, client, request_id
 from tasks.catalog import Catalog, CatalogError
+from tasks.location import Location
 from tasks.plan import ActionError, JsonDict, Plan
 from tasks.steps import aws_call
 
@@ -87,18 +88,16 @@ def plan_maintenance(
     Raises CatalogError when the region has no resolved ALB listener, ActionError when priority
     1 is held by a rule that is not Firebreak's.
     """
-    listener = catalog.entry(service, environment).region(region).alb
-    if listener is None or not listener.resolved:
-        raise CatalogError(f"{service}/{environment} has no resolved ALB listener in {region} in the catalog")
     kind = ENABLE if enable else DISABLE
     target = aws.in_region(region)
-    params: JsonDict = {"listener_arn": listener.listener_arn, "tag": f"{service}/{environment}"}
+    location = locate(catalog, service, environment, target)
+    params, listener_arn = location.params, location.targets[0]
     before = STORE.read(kind, target, params)
     if enable and not before["enabled"]:
         holder = next((r for r in _rules(kind, target, params) if r["Priority"] == str(PRIORITY)), None)
         if holder is not None:
             raise ActionError(
-                f"{kind} on {listener.listener_arn}: priority {PRIORITY} is held by {holder['RuleArn']}; "
+                f"{kind} on {listener_arn}: priority {PRIORITY} is held by {holder['RuleArn']}; "
                 "a person must move it before the maintenance page can come first"
             )
     after = {"enabled": enable}
@@ -107,7 +106,7 @@ def plan_maintenance(
         service=service,
         environment=environment,
         aws=target,
-        targets=[listener.listener_arn],
+        targets=location.targets,
         before=before,
         after=after,
         # The page turns every user of the listener away (or lets them all back in).
@@ -115,6 +114,20 @@ def plan_maintenance(
         summary=f"{'Put up' if enable else 'Take down'} the maintenance page ({STATUS_CODE}) on the "
         f"ALB listener of {service}/{environment} in {region}",
         params=params,
+    )
+
+
+def locate(catalog: Catalog, service: str, environment: str, aws: AwsTarget) -> Location:
+    """The region's resolved, catalogued listener: the target and the ``listener_arn`` and
+    ``tag`` params."""
+    listener = catalog.entry(service, environment).region(aws.region).alb
+    if listener is None or not listener.resolved:
+        raise CatalogError(
+            f"{service}/{environment} has no resolved ALB listener in {aws.region} in the catalog"
+        )
+    return Location(
+        targets=[listener.listener_arn],
+        params={"listener_arn": listener.listener_arn, "tag": f"{service}/{environment}"},
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from tasks.aws import AwsTarget, client, request_id
 from tasks.catalog import ApiGatewayStage, Catalog, CatalogError
+from tasks.location import Location
 from tasks.plan import ActionError, JsonDict, Plan
 from tasks.steps import aws_call
 
@@ -89,14 +90,13 @@ def plan_throttle(*, catalog: Catalog, service: str, environment: str, region: s
     Raises CatalogError when the region has no ``api_gateway``, ActionError when the stage is
     already throttled at or below that level (nothing to lower).
     """
-    stage = catalog.entry(service, environment).region(region).api_gateway
-    if stage is None:
-        raise CatalogError(f"{service}/{environment} has no api_gateway stage in {region} in the catalog")
+    stage = _catalogued(catalog, service, environment, region)
     target = aws.in_region(region)
-    params: JsonDict = {"rest_api": stage.rest_api, "stage": stage.stage}
+    location = locate(catalog, service, environment, target)
+    params = location.params
     before = STORE.read(KIND, target, params)
     after = emergency_limits(before, stage)
-    resource = _resource(target, params)
+    resource = location.targets[0]
     if after == before:
         raise ActionError(
             f"{KIND} on {resource}: already throttled at or below the emergency level ({before})"
@@ -106,7 +106,7 @@ def plan_throttle(*, catalog: Catalog, service: str, environment: str, region: s
         service=service,
         environment=environment,
         aws=target,
-        targets=[resource],
+        targets=location.targets,
         before=before,
         after=after,
         # Requests beyond the limits are refused (429): every caller of the stage may be.
@@ -116,6 +116,20 @@ def plan_throttle(*, catalog: Catalog, service: str, environment: str, region: s
         f"burst {_show(before['burst_limit'])}→{_show(after['burst_limit'])}",
         params=params,
     )
+
+
+def locate(catalog: Catalog, service: str, environment: str, aws: AwsTarget) -> Location:
+    """The region's catalogued stage: the target and the ``rest_api`` and ``stage`` params."""
+    stage = _catalogued(catalog, service, environment, aws.region)
+    params: JsonDict = {"rest_api": stage.rest_api, "stage": stage.stage}
+    return Location(targets=[_resource(aws, params)], params=params)
+
+
+def _catalogued(catalog: Catalog, service: str, environment: str, region: str) -> ApiGatewayStage:
+    stage = catalog.entry(service, environment).region(region).api_gateway
+    if stage is None:
+        raise CatalogError(f"{service}/{environment} has no api_gateway stage in {region} in the catalog")
+    return stage
 
 
 def _resource(aws: AwsTarget, params: JsonDict) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from tasks.aws import AwsTarget, client, request_id
 from tasks.catalog import AlbListener, Catalog, CatalogError
+from tasks.location import Location
 from tasks.plan import ActionError, JsonDict, Plan
 from tasks.steps import aws_call
 from tasks.weights import blast_radius, check_weights, describe, step_toward
@@ -57,14 +58,13 @@ def plan_alb_shift(
     aws: AwsTarget,
 ) -> Plan:
     """Plan new listener weights (keyed by target group ARN), at most ``step`` points at a time."""
-    listener = catalog.entry(service, environment).region(region).alb
-    if listener is None:
-        raise CatalogError(f"{service}/{environment} has no ALB listener in {region} in the catalog")
+    listener = _catalogued(catalog, service, environment, region)
     unknown = sorted(set(weights) - set(listener.target_group_arns))
     if unknown:
         raise CatalogError(f"{service}/{environment}: target groups {unknown} are not in the catalog")
     target = aws.in_region(region)
-    params: JsonDict = {"listener": listener.model_dump(mode="json"), "step": step}
+    location = locate(catalog, service, environment, target)
+    params: JsonDict = {**location.params, "step": step}
     before: dict[str, int] = AlbWeights().read(KIND, target, params)
     stray = sorted(set(before) - set(listener.target_group_arns))
     if stray:
@@ -79,7 +79,7 @@ def plan_alb_shift(
         service=service,
         environment=environment,
         aws=target,
-        targets=[listener.listener_arn],
+        targets=location.targets,
         before=before,
         after=after,
         blast_radius=radius,
@@ -87,6 +87,24 @@ def plan_alb_shift(
         f"({radius:.0%} of traffic moves)",
         params=params,
     )
+
+
+def locate(catalog: Catalog, service: str, environment: str, aws: AwsTarget) -> Location:
+    """The region's catalogued listener: its ARN the target, the listener in params, its target
+    groups the only keys the state may use."""
+    listener = _catalogued(catalog, service, environment, aws.region)
+    return Location(
+        targets=[listener.listener_arn],
+        params={"listener": listener.model_dump(mode="json")},
+        state_keys=frozenset(listener.target_group_arns),
+    )
+
+
+def _catalogued(catalog: Catalog, service: str, environment: str, region: str) -> AlbListener:
+    listener = catalog.entry(service, environment).region(region).alb
+    if listener is None:
+        raise CatalogError(f"{service}/{environment} has no ALB listener in {region} in the catalog")
+    return listener
 
 
 def _forward(aws: AwsTarget, listener: AlbListener) -> dict[str, Any]:

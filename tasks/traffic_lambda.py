@@ -11,6 +11,7 @@ from typing import Any
 
 from tasks.aws import AwsTarget, client, request_id
 from tasks.catalog import Catalog, CatalogError, LambdaAlias
+from tasks.location import Location
 from tasks.plan import JsonDict, Plan
 from tasks.steps import aws_call
 from tasks.weights import ShiftError, blast_radius, describe, step_toward
@@ -64,6 +65,12 @@ def alias_params(catalog: Catalog, service: str, environment: str, region: str) 
     return {"alias": alias.model_dump(mode="json")}
 
 
+def locate(catalog: Catalog, service: str, environment: str, aws: AwsTarget) -> Location:
+    """The region's catalogued alias: the alias the target, its params (``alias_params``)."""
+    params = alias_params(catalog, service, environment, aws.region)
+    return Location(targets=[resource(LambdaAlias.model_validate(params["alias"]))], params=params)
+
+
 def plan_lambda_shift(
     *,
     catalog: Catalog,
@@ -78,8 +85,9 @@ def plan_lambda_shift(
 
     Lambda routes to at most two versions, so the result may name two versions at most.
     """
-    params = alias_params(catalog, service, environment, region)
     target = aws.in_region(region)
+    location = locate(catalog, service, environment, target)
+    params = location.params
     before: dict[str, int] = LambdaAliasWeights().read(KIND, target, params)
     after = {v: pct for v, pct in step_toward(before, weights, step).items() if pct}
     if sum(after.values()) != 100 or len(after) > 2 or min(after.values()) < 0:
@@ -91,7 +99,7 @@ def plan_lambda_shift(
         service=service,
         environment=environment,
         aws=target,
-        targets=[resource(alias)],
+        targets=location.targets,
         before=before,
         after=after,
         blast_radius=radius,

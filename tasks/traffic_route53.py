@@ -12,6 +12,7 @@ from typing import Any
 
 from tasks.aws import AwsTarget, client, request_id
 from tasks.catalog import Catalog, CatalogError, Route53Weighted
+from tasks.location import Location
 from tasks.plan import ActionError, JsonDict, Plan
 from tasks.steps import aws_call
 from tasks.weights import blast_radius, check_weights, describe, shift_away, step_toward
@@ -62,16 +63,15 @@ def plan_route53_shift(
     Give exactly one of ``away_from`` / ``weights``. ``step`` caps the weight points moved by
     this plan (recovery calls it repeatedly until the target is reached).
     """
-    record = catalog.entry(service, environment).route53
-    if record is None:
-        raise CatalogError(f"{service}/{environment} has no route53 weighted record in the catalog")
+    record = _catalogued(catalog, service, environment)
     if (away_from is None) == (weights is None):
         raise ActionError(f"{KIND}: give exactly one of away_from or weights")
     requested = [away_from] if away_from is not None else list(weights or {})
     unknown = sorted(set(requested) - set(record.set_identifiers))
     if unknown:
         raise CatalogError(f"{service}/{environment}: no Route 53 record for regions {unknown}")
-    params: JsonDict = {"record": record.model_dump(mode="json"), "step": step}
+    location = locate(catalog, service, environment, aws)
+    params: JsonDict = {**location.params, "step": step}
     before: dict[str, int] = Route53Weights().read(KIND, aws, params)
     if away_from is not None:
         after = shift_away(before, away_from, step)
@@ -84,13 +84,31 @@ def plan_route53_shift(
         service=service,
         environment=environment,
         aws=aws,
-        targets=[f"{_resource(record)}/{sid}" for _, sid in sorted(record.set_identifiers.items())],
+        targets=location.targets,
         before=before,
         after=after,
         blast_radius=radius,
         summary=f"Route 53 {record.record_name}: {describe(before, after)} ({radius:.0%} of traffic moves)",
         params=params,
     )
+
+
+def locate(catalog: Catalog, service: str, environment: str, aws: AwsTarget) -> Location:
+    """The catalogued weighted record set: one target per SetIdentifier, the record in params,
+    the regions as the state's keys (Route 53 is global: ``aws`` is not used)."""
+    record = _catalogued(catalog, service, environment)
+    return Location(
+        targets=[f"{_resource(record)}/{sid}" for _, sid in sorted(record.set_identifiers.items())],
+        params={"record": record.model_dump(mode="json")},
+        state_keys=frozenset(record.set_identifiers),
+    )
+
+
+def _catalogued(catalog: Catalog, service: str, environment: str) -> Route53Weighted:
+    record = catalog.entry(service, environment).route53
+    if record is None:
+        raise CatalogError(f"{service}/{environment} has no route53 weighted record in the catalog")
+    return record
 
 
 def _resource(record: Route53Weighted) -> str:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from drills import seed_names as n
+from drills.seed import write_catalog
+from drills.seed_region import deployer_client
 from flows.anchor import RECORDS_KEY_ENV
 from flows.history import load_history
 from flows.own_changes import own_changes_in
@@ -20,6 +22,7 @@ from flows.recover import recover
 from flows.report import IncidentReport, MitigationRecord, MitigationStatus, Outcome
 from flows.timeline import Stage, Timeline
 from tasks.aws import AwsTarget, call, client
+from tasks.catalog import Catalog
 from tasks.plan import Plan
 from tests.flows.conftest import World
 from tests.flows.scripted import Script, approve
@@ -166,3 +169,70 @@ def test_the_history_ranks_only_anchored_incidents(tmp_path: Path, monkeypatch: 
 
     assert [r.incident_id for r in history.reports] == ["INC-1"]
     assert "no head signed" in history.unreadable["INC-2"]
+
+
+def _uncatalogued_group(world: World) -> str:
+    """An Auto Scaling group beside the seeded one that the catalog does not list, at 3
+    instances (what the record below says the incident set)."""
+    target = world.sandbox.target(n.PRIMARY_REGION)
+    asg = deployer_client("autoscaling", target)
+    seeded = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[n.ASG])["AutoScalingGroups"][0]
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName="payments-prod",
+        LaunchTemplate={"LaunchTemplateName": n.LAUNCH_TEMPLATE, "Version": "1"},
+        MinSize=1, MaxSize=3, DesiredCapacity=3, VPCZoneIdentifier=seeded["VPCZoneIdentifier"],
+    )  # fmt: skip
+    return "payments-prod"
+
+
+def _with_capacity_cap(world: World) -> None:
+    data = world.catalog.model_dump(mode="json")
+    data["services"][n.SERVICE][n.ENVIRONMENT]["regions"][n.PRIMARY_REGION]["capacity"] = {"max": 4}
+    write_catalog(Catalog.model_validate(data), world.catalog_path)
+
+
+def _group_sizes(world: World, name: str) -> tuple[int, int, int]:
+    asg = client("autoscaling", world.sandbox.target(n.PRIMARY_REGION))
+    group = call(asg, "describe_auto_scaling_groups", AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    return group["DesiredCapacity"], group["MinSize"], group["MaxSize"]
+
+
+def test_recover_refuses_a_signed_capacity_record_naming_a_group_the_catalog_lacks(world: World) -> None:
+    """A record the worker signed whose scale-out names another team's group: recover would
+    scale it back in (the undo writes the record's ``before``) if it kept the record's target."""
+    name = _uncatalogued_group(world)
+    _with_capacity_cap(world)  # the catalog's group may be scaled: only the name is wrong
+    plan = Plan(
+        kind="capacity.scale.asg", service=n.SERVICE, environment=n.ENVIRONMENT,
+        aws=world.settings().aws(n.PRIMARY_REGION), targets=[f"autoscaling:{n.PRIMARY_REGION}:{name}"],
+        before={"desired": 1, "min": 1, "max": 3}, after={"desired": 3, "min": 1, "max": 3},
+        blast_radius=0.67, summary=f"Scale {name} out", params={"asg_name": name, "managed": False},
+        capacity_factor=3.0,
+    )  # fmt: skip
+    timeline = _record(world, plan)
+
+    with Script([approve("alice"), approve("bob")]):
+        state = recover(incident_id=INCIDENT, settings=world.settings(), requester="dave", return_state=True)
+
+    assert _group_sizes(world, name) == (3, 1, 3), state.message  # read back from moto: untouched
+    refused = Timeline.load(timeline.path).events("record-refused")
+    assert len(refused) == 1 and name in refused[0].message, state.message
+
+
+def test_recover_refuses_a_signed_throttle_record_naming_a_stage_the_catalog_lacks(world: World) -> None:
+    """The catalog lists no API Gateway stage for checkout: a signed throttle record naming one
+    is refused before anything is read, let alone written."""
+    plan = Plan(
+        kind="throttle.apigateway", service=n.SERVICE, environment=n.ENVIRONMENT,
+        aws=world.settings().aws(n.PRIMARY_REGION),
+        targets=[f"apigateway:{n.PRIMARY_REGION}:/restapis/abc123/stages/prod"],
+        before={"rate_limit": None, "burst_limit": None}, after={"rate_limit": 5.0, "burst_limit": 2},
+        blast_radius=1.0, summary="Throttle", params={"rest_api": "abc123", "stage": "prod"},
+    )  # fmt: skip
+    timeline = _record(world, plan)
+
+    with Script([approve("alice"), approve("bob")]):
+        state = recover(incident_id=INCIDENT, settings=world.settings(), requester="dave", return_state=True)
+
+    refused = Timeline.load(timeline.path).events("record-refused")
+    assert len(refused) == 1 and "api_gateway" in refused[0].message, state.message

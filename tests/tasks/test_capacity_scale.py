@@ -7,6 +7,7 @@ import pytest
 from tasks.aws import AwsTarget
 from tasks.capacity_scale import AtCapError, capacity_factor, plan_scale_out, scale_out
 from tasks.catalog import Capacity
+from tasks.location import Location
 from tasks.plan import Plan
 
 
@@ -63,8 +64,7 @@ def test_the_plan_carries_the_factor_and_its_hash_covers_it() -> None:
         service="checkout",
         environment="prod",
         aws=AwsTarget(region="us-east-1"),
-        resource="ecs:us-east-1:checkout/web",
-        params={},
+        location=Location(targets=["ecs:us-east-1:checkout/web"], params={}),
         before={"desired": 2, "min": None, "max": None},
         capacity=Capacity(max=8, step=2),
         managed=False,
