@@ -15,15 +15,18 @@ This process then stands for the run towards the worker:
   itself, so no run goes on without the process the worker tracks.
 
 Without a socket, or when the fork server does not answer or cannot take the request, it becomes
-``python -m prefect.engine`` itself (exec), so the command is always safe to configure. When the
-fork server refuses the run for what its environment would change on the host (another policy,
-catalog or role: firebreak.run_admission), it exits 2 with the reason instead, and never
-starts the engine.
-Standard library only, and nothing imported that the fallback does not need.
+``python -m prefect.engine`` itself (exec), after making the host's checks itself
+(firebreak.run_admission: the run's environment against the one the worker, this process's
+parent, was started with; the run's deployment against the ``prefect.yaml`` beside Firebreak's
+code). When the fork server or those checks refuse the run (another policy, catalog or role, an
+entrypoint, pull steps or job variables the host does not allow), it exits 2 with the reason
+instead, and never starts the engine; a run refused for its deployment is also marked Failed
+with the reason. The path through a fork server imports the standard library only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -35,15 +38,52 @@ from typing import NoReturn
 from firebreak.engine_protocol import SOCKET_ENV, ProtocolError, receive, send
 
 _FORWARDED = (signal.SIGTERM, signal.SIGINT)
-REFUSED_EXIT = 2  # the fork server refused the run for what it would change (firebreak.run_admission)
+REFUSED_EXIT = 2  # the host refused the run (the fork server or admission_problem: firebreak.run_admission)
 
 
 def say(message: str) -> None:
     print(f"firebreak.engine_client: {message}", file=sys.stderr, flush=True)
 
 
+def refuse(reason: str) -> NoReturn:
+    """End the run with the host's reason, never starting the engine."""
+    say(f"the worker's host refused this run: {reason}")
+    sys.exit(REFUSED_EXIT)
+
+
+def admission_problem() -> str | None:
+    """Why the host refuses this run, checked here because no fork server did, or None."""
+    from firebreak.run_admission import (
+        HOST_PREFECT_YAML,
+        allowed_runs,
+        environment_problem,
+        refuse_run,
+        run_problem,
+        started_environment,
+    )
+
+    worker = os.getppid()
+    try:
+        host = started_environment(worker)
+    except OSError as error:
+        return f"cannot read the worker's environment (process {worker}) to check the run ({error})"
+    problem = environment_problem(os.environ, host)
+    if problem is not None:
+        return problem
+    run_id = os.environ.get("PREFECT__FLOW_RUN_ID", "")
+    problem = run_problem(run_id, allowed_runs(HOST_PREFECT_YAML, host))
+    if problem is not None:
+        with contextlib.suppress(Exception):  # the refusal stands even if it cannot be written
+            refuse_run(run_id, problem)
+    return problem
+
+
 def exec_engine() -> NoReturn:
-    """Become the ordinary flow-run process, exactly what the worker would have started."""
+    """After the host's checks (:func:`admission_problem`), become the ordinary flow-run process,
+    exactly what the worker would have started."""
+    problem = admission_problem()
+    if problem is not None:
+        refuse(problem)
     os.execv(sys.executable, [sys.executable, "-m", "prefect.engine", *sys.argv[1:]])
 
 
@@ -110,8 +150,7 @@ def main() -> NoReturn:
         send(sock, request, fds=[0, 1, 2])
         answer, _ = receive(sock)
         if "refused" in answer:  # the host's rule, not a failure: never run around it
-            say(f"the worker's host refused this run: {answer['refused']}")
-            sys.exit(REFUSED_EXIT)
+            refuse(str(answer["refused"]))
         pid = int(answer["pid"])
     except (ProtocolError, OSError, KeyError, ValueError) as error:
         say(f"fork server refused ({error}); starting prefect.engine")

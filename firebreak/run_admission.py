@@ -1,4 +1,4 @@
-"""What the worker's host lets a flow run bring: checked by the fork server before the engine.
+"""What the worker's host lets a flow run bring: checked before the engine, with or without a fork server.
 
 A process worker builds each run's environment from its own, the work pool's base job
 template and the run's job variables, and the last two can be changed by anyone who holds the
@@ -11,8 +11,11 @@ the host with the host's configuration (flows/host_config.py) and its ``prefect.
   its deployment and refuses an entrypoint or pull steps the host's ``prefect.yaml`` does not
   name, and any job variables (``prefect.yaml`` sets none).
 
-Each says why. (The stock ``python -m prefect.engine`` path, when no fork server answers, has
-no such check, nor has a pool whose ``command`` was changed: docs/security.md.)
+When no fork server answers, firebreak.engine_client makes the same two checks itself before
+it becomes ``prefect.engine``: the host's environment is then the one the worker (its parent
+process) was started with (:func:`started_environment`), and the host's ``prefect.yaml`` the
+one beside Firebreak's code (:data:`HOST_PREFECT_YAML`). Each says why. A pool whose
+``command`` was changed runs neither check (docs/security.md; ``firebreak stack check``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ import yaml
 
 from flows.host_config import CATALOG_ENV, POLICY_ENV, ROLE_ENV
 
-REFUSED_EXIT = 2  # as firebreak.engine_client exits when the fork server refuses before forking
+REFUSED_EXIT = 2  # as firebreak.engine_client exits when the host refuses a run
+HOST_PREFECT_YAML = Path(__file__).resolve().parent.parent / "prefect.yaml"
 # Must be exactly the host's, set or unset: each one decides what Firebreak may do or what code runs.
 FIXED = (
     POLICY_ENV,
@@ -68,6 +72,13 @@ def environment_problem(run: Mapping[str, str], host: Mapping[str, str]) -> str 
             verb = "sets" if name in run else "unsets"
             return f"the run {verb} {name}, which this host fixes ({here}): refused"
     return None
+
+
+def started_environment(pid: int) -> dict[str, str]:
+    """The environment process ``pid`` was started with (Linux ``/proc/PID/environ``; later
+    changes the process made to its own environment are not in it). OSError when unreadable."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="surrogateescape")
+    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
 
 
 @dataclass(frozen=True)

@@ -216,3 +216,15 @@ def test_a_run_naming_another_policy_is_refused_and_no_engine_starts(forkserver:
     assert "the worker's host refused this run: the run sets FIREBREAK_POLICY_FILE" in stderr
     assert "Invalid flow run id" not in stderr  # neither forked nor started by the client itself
     assert "started for flow run" not in forkserver.log.read_text()
+
+
+def test_without_a_fork_server_the_client_itself_refuses_a_run_naming_another_policy(tmp_path: Path) -> None:
+    # Issue 26 point 1: the host's checks hold when no fork server answers too. The host's
+    # environment is the worker's, this client's parent (here: the test process).
+    env = {SOCKET_ENV: str(tmp_path / "absent.sock"), "PREFECT__FLOW_RUN_ID": "not-a-uuid"}
+    done = client({**env, "FIREBREAK_POLICY_FILE": "/home/mallory/policy.yaml"})
+    _, stderr = done.communicate(timeout=60)
+
+    assert done.returncode == 2, stderr
+    assert "the worker's host refused this run: the run sets FIREBREAK_POLICY_FILE" in stderr
+    assert "Invalid flow run id" not in stderr  # prefect.engine never started

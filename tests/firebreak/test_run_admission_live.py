@@ -82,3 +82,23 @@ def test_a_deployment_changed_to_another_entrypoint_is_refused_before_the_engine
     finally:
         forkserver.terminate()
         forkserver.wait(timeout=30)
+
+
+def test_without_a_fork_server_the_client_refuses_a_deployment_the_host_does_not_name(
+    server: LocalPrefectServer,
+) -> None:
+    """No fork server answers: the engine client checks the run against the host's
+    prefect.yaml (the repository's, next to its code) itself, before the engine."""
+    run_id = _run_of(server, "evil.py:main", PULL)
+    client_env = {**os.environ, **server.env, "PREFECT__FLOW_RUN_ID": str(run_id)}
+    client_env.pop(SOCKET_ENV, None)
+    done = subprocess.run(
+        [sys.executable, "-m", "firebreak.engine_client"],
+        cwd=REPO, env=client_env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "the worker's host refused this run: entrypoint evil.py:main is not one of" in done.stderr
+    with _client(server) as client:
+        state = client.read_flow_run(run_id).state
+    assert state is not None and state.is_failed()
+    assert "refused by the worker's host: entrypoint evil.py:main" in str(state.message)
