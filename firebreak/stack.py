@@ -41,6 +41,7 @@ import httpx
 from drills.postgres import LocalPostgres
 from drills.prefect_server import LocalPrefectServer, free_port
 from firebreak.engine_protocol import SOCKET_ENV
+from firebreak.pool_command import engine_client_command
 from flows.host_config import POLICY_ENV
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -236,8 +237,7 @@ class LocalStack:
         if done.returncode != 0:
             raise ProcessNotReadyError(f"{' '.join(args)} exited {done.returncode}:\n{done.stderr}")
         template = json.loads(done.stdout)
-        client = f"{sys.executable} -m firebreak.engine_client"
-        template["variables"]["properties"]["command"]["default"] = client
+        template["variables"]["properties"]["command"]["default"] = engine_client_command(sys.executable)
         path = self.spec.workdir / "process-job-template.json"
         path.write_text(json.dumps(template, indent=2))
         return path

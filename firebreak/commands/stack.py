@@ -1,4 +1,5 @@
-"""``firebreak stack up``: Prefect's production topology on this host, for trying and testing it."""
+"""``firebreak stack up``: Prefect's production topology on this host, for trying and testing it;
+``firebreak stack check``: its pool still starts runs with Firebreak's engine client."""
 
 from __future__ import annotations
 
@@ -100,12 +101,57 @@ def up(
             )
             for url in stack.receiver_urls:
                 typer.echo(f"receiver: {url}/alerts/{{source}}")
+            typer.echo("check that the pool still starts runs with the engine client: firebreak stack check")
             typer.echo(f"logs: {where}\nCtrl-C stops everything.")
             stopped = threading.Event()
             signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
             with contextlib.suppress(KeyboardInterrupt):
                 stopped.wait()
             typer.echo("stopping ...")
+
+
+@stack_app.command("check")
+def check(
+    pool: Annotated[str, typer.Option(help="The work pool the workers serve.")] = "firebreak",
+    python: Annotated[
+        str | None,
+        typer.Option(
+            help="The workers' Python (default: this one): the command is "
+            "`PYTHON -m firebreak.engine_client`."
+        ),
+    ] = None,
+) -> None:
+    """Check that the work pool still starts every run with Firebreak's engine client.
+
+    The host's run checks (policy, catalog and role fixed by the host; entrypoint, pull steps and
+    job variables allowed) run in that client. Anyone holding the Prefect API can change the
+    pool's command so that it never runs; this reads the pool's base job template and its
+    deployments from the Prefect API (PREFECT_API_URL, PREFECT_API_AUTH_STRING) and says so.
+    A command set in a single run's job variables is not visible here.
+
+    Exit codes: 0 the pool starts runs with the engine client; 1 it does not (each problem named);
+    2 the pool cannot be read.
+    """
+    from firebreak.pool_command import command_problems, engine_client_command, read_pool
+
+    expected = engine_client_command(python) if python else engine_client_command()
+    try:
+        template, deployments = read_pool(pool)
+    except Exception as e:  # whatever stops the reading is reported: exit 2
+        typer.echo(f"cannot read work pool {pool} from the Prefect API ({type(e).__name__}: {e})", err=True)
+        raise typer.Exit(2) from e
+    problems = command_problems(template, deployments, expected)
+    if problems:
+        for problem in problems:
+            typer.echo(f"pool {pool}: {problem}")
+        typer.echo(
+            f"pool {pool}: the host's run checks do not run for its runs; restore the command ({expected})"
+        )
+        raise typer.Exit(1)
+    typer.echo(
+        f"pool {pool} starts runs with Firebreak's engine client ({expected}); "
+        f"{len(deployments)} deployment(s) checked"
+    )
 
 
 def register(app: typer.Typer) -> None:
