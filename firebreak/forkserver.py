@@ -129,7 +129,7 @@ class ForkServer:
             connection.settimeout(None)
         except (ProtocolError, OSError, ValueError) as error:
             print(f"forkserver: bad request ({error}); refused", file=sys.stderr, flush=True)
-            connection.close()  # the client, seeing no pid, starts prefect.engine itself
+            connection.close()  # the client, seeing no pid, checks the run and starts prefect.engine itself
             return
         problem = request_problem(request, fds)
         refusal = environment_problem(request["env"], os.environ) if problem is None else None
