@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from firebreak.commands import actions, alerts, drill, incident, incidents, policy, replay, stack, timeline
+from firebreak.commands import (
+    actions,
+    alerts,
+    catalog,
+    drill,
+    incident,
+    incidents,
+    policy,
+    replay,
+    stack,
+    timeline,
+)
 
 app = typer.Typer(
     name="firebreak",
@@ -13,7 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for area in (policy, actions, alerts, incident, drill, incidents, timeline, stack, replay):
+for area in (policy, catalog, actions, alerts, incident, drill, incidents, timeline, stack, replay):
     area.register(app)
 
 

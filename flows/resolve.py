@@ -32,6 +32,7 @@ from flows.scope import affected_regions, alert_names, widen
 from flows.timeline import Stage
 from flows.verify import bake, regions_holding, signal_metric
 from policies import ActionRequest, Mode, Tier, TimeoutOutcome
+from tasks.catalog_check import unverifiable_shift
 from tasks.metrics import latest_value
 
 OUTAGE_PERIODS = 3  # the key metric's latest value within this many periods decides maintenance
@@ -65,6 +66,9 @@ class Resolution(BaseModel):
     )
     regions: list[RegionOutcome] = Field(
         default_factory=list, description="Every affected region, at the end."
+    )
+    not_offered: list[str] = Field(
+        default_factory=list, description="Candidates the catalog cannot verify, and why (never planned)."
     )
 
 
@@ -117,7 +121,8 @@ def resolve(
         run.timeline.add(Stage.RESOLVE, "would-escalate", "[shadow] would hand the incident to a human")
     else:
         why = f"regions not recovered: {', '.join(missing)}"
-        result.escalation = escalate(run, hypotheses, [*evidence, why], tried=result.records)
+        lines = [*evidence, why, *result.not_offered]
+        result.escalation = escalate(run, hypotheses, lines, tried=result.records)
         result.halted = result.escalation is Escalation.DENIED and kill_switch_on()
     result.regions = _outcomes(run, result)
     return result
@@ -159,6 +164,8 @@ def _resolve_region(
         if planned >= run.settings.max_mitigations:
             break
         tried.add(key)
+        if _not_offered(run, hypothesis, region, result):
+            continue
         watch = _watched(scope, region, hypothesis, result)
         outcome = attempt(run, hypothesis, evidence, watch)
         record = outcome.record
@@ -178,6 +185,20 @@ def _resolve_region(
         _note(result, {region: scope[region]}, outcome.record)
         _settled(result, region, outcome)
     return False
+
+
+def _not_offered(run: IncidentRun, hypothesis: Hypothesis, region: str, result: Resolution) -> bool:
+    """A candidate whose mitigation the catalog cannot verify (tasks.catalog_check) is not
+    planned, so nobody approves a change that would fail after it is made: recorded, skipped."""
+    if hypothesis.kind is not HypothesisKind.SHIFT_TRAFFIC:
+        return False
+    why = unverifiable_shift(run.entry, hypothesis.region or region)
+    if why is None:
+        return False
+    line = f"not offered: {hypothesis.summary}: {why} (firebreak catalog check)"
+    run.timeline.add(Stage.RESOLVE, "not-offered", line, kind=hypothesis.kind.value)
+    result.not_offered.append(line)
+    return True
 
 
 def _watched(
