@@ -10,9 +10,10 @@ is mitigated by plain boto3 calls right after it is injected: the baseline (once
 clients, as a new flow-run process has them, once warm).
 
 With ``--engines warm`` or ``--engines cold`` the runs go through the production-shaped
-firebreak.stack instead (one ``prefect worker start`` on the process pool, one ``firebreak
-serve``, Prefect on SQLite): ``warm`` starts each run from the worker's fork server
-(firebreak.forkserver), ``cold`` as Prefect does, one new ``python -m prefect.engine`` per run.
+firebreak.stack instead (one Firebreak worker, ``python -m firebreak.worker``, on the process
+pool, one ``firebreak serve``, Prefect on SQLite): ``warm`` starts each run from the worker's
+fork server (firebreak.forkserver), ``cold`` without one: the engine client checks the run and
+becomes one new ``python -m prefect.engine`` per run.
 Run creation is then inside the receiver's process and is reported as part of ``receiver``.
 
     python -m bench.alert_to_mitigation --incidents 10 --poll 1

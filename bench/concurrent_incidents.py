@@ -5,8 +5,8 @@ SSM feature flag of its own, simulated by drills.world.simulator.WorldSimulator 
 service's own live AWS state, so each incident confirms, mitigates and bakes against **its own
 signal**. The fault: the service's flag ``new-pricing-engine`` turned on while its code path is
 broken; the mitigation the policy automates: turning it off. The stack is firebreak.stack (the
-process pool, ``--workers`` ``prefect worker start``, ``--receivers`` ``firebreak serve``, the
-watchdog), on PostgreSQL with ``--postgres`` and on Prefect's SQLite otherwise.
+process pool, ``--workers`` Firebreak workers (``python -m firebreak.worker``), ``--receivers``
+``firebreak serve``, the watchdog), on PostgreSQL with ``--postgres`` and on Prefect's SQLite otherwise.
 
 The sandbox (moto) runs in a process of its own (``Sandbox(own_process=True)``), so that the
 simulator and the flag watcher in this process do not share an interpreter lock with moto
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Concurrent incidents on different services (issue 13).")
     parser.add_argument("--incidents", type=int, default=20)
     parser.add_argument("--singles", type=int, default=3, help="One-at-a-time incidents before (single_s).")
-    parser.add_argument("--workers", type=int, default=2, help="`prefect worker start` processes.")
+    parser.add_argument("--workers", type=int, default=2, help="Firebreak workers (firebreak.worker).")
     parser.add_argument("--receivers", type=int, default=2, help="`firebreak serve` replicas.")
     parser.add_argument("--postgres", action="store_true", help="Prefect server on a real PostgreSQL.")
     parser.add_argument(

@@ -1,10 +1,10 @@
 """Benchmark: what a Prefect process worker costs per incident run before Firebreak does anything.
 
-Stack: a local Prefect server (embedded SQLite), the ``firebreak`` process pool, one ``prefect
-worker start`` per ``--query-seconds`` value, and the real ``incident-response/incident``
-deployment. Each run gets an alert that names no service, so the flow takes its shortest path
-(no AWS call: not confirmed, timeline and report written locally) and the times are Prefect's
-and the interpreter's:
+Stack: a local Prefect server (embedded SQLite), the ``firebreak`` process pool, one Firebreak
+worker (``python -m firebreak.worker``) per ``--query-seconds`` value, and the real
+``incident-response/incident`` deployment. Each run gets an alert that names no service, so the
+flow takes its shortest path (no AWS call: not confirmed, timeline and report written locally)
+and the times are Prefect's and the interpreter's:
 
 - ``pick_up_s``: run created -> Pending (the worker's poll found and submitted it);
 - ``process_start_s``: Pending -> Running (a new ``python -m prefect.engine``: interpreter,

@@ -9,10 +9,12 @@ embedded SQLite server of the quick start:
 - ``prefect server start`` on it (drills.prefect_server.LocalPrefectServer);
 - the ``firebreak`` process pool (its concurrency limit set when given), the
   ``firebreak_run_settings`` Variable, and prefect.yaml deployed with ``prefect deploy --all``;
-- ``workers`` x ``prefect worker start --pool firebreak``, running flows from this checkout;
-  beside each, a fork server (firebreak.forkserver) its runs start from, warm, through the
-  pool's ``command`` (firebreak.engine_client); ``warm_engines=False`` keeps Prefect's own
-  ``python -m prefect.engine`` per run;
+- ``workers`` x ``python -m firebreak.worker --pool firebreak`` (Prefect's process worker that
+  starts a run only when its command is the pool's, the engine client firebreak.engine_client,
+  which makes the host's run checks), running flows from this checkout; beside each, a fork
+  server (firebreak.forkserver) its runs start from, warm; ``warm_engines=False`` starts no fork
+  server, and the engine client then checks each run itself and becomes a new
+  ``python -m prefect.engine``;
 - ``receivers`` x ``firebreak serve`` on consecutive ports from ``receiver_port``;
 - ``python -m flows.watchdog``: crashed incident runs marked and re-run (flows/watchdog.py);
   workers send heartbeats every ``heartbeat_seconds``.
@@ -219,9 +221,7 @@ class LocalStack:
     def _configure_server(self) -> None:
         env, prefect = self.client_env, str(BIN / "prefect")
         create = [prefect, "work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"]
-        if self.spec.warm_engines:
-            create += ["--base-job-template", str(self._warm_job_template())]
-        run_cli(create, env)
+        run_cli([*create, "--base-job-template", str(self._job_template())], env)
         if self.spec.pool_limit is not None:
             limit = str(self.spec.pool_limit)
             run_cli([prefect, "work-pool", "set-concurrency-limit", WORK_POOL, limit], env)
@@ -229,8 +229,9 @@ class LocalStack:
         run_cli([prefect, "variable", "set", "firebreak_run_settings", settings, "--overwrite"], env)
         run_cli([prefect, "--no-prompt", "deploy", "--all"], env)
 
-    def _warm_job_template(self) -> Path:
-        """The process pool's default job template, its ``command`` defaulting to the engine client."""
+    def _job_template(self) -> Path:
+        """The process pool's default job template, its ``command`` defaulting to the engine client
+        (the only command firebreak.worker starts), with or without fork servers."""
         prefect = str(BIN / "prefect")
         args = [prefect, "work-pool", "get-default-base-job-template", "--type", "process"]
         done = subprocess.run(args, env=self.client_env, capture_output=True, text=True, timeout=60)
@@ -263,9 +264,9 @@ class LocalStack:
         return Background(f"forkserver {index}", command, self._worker_env(index), log)
 
     def start_worker(self, index: int) -> Background:
-        """One more ``prefect worker start`` on the pool (stopped with the stack)."""
+        """One more Firebreak worker (firebreak.worker) on the pool (stopped with the stack)."""
         env = self._worker_env(index)
-        command = [str(BIN / "prefect"), "worker", "start", "--pool", WORK_POOL, "--type", "process"]
+        command = [sys.executable, "-m", "firebreak.worker", "--pool", WORK_POOL]
         command += ["--name", f"firebreak-worker-{index}"]
         return Background(f"worker {index}", command, env, self.spec.workdir / f"worker-{index}.log")
 

@@ -25,7 +25,7 @@ _WORKDIR = typer.Option(help="Logs, Prefect home, incidents, dead letters; defau
 @stack_app.command("up")
 def up(
     catalog: Annotated[Path, _CATALOG],
-    workers: Annotated[int, typer.Option(min=1, help="`prefect worker start` processes on the pool.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, help="Firebreak workers on the pool.")] = 2,
     receivers: Annotated[int, typer.Option(min=1, help="`firebreak serve` replicas.")] = 2,
     port: Annotated[int, typer.Option(help="Prefect server (API and UI) port.")] = 4200,
     receiver_port: Annotated[int, typer.Option(help="First receiver's port; the others follow.")] = 8080,
@@ -40,8 +40,9 @@ def up(
     warm_engines: Annotated[
         bool,
         typer.Option(
-            help="Start each run from a fork server beside its worker (imports done once), "
-            "instead of a new `python -m prefect.engine` per run."
+            help="Start each run from a fork server beside its worker (imports done once); "
+            "without: the engine client checks each run itself and starts a new "
+            "`python -m prefect.engine`."
         ),
     ] = True,
 ) -> None:
@@ -58,9 +59,11 @@ def up(
 
     3. The `firebreak` process pool, the `firebreak_run_settings` Variable, prefect.yaml deployed.
 
-    4. --workers `prefect worker start` processes, running flows from this checkout, each with
-    a fork server its runs start from (firebreak.forkserver; --no-warm-engines: Prefect's own
-    process per run).
+    4. --workers Firebreak workers (`python -m firebreak.worker`: Prefect's process worker,
+    starting a run only through the engine client, firebreak.engine_client, which makes the
+    host's run checks; any other command is refused and the run marked Failed), running flows
+    from this checkout, each with a fork server its runs start from (firebreak.forkserver;
+    --no-warm-engines: none, a new `python -m prefect.engine` per run, after the client's checks).
 
     5. --receivers `firebreak serve` replicas on consecutive ports from --receiver-port.
 

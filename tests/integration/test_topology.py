@@ -1,10 +1,11 @@
 """Firebreak on Prefect's production topology: PostgreSQL, two workers, two ``firebreak serve``.
 
 One firebreak.stack.LocalStack for the module (a real Debian PostgreSQL, ``prefect server
-start`` on it, prefect.yaml deployed, two ``prefect worker start`` processes, two receivers on
-their own ports), in front of the session's moto sandbox seeded with checkout. Every assertion
-reads back what the Prefect API (or moto) holds. Intake tests pause the work pool, so their runs
-stay Scheduled (open) and nothing executes them; they cancel their runs afterwards.
+start`` on it, prefect.yaml deployed, two Firebreak workers (``python -m firebreak.worker``),
+two receivers on their own ports), in front of the session's moto sandbox seeded with checkout.
+Every assertion reads back what the Prefect API (or moto) holds. Intake tests pause the work
+pool, so their runs stay Scheduled (open) and nothing executes them; they cancel their runs
+afterwards.
 """
 
 from __future__ import annotations
