@@ -9,6 +9,8 @@ Each rule mirrors what an experienced on-call engineer checks, one module each (
 - flows.diagnosis.dependencies: a dependency failing -> open_breaker (or escalate naming it);
 - flows.diagnosis.corroboration: alarms in ALARM and unhealthy targets move scores; the top log
   signatures join the evidence;
+- flows.diagnosis.damage: with several regions unhealthy, a change that explains only some of
+  them ranks below one that explains all;
 - nothing matches -> a human decides, with the evidence in hand.
 
 ``maintenance`` is not among them: flows.resolve offers it after every candidate failed
@@ -24,6 +26,7 @@ from datetime import timedelta
 
 from flows.diagnosis.changes import by_a_person, change_line, config_changes, flags, rollbacks
 from flows.diagnosis.corroboration import corroborate
+from flows.diagnosis.damage import weigh_damage
 from flows.diagnosis.dependencies import dependency_rules
 from flows.diagnosis.load import load_rules
 from flows.diagnosis.model import Hypothesis, HypothesisKind, ScorePart
@@ -102,6 +105,7 @@ def diagnose(
         else h
         for h in ranked
     ]
+    ranked = weigh_damage(ranked, bad)
     ranked = [
         h
         if h.kind is HypothesisKind.CONFIG_CHANGE

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flows.diagnosis import HypothesisKind, diagnose
-from tasks.evidence import PreviousRelease, ReleaseSource
+from tasks.catalog import FlagStore
+from tasks.evidence import ChangeEvent, PreviousRelease, ReleaseSource
 from tests.flows.bundles import ARN, BAD, ENTRY, GOOD, ONSET, applied, bundle, deploy, region
 
 FROM_TRAIL = PreviousRelease(
@@ -68,3 +69,26 @@ def test_with_the_same_cause_in_two_regions_the_alerted_region_ranks_first() -> 
         top = diagnose(evidence, ENTRY, alerted_region=alerted)[0]
         assert (top.kind, top.region) == (HypothesisKind.ROLLBACK, alerted)
         assert any(p.reason == f"the alert names {alerted}" for p in top.score_parts)
+
+
+def test_a_change_that_explains_every_unhealthy_region_outranks_a_regional_one() -> None:
+    """Issue 24: a deploy in the alerted region a minute before onset outranked a flag switched
+    on everywhere 25 minutes before, although both regions fail and the deploy touched one."""
+    flag_entry = ENTRY.model_copy(
+        update={"flags": FlagStore(region=BAD, flags={"new-pricing": "/checkout/new-pricing"})}
+    )
+    flag_on = ChangeEvent(
+        kind="flag", region=BAD, resource="/checkout/new-pricing", at=ONSET - timedelta(minutes=25),
+        summary="new-pricing off -> on", before="off", after="on",
+    )  # fmt: skip
+    regional = deploy(before=f"{ARN}:2", before_source=FROM_TRAIL, at=ONSET - timedelta(minutes=1))
+    evidence = bundle(regional, flag_on).model_copy(
+        update={"regions": {BAD: region(BAD, 25.0), GOOD: region(GOOD, 25.0)}}
+    )
+    ranked = diagnose(evidence, flag_entry, alerted_region=BAD)
+    assert [h.kind for h in ranked[:2]] == [HypothesisKind.DISABLE_FLAG, HypothesisKind.ROLLBACK]
+    [part] = [p for p in ranked[1].score_parts if "1 of 2 unhealthy regions" in p.reason]
+    assert part.value < 0
+    alone = diagnose(bundle(regional), ENTRY, alerted_region=BAD)  # one region unhealthy: no change
+    assert alone[0].kind is HypothesisKind.ROLLBACK
+    assert not any("unhealthy regions" in p.reason for p in alone[0].score_parts)
