@@ -62,7 +62,7 @@ def render_status_update(
     >>> render_status_update(incident_id="INC-42", service="checkout", environment="prod",
     ...     severity="SEV-2", stage="mitigating", summary="5xx in eu-west-1",
     ...     done=["shifted 50% of traffic to us-east-1"], next_update_minutes=15).subject
-    '[SEV-2] INC-42 checkout/prod: mitigating - 5xx in eu-west-1'
+    '[SEV-2] checkout/prod: mitigating - 5xx in eu-west-1 (INC-42)'
     """
     actions = [f"- {item}" for item in done] or ["- nothing yet"]
     next_line = (
@@ -82,7 +82,9 @@ def render_status_update(
             next_line,
         ]
     )
-    subject = safe_subject(f"[{severity}] {incident_id} {service}/{environment}: {stage} - {summary}")
+    # What happened leads and the (long) incident id comes last: SNS subjects are cut at 100
+    # characters, and a cut id is still in the message's first line.
+    subject = safe_subject(f"[{severity}] {service}/{environment}: {stage} - {summary} ({incident_id})")
     return StatusUpdate(subject=subject, message=message)
 
 

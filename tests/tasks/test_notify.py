@@ -38,9 +38,19 @@ def render(**overrides: object) -> tuple[str, str]:
     return update.subject, update.message
 
 
+def test_a_long_incident_id_never_hides_what_happened() -> None:
+    """A 128-bit incident id in front cut the subject's summary at SNS's 100 characters."""
+    incident = "INC-20261207-1210-bb736797ecc04d5fa63987cbbfc63470"
+    subject, message = render(
+        incident_id=incident, stage="waiting for a human", summary="still waiting after 10 min"
+    )
+    assert "still waiting after 10 min" in subject and len(subject) <= 100
+    assert incident in message.splitlines()[0]
+
+
 def test_render_status_update_names_the_facts() -> None:
     subject, message = render()
-    assert subject == "[SEV-2] INC-42 checkout/prod: mitigating - 5xx in eu-west-1"
+    assert subject == "[SEV-2] checkout/prod: mitigating - 5xx in eu-west-1 (INC-42)"
     assert message.splitlines() == [
         "Incident INC-42 (SEV-2) - checkout in prod",
         "Stage: mitigating",
