@@ -3,11 +3,12 @@
 The host's run checks (firebreak.run_admission) run in the command the worker starts for each
 run: ``<python> -m firebreak.engine_client`` (and the fork server it hands the run to). Anyone
 who holds the Prefect API can change that command (the pool's base job template, a
-deployment's or a run's job variables), and then neither runs. Nothing on the worker can stop
-that; this check lets the operator see it: the pool's ``job_configuration.command`` must still
-be ``{{ command }}``, the command variable's default the engine client, and no deployment on the
-pool may set ``command``. A command set in one run's job variables is not visible here (and
-such a run's engine client never starts): docs/security.md, Control plane.
+deployment's or a run's job variables), and then neither runs. The Firebreak worker
+(firebreak.worker) refuses such runs, so a changed pool stops every run; this check lets the
+operator see it before the runs fail: the pool's ``job_configuration.command`` must still be
+``{{ command }}``, the command variable's default the engine client, and no deployment on the
+pool may set ``command``. A command set in one run's job variables is not visible here (the
+worker refuses that run): docs/security.md, Control plane.
 """
 
 from __future__ import annotations

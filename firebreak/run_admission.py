@@ -14,8 +14,9 @@ the host with the host's configuration (flows/host_config.py) and its ``prefect.
 When no fork server answers, firebreak.engine_client makes the same two checks itself before
 it becomes ``prefect.engine``: the host's environment is then the one the worker (its parent
 process) was started with (:func:`started_environment`), and the host's ``prefect.yaml`` the
-one beside Firebreak's code (:data:`HOST_PREFECT_YAML`). Each says why. A pool whose
-``command`` was changed runs neither check (docs/security.md; ``firebreak stack check``).
+one beside Firebreak's code (:data:`HOST_PREFECT_YAML`). Each says why. A run whose
+``command`` was changed runs neither check; the Firebreak worker (firebreak.worker) refuses to
+start it (docs/security.md; ``firebreak stack check``).
 """
 
 from __future__ import annotations

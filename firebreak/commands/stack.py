@@ -128,9 +128,10 @@ def check(
 
     The host's run checks (policy, catalog and role fixed by the host; entrypoint, pull steps and
     job variables allowed) run in that client. Anyone holding the Prefect API can change the
-    pool's command so that it never runs; this reads the pool's base job template and its
-    deployments from the Prefect API (PREFECT_API_URL, PREFECT_API_AUTH_STRING) and says so.
-    A command set in a single run's job variables is not visible here.
+    pool's command so that it never runs: Firebreak workers then refuse every run, any other
+    worker starts them unchecked. This reads the pool's base job template and its deployments
+    from the Prefect API (PREFECT_API_URL, PREFECT_API_AUTH_STRING) and says so. A command set
+    in a single run's job variables is not visible here (Firebreak workers refuse that run).
 
     Exit codes: 0 the pool starts runs with the engine client; 1 it does not (each problem named);
     2 the pool cannot be read.
@@ -148,7 +149,8 @@ def check(
         for problem in problems:
             typer.echo(f"pool {pool}: {problem}")
         typer.echo(
-            f"pool {pool}: the host's run checks do not run for its runs; restore the command ({expected})"
+            f"pool {pool}: the host's run checks do not run for its runs (Firebreak workers refuse "
+            f"them, any other worker starts them unchecked); restore the command ({expected})"
         )
         raise typer.Exit(1)
     typer.echo(
