@@ -21,7 +21,7 @@ from flows.forms import similar_incident_lines
 from flows.history import rank_with_history
 from flows.incident_run import IncidentRun, incident_id_for
 from flows.joined import write_final_report
-from flows.own_changes import own_change_lines, own_changes_in
+from flows.own_changes import OWN_CHANGES_HORIZON, own_change_lines, own_changes_in
 from flows.paging import page_unattended, resolve_pages
 from flows.records import entry_for, open_shared_timeline, records_for
 from flows.replay_records import DiagnosisInputs, keep_diagnosis_inputs
@@ -160,7 +160,11 @@ def _diagnose(
     bundle, evidence_uri = gather_evidence(run)
     classify(run, unhealthy_regions=len(bundle.unhealthy_regions()))
     own = own_changes_in(
-        records_for(run.settings, run.entry), run.service, run.environment, signers=run.policy.record_signers
+        records_for(run.settings, run.entry),
+        run.service,
+        run.environment,
+        signers=run.policy.record_signers,
+        since=run.alert.starts_at - OWN_CHANGES_HORIZON,
     )
     hypotheses = diagnose(bundle, run.entry, own, alerted_region=run.region)
     inputs = DiagnosisInputs(entry=run.entry, own=own, alerted_region=run.region)

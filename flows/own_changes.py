@@ -20,8 +20,9 @@ interface, :class:`flows.records.IncidentRecords`, so every host reads the same 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -78,7 +79,12 @@ class OwnChange(BaseModel):
 
 
 def own_changes_in(
-    records: IncidentRecords, service: str, environment: str, *, signers: Sequence[str]
+    records: IncidentRecords,
+    service: str,
+    environment: str,
+    *,
+    signers: Sequence[str],
+    since: datetime | None = None,
 ) -> list[OwnChange]:
     """Every change Firebreak applied to ``service``/``environment``, oldest first, from the
     incident records every host shares (the evidence bucket, else the local directory).
@@ -87,11 +93,17 @@ def own_changes_in(
     signed are used (flows.trusted_records): a forged record must not make a real change look
     like Firebreak's own. A timeline that cannot be read or does not verify is logged and
     skipped, and an unreadable store yields what was read before it: the CloudTrail caller
-    identity still marks Firebreak's own writes. Every incident's timeline, report and stored
-    head are read: a cost that grows with the record count (see docs/operations.md)."""
+    identity still marks Firebreak's own writes.
+
+    ``since`` bounds the scan by time: an incident whose onset (in its id, ``INC-<YYYYMMDD-HHMM>-``)
+    is before it is not read (an id without an onset is). Without it every incident's timeline,
+    report and stored head are read: a cost that grows with the record count."""
     found: list[OwnChange] = []
     try:
         for incident_id in records.incident_ids():
+            onset = incident_onset(incident_id)
+            if since is not None and onset is not None and onset < since:
+                continue
             body = records.read(incident_id, TIMELINE)
             if body is None:
                 continue
@@ -108,6 +120,27 @@ def own_changes_in(
     except IncidentRecordError as e:
         log.warning("incident records in %s unreadable: %s", records.where, e)
     return sorted(found, key=lambda c: c.at)
+
+
+def incident_onset(incident_id: str) -> datetime | None:
+    """The onset minute an incident id carries (``INC-20261207-0900-...``), or None.
+
+    >>> incident_onset("INC-20261207-0900-0f2a")
+    datetime.datetime(2026, 12, 7, 9, 0, tzinfo=datetime.timezone.utc)
+    """
+    found = _ONSET.match(incident_id)
+    if found is None:
+        return None
+    return datetime.strptime(found.group(1), "%Y%m%d-%H%M").replace(tzinfo=UTC)
+
+
+OWN_CHANGES_HORIZON = timedelta(days=7)
+"""How far before an alert's onset the incident run reads Firebreak's own changes: far longer
+than the diagnosis's change window (30 minutes) and than an incident stays open (hours). What
+Firebreak saw running only in an older incident is not used as "what ran before" (the release
+history and CloudTrail still say it when they can)."""
+
+_ONSET = re.compile(r"^INC-(\d{8}-\d{4})-")
 
 
 def _applied(timeline: Timeline) -> Iterable[OwnChange]:

@@ -30,7 +30,7 @@ def flag_source(store: FlagStore, aws: AwsTarget, window: Window) -> Found:
     """Every flag value change in the window, from the SSM parameter history or AppConfig's
     deployments."""
     if store.kind is FlagStoreKind.APPCONFIG:
-        deployed = _appconfig_deployments(store, aws)
+        deployed = _appconfig_deployments(store, aws, window)
         return Found(changes=appconfig_changes(store, deployed, aws.region, window))
     ssm = client("ssm", aws)
     changes = []
@@ -103,8 +103,12 @@ def _on_off(enabled: bool) -> str:
     return "on" if enabled else "off"
 
 
-def _appconfig_deployments(store: FlagStore, aws: AwsTarget) -> list[Deployed]:
-    """The profile's deployments to the environment, oldest first, with their flag values."""
+def _appconfig_deployments(store: FlagStore, aws: AwsTarget, window: Window) -> list[Deployed]:
+    """The profile's live deployments to the environment that started in ``window``, and the
+    last one before it (what was on when the window began), oldest first, with their flag
+    values. ListDeployments answers newest first ("in descending deployment number order",
+    AppConfig API Reference), so paging stops at the first page that reaches before the window:
+    the scan and the version reads are bounded by time, not by the environment's history."""
     appconfig = client("appconfig", aws)
     ids = {"ApplicationId": store.appconfig_application}
     profile = call(
@@ -114,22 +118,26 @@ def _appconfig_deployments(store: FlagStore, aws: AwsTarget) -> list[Deployed]:
     kwargs: dict[str, Any] = {"EnvironmentId": store.appconfig_environment, **ids}
     while True:
         page = call(appconfig, "list_deployments", **kwargs)
-        items += page.get("Items", [])
-        if not page.get("NextToken"):
+        items += [
+            i
+            for i in page.get("Items", [])
+            if i.get("ConfigurationName") == profile["Name"] and i.get("State") not in NOT_LIVE
+        ]
+        if not page.get("NextToken") or any(_started(i) < window.start for i in items):
             break
         kwargs["NextToken"] = page["NextToken"]
-    ours = sorted(
-        (
-            i
-            for i in items
-            if i.get("ConfigurationName") == profile["Name"] and i.get("State") not in NOT_LIVE
-        ),
-        key=lambda i: i["DeploymentNumber"],
-    )
+    ours = sorted(items, key=lambda i: i["DeploymentNumber"])
+    before = [i for i in ours if _started(i) < window.start]
+    ours = before[-1:] + [i for i in ours if _started(i) >= window.start]
     return [
         Deployed(started_at=i["StartedAt"].astimezone(UTC), enabled=_enabled_flags(appconfig, store, i))
         for i in ours
     ]
+
+
+def _started(item: dict[str, Any]) -> datetime:
+    started: datetime = item["StartedAt"].astimezone(UTC)
+    return started
 
 
 def _enabled_flags(appconfig: Any, store: FlagStore, deployment: dict[str, Any]) -> dict[str, bool]:

@@ -125,3 +125,31 @@ def test_after_firebreaks_rollback_a_second_alert_does_not_roll_back_again(
     assert "Firebreak's own change" in line and "INC-1" in line
     svc_now = raw_client("ecs", EAST).describe_services(cluster="checkout", services=["web"])["services"][0]
     assert svc_now["taskDefinition"].endswith("checkout-web:2")
+
+
+class _Counting(LocalRecords):
+    """LocalRecords that counts the timelines read."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.timelines_read: list[str] = []
+
+    def read(self, incident_id: str, name: str) -> bytes | None:
+        if name == "timeline.json":
+            self.timelines_read.append(incident_id)
+        return super().read(incident_id, name)
+
+
+def test_the_scan_of_own_changes_is_bounded_by_time(tmp_path: Path) -> None:
+    """Issue 24: every incident's timeline was read, however old; now only incidents whose onset
+    (in their id) is at or after ``since``; an id without an onset is still read."""
+    plan = {"kind": "rollback.ecs", "service": "checkout", "environment": "prod", "before": {BAD: "a:4"},
+            "after": {BAD: "a:2"}}  # fmt: skip
+    old, recent, odd = "INC-20261101-0900-aaaa", "INC-20261207-0900-bbbb", "INC-odd"
+    for incident, request in ((old, "req-old"), (recent, "req-new"), (odd, "req-odd")):
+        _record(tmp_path, incident, plan, [request])
+    records = _Counting(tmp_path)
+    since = datetime(2026, 11, 30, tzinfo=UTC)
+    own = own_changes_in(records, "checkout", "prod", signers=SIGNERS, since=since)
+    assert sorted(c.incident_id for c in own) == sorted([odd, recent])
+    assert old not in records.timelines_read
