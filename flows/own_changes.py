@@ -123,7 +123,8 @@ def own_changes_in(
 
 
 def incident_onset(incident_id: str) -> datetime | None:
-    """The onset minute an incident id carries (``INC-20261207-0900-...``), or None.
+    """The onset minute an incident id carries (``INC-20261207-0900-...``, a runbook's
+    ``RUN-20261207-090012-rollback``), or None.
 
     >>> incident_onset("INC-20261207-0900-0f2a")
     datetime.datetime(2026, 12, 7, 9, 0, tzinfo=datetime.timezone.utc)
@@ -140,7 +141,7 @@ than the diagnosis's change window (30 minutes) and than an incident stays open 
 Firebreak saw running only in an older incident is not used as "what ran before" (the release
 history and CloudTrail still say it when they can)."""
 
-_ONSET = re.compile(r"^INC-(\d{8}-\d{4})-")
+_ONSET = re.compile(r"^(?:INC|RUN)-(\d{8}-\d{4})")  # a runbook's RUN-<YYYYMMDD-HHMMSS>-<what> too
 
 
 def _applied(timeline: Timeline) -> Iterable[OwnChange]:

@@ -1,7 +1,9 @@
 """Standalone runbooks: one flow per action, for a person to start from the Prefect UI or CLI.
 
 They go through exactly the same gate as the incident flow (policy decision, approval,
-kill switch, rate limits), under a manual "incident" id so the timeline is kept the same way.
+kill switch, rate limits), under a manual "incident" id (``RUN-<when>-<what>``) so the timeline
+is kept the same way: in the shared records (the catalog's evidence bucket, else the local
+folder), where other hosts' incidents and recover runs read Firebreak's own changes.
 """
 
 from collections.abc import Callable
@@ -14,8 +16,9 @@ from prefect.states import Completed, Failed
 from alerts.models import Alert
 from flows.execute import execute_plan, guarded
 from flows.incident_run import IncidentRun
+from flows.records import open_shared_timeline, records_for
 from flows.settings import RunSettings
-from flows.timeline import Stage, Timeline
+from flows.timeline import Stage
 from policies import Severity
 from tasks.flags import plan_flag_change
 from tasks.plan import Plan
@@ -39,8 +42,11 @@ def _manual_run(
         starts_at=started,
     )
     catalog = settings.catalog()
+    entry = catalog.entry(service, environment)
     policy, error = settings.load_policy()
-    timeline = Timeline(incident_id=incident_id, path=settings.incident_dir(incident_id) / "timeline.json")
+    # The shared records (the evidence bucket, else the local folder), as an incident's: other
+    # hosts' incidents and recover runs see the runbook's changes as Firebreak's own.
+    timeline = open_shared_timeline(settings, incident_id, records_for(settings, entry))
     timeline.add(
         Stage.RESOLVE,
         "alert",
@@ -54,7 +60,7 @@ def _manual_run(
         alert=alert,
         settings=settings,
         catalog=catalog,
-        entry=catalog.entry(service, environment),
+        entry=entry,
         policy=policy,
         timeline=timeline,
         severity=Severity.SEV_3,

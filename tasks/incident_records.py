@@ -23,6 +23,7 @@ from tasks.metrics import MetricReadError, read_metrics
 logger = logging.getLogger(__name__)
 
 INCIDENT_PREFIX = "INC-"  # incident ids (flows.incident_run.incident_id_for)
+RECORD_PREFIXES = (INCIDENT_PREFIX, "RUN-")  # and the runbooks' manual ids (flows.runbooks)
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
@@ -108,19 +109,21 @@ def get_incident_record(*, bucket: str, incident_id: str, name: str, aws: AwsTar
 
 
 def list_incident_ids(*, bucket: str, aws: AwsTarget) -> list[str]:
-    """Every incident folder in the bucket, sorted (ids sort by onset)."""
+    """Every incident folder in the bucket, runbooks' included, sorted (ids sort by onset)."""
     s3 = client("s3", aws)
-    kwargs: dict[str, str] = {"Bucket": bucket, "Prefix": INCIDENT_PREFIX, "Delimiter": "/"}
     found: list[str] = []
     try:
-        while True:
-            page = call(s3, "list_objects_v2", **kwargs)
-            found += [p["Prefix"].rstrip("/") for p in page.get("CommonPrefixes", [])]
-            if not page.get("IsTruncated"):
-                return sorted(found)
-            kwargs["ContinuationToken"] = page["NextContinuationToken"]
+        for prefix in RECORD_PREFIXES:
+            kwargs: dict[str, str] = {"Bucket": bucket, "Prefix": prefix, "Delimiter": "/"}
+            while True:
+                page = call(s3, "list_objects_v2", **kwargs)
+                found += [p["Prefix"].rstrip("/") for p in page.get("CommonPrefixes", [])]
+                if not page.get("IsTruncated"):
+                    break
+                kwargs["ContinuationToken"] = page["NextContinuationToken"]
     except (ClientError, BotoCoreError) as e:
         raise IncidentRecordError(f"s3://{bucket}: cannot list incidents: {e}") from e
+    return sorted(found)
 
 
 def read_series(spec: MetricSpec, *, aws: AwsTarget, start: datetime, end: datetime) -> list[Datapoint]:
