@@ -12,6 +12,9 @@ its chain is anchored by a head a worker host signed (flows.trusted_records), an
 targets, region, role and endpoint are re-derived from the catalog and this host
 (flows.recorded_plans) before anything is read or written.
 
+Before each step it looks for an open incident of the service (flows/recovery_guard.py): a new
+alert's incident stops the recovery there, Cancelled, and the measures still in place stay.
+
 Only measures the *incident* applied (the resolve stage) are undone, never recovery steps of
 an earlier recover run, and only while they are still in effect (live state still equals what
 the measure set): a second recover of the same incident changes nothing and asks nobody.
@@ -22,13 +25,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from prefect import State, flow
-from prefect.states import Completed, Failed
+from prefect.states import Cancelled, Completed, Failed
 
 from alerts.models import Alert
 from flows.execute import execute_plan, guarded
 from flows.incident_run import IncidentRun
 from flows.recorded_plans import rederived
 from flows.records import BucketRecords, LocalRecords, find_timeline
+from flows.recovery_guard import open_incident, tag_recovery
 from flows.report import MitigationStatus
 from flows.settings import RunSettings
 from flows.timeline import Stage, Timeline
@@ -117,6 +121,7 @@ def recover(incident_id: str, settings: RunSettings, requester: str = "firebreak
     run = IncidentRun.begin(
         alert, settings, timeline, stage=Stage.RECOVER, severity=severity, requester=requester
     )
+    tag_recovery(alert)
     measures = emergency_measures(timeline)
     timeline.add(
         Stage.RECOVER,
@@ -150,6 +155,15 @@ def _undo_all(run: IncidentRun, measures: list[Plan]) -> State:
             )
             continue
         for label, planner in _steps_for(run, plan):
+            incident = open_incident(run.alert)
+            if incident is not None:  # a new alert of the service: the measures stay
+                timeline.add(
+                    Stage.RECOVER,
+                    "recovery-stopped",
+                    f"stopped before '{label}': {incident}; the emergency measures still in place stay, "
+                    "and that incident knows them as Firebreak's own",
+                )
+                return Cancelled(message=f"{incident_id}: recovery stopped before '{label}': {incident}")
             record, applied = execute_plan(
                 run, planner, label=label, evidence=[f"undoing {plan.summary}"], stage=Stage.RECOVER
             )
