@@ -115,17 +115,26 @@ def resolve(
     missing = [r for r in scope if r not in result.recovered]
     if not missing:
         result.recovered_at = max(result.recovered.values())
-    elif result.halted:
-        pass
-    elif run.mode is Mode.SHADOW:
-        run.timeline.add(Stage.RESOLVE, "would-escalate", "[shadow] would hand the incident to a human")
-    else:
-        why = f"regions not recovered: {', '.join(missing)}"
-        lines = [*evidence, why, *result.not_offered]
-        result.escalation = escalate(run, hypotheses, lines, tried=result.records)
-        result.halted = result.escalation is Escalation.DENIED and kill_switch_on()
+    elif not result.halted:
+        _hand_over_the_rest(run, hypotheses, evidence, result, missing)
     result.regions = _outcomes(run, result)
     return result
+
+
+def _hand_over_the_rest(
+    run: IncidentRun,
+    hypotheses: list[Hypothesis],
+    evidence: list[str],
+    result: Resolution,
+    missing: list[str],
+) -> None:
+    """A person gets the incident, with the regions not recovered (shadow mode: recorded only)."""
+    if run.mode is Mode.SHADOW:
+        run.timeline.add(Stage.RESOLVE, "would-escalate", "[shadow] would hand the incident to a human")
+        return
+    lines = [*evidence, f"regions not recovered: {', '.join(missing)}", *result.not_offered]
+    result.escalation = escalate(run, hypotheses, lines, tried=result.records)
+    result.halted = result.escalation is Escalation.DENIED and kill_switch_on()
 
 
 def _next_region(run: IncidentRun, result: Resolution, visited: list[str]) -> str | None:
