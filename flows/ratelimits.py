@@ -10,14 +10,20 @@ races between runs reading and writing the ledger.
 A slot is *reserved* right before applying and *released* again when nothing was applied
 (drift, a refused write, a failed call that changed nothing), so a re-plan never uses up a slot.
 A reservation is idempotent per (incident, plan): a re-run after a crash does not count twice.
+
+Windows are counted on one clock, the Prefect server's (:func:`server_now`, from the Date header
+of its answer), not on each worker's: two workers whose clocks disagree still count the same
+window.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
@@ -27,6 +33,24 @@ from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
 from policies import ActionRequest, Policy, RateLimit
 
 MUTEX_TIMEOUT_SECONDS = 30.0
+_log = logging.getLogger(__name__)
+
+
+def host_clock() -> datetime:
+    """This host's clock: only where the Prefect server's time cannot be read."""
+    return datetime.now(UTC)
+
+
+def server_now() -> datetime:
+    """The Prefect server's time, to the second (the Date header HTTP servers send); this host's
+    clock, with a warning, when the answer has no usable Date header (e.g. a proxy removed it)."""
+    with get_client(sync_client=True) as client:
+        date = client.hello().headers.get("date")
+    try:
+        return parsedate_to_datetime(date).astimezone(UTC)
+    except (TypeError, ValueError):
+        _log.warning("no usable Date header from the Prefect server (%r): using this host's clock", date)
+        return host_clock()
 
 
 class LedgerEntry(BaseModel):
@@ -89,7 +113,7 @@ def _in_window(entries: list[LedgerEntry], limit: RateLimit, now: datetime) -> l
 
 def current_counts(request: ActionRequest, policy: Policy, *, now: datetime | None = None) -> dict[str, int]:
     """Actions counted inside each applicable limit's window: the decision context's counts."""
-    moment = now or datetime.now(UTC)
+    moment = now or server_now()
     return {
         key: len(_in_window(_read(key), limit, moment))
         for limit in policy.rate_limits
@@ -104,9 +128,9 @@ def reserve(
 
     Nothing stays reserved when a limit is full or a reservation raises (a mutex timeout, the
     Prefect API failing): places taken in earlier limits are released before returning or
-    re-raising. ``now`` is the moment counted (default: this host's clock).
+    re-raising. ``now`` is the moment counted (default: the Prefect server's, :func:`server_now`).
     """
-    moment = now or datetime.now(UTC)
+    moment = now or server_now()
     taken: list[Slot] = []
     try:
         for limit in policy.rate_limits:

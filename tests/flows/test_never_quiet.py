@@ -101,6 +101,19 @@ def test_the_first_limits_place_is_given_back_when_the_second_limit_raises(
     assert current_counts(FLAG_REQUEST, policy)[f"flag-per-service:{n.SERVICE}"] == 0
 
 
+def test_windows_are_counted_on_the_prefect_servers_clock(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker whose clock runs two hours ahead used to date its places two hours late, so
+    other workers counted them outside (or inside) the wrong window."""
+    monkeypatch.setattr(flows.ratelimits, "host_clock", lambda: datetime.now(UTC) + timedelta(hours=2))
+    policy = Policy.model_validate(_policy(FLAG_LIMIT))
+    reservation = reserve(FLAG_REQUEST, policy, incident_id="INC-1", plan_hash="a")
+    [slot] = reservation.slots
+    assert abs(slot.entry.at - datetime.now(UTC)) < timedelta(seconds=5)  # the server's time
+    assert current_counts(FLAG_REQUEST, policy) == {f"flag-per-service:{n.SERVICE}": 1}
+
+
 def test_at_most_n_per_window_holds_over_any_window(world: World) -> None:
     """Under a leaky bucket (2 slots decaying at 2/min) a third action got in after 30 s; the
     window is counted on the clock given, so no test waits for it."""
